@@ -127,6 +127,42 @@ public final class VMBusChannel {
         }
     }
 
+    /// Sends, waiting for room while the outbound ring is full (spec §1.6, writer side): announces the
+    /// needed size in `pending_send_sz`, signals what was already written, and sleeps until the peer
+    /// signals that it consumed enough.
+    ///
+    /// A signal that arrives while waiting here is consumed; a receive loop loses nothing by that,
+    /// because it always re-checks the ring itself (``finishBatch()``) before it sleeps.
+    /// - Returns: `false` if there was still no room after `timeoutMilliseconds`.
+    public func send(
+        _ payload: UnsafeRawBufferPointer, type: UInt16 = PacketType.dataInBand, flags: UInt16 = 0,
+        transactionID: UInt64 = 0, waitingUpTo timeoutMilliseconds: Int32
+    ) throws(ChannelError) -> Bool {
+        var announced = false
+        defer { if announced { outbound.clearPendingSend() } }
+        var waited: Int32 = 0
+        while true {
+            do {
+                try send(payload, type: type, flags: flags, transactionID: transactionID)
+                return true
+            } catch .ring(.ringFull) {
+                try flush()
+                let room: Bool
+                do {
+                    room = try outbound.announcePendingSend(payloadLength: payload.count)
+                } catch {
+                    throw recordFailure(.ring(error))
+                }
+                announced = true
+                if room { continue }
+                if waited >= timeoutMilliseconds && timeoutMilliseconds >= 0 { return false }
+                let slice: Int32 = timeoutMilliseconds < 0 ? 1000 : min(100, timeoutMilliseconds - waited)
+                _ = try waitForSignal(timeoutMilliseconds: slice)
+                waited += slice
+            }
+        }
+    }
+
     /// Convenience for byte arrays.
     public func send(
         _ payload: [UInt8], type: UInt16 = PacketType.dataInBand, flags: UInt16 = 0, transactionID: UInt64 = 0
