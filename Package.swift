@@ -34,8 +34,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ring-bench",
-            dependencies: ["RingTransport", "CHVSupport"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"])]
+            dependencies: ["RingTransport", "CHVSupport"]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
     ]
