@@ -25,10 +25,12 @@ let package = Package(
         ),
         // The simulated channel backend: memfd rings + eventfds handed over a Unix socket.
         .target(name: "SimTransport", dependencies: ["RingTransport", "CHVSupport"]),
+        // VMBus device discovery in sysfs, uio binding, and per-service mode selection.
+        .target(name: "VMBusDiscovery", dependencies: ["RingTransport"]),
         .executableTarget(
             name: "hvagent",
             dependencies: [
-                "RingTransport", "SimTransport",
+                "RingTransport", "SimTransport", "VMBusDiscovery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -37,5 +39,6 @@ let package = Package(
             dependencies: ["RingTransport", "CHVSupport"]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
+        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport"]),
     ]
 )
