@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "hvagent", targets: ["hvagent"]),
         .executable(name: "ring-bench", targets: ["ring-bench"]),
+        .executable(name: "hvagent-fuzz", targets: ["hvagent-fuzz"]),
         .library(name: "RingTransport", targets: ["RingTransport"]),
     ],
     dependencies: [
@@ -34,11 +35,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
+        .target(name: "FuzzTargets", dependencies: ["RingTransport"]),
+        .executableTarget(name: "hvagent-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
             name: "ring-bench",
             dependencies: ["RingTransport", "CHVSupport"]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport"]),
     ]
 )
