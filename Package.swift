@@ -26,23 +26,26 @@ let package = Package(
         ),
         // The simulated channel backend: memfd rings + eventfds handed over a Unix socket.
         .target(name: "SimTransport", dependencies: ["RingTransport", "CHVSupport"]),
+        // The configuration file: keys, defaults, parser with file:line errors.
+        .target(name: "AgentConfig"),
         // VMBus device discovery in sysfs, uio binding, and per-service mode selection.
         .target(name: "VMBusDiscovery", dependencies: ["RingTransport"]),
         .executableTarget(
             name: "hvagent",
             dependencies: [
-                "RingTransport", "SimTransport", "VMBusDiscovery",
+                "RingTransport", "SimTransport", "VMBusDiscovery", "AgentConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
-        .target(name: "FuzzTargets", dependencies: ["RingTransport"]),
+        .target(name: "FuzzTargets", dependencies: ["RingTransport", "AgentConfig"]),
         .executableTarget(name: "hvagent-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
             name: "ring-bench",
             dependencies: ["RingTransport", "CHVSupport"]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
+        .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport"]),
     ]

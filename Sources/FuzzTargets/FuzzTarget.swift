@@ -16,6 +16,7 @@ public struct FuzzTarget: Sendable {
     public static let all: [FuzzTarget] = [
         RingFuzzTargets.reader,
         RingFuzzTargets.writer,
+        ConfigFuzzTarget.parser,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
