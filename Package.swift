@@ -30,10 +30,12 @@ let package = Package(
         .target(name: "AgentConfig"),
         // VMBus device discovery in sysfs, uio binding, and per-service mode selection.
         .target(name: "VMBusDiscovery", dependencies: ["RingTransport"]),
+        // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
+        .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery"]),
         .executableTarget(
             name: "hvagent",
             dependencies: [
-                "RingTransport", "SimTransport", "VMBusDiscovery", "AgentConfig",
+                "RingTransport", "SimTransport", "VMBusDiscovery", "AgentConfig", "AgentDoctor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,6 +47,7 @@ let package = Package(
             dependencies: ["RingTransport", "CHVSupport"]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
+        .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport"]),
