@@ -10,10 +10,13 @@ let package = Package(
         .executable(name: "hvagent", targets: ["hvagent"]),
         .executable(name: "ring-bench", targets: ["ring-bench"]),
         .library(name: "RingTransport", targets: ["RingTransport"]),
+        .library(name: "ICFramework", targets: ["ICFramework"]),
+        .library(name: "HostSimulator", targets: ["HostSimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Thin C helpers for what Swift cannot import (cmsg macros, CPU_SET, memfd, eventfd).
@@ -36,6 +39,20 @@ let package = Package(
             name: "ring-bench",
             dependencies: ["RingTransport", "CHVSupport"],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"])]
+        ),
+        // IC message framing and version negotiation shared by every integration service.
+        .target(name: "ICFramework"),
+        // Integration services as pure message handlers over ICFramework.
+        .target(name: "Heartbeat", dependencies: ["ICFramework"]),
+        .target(name: "ShutdownSvc", dependencies: ["ICFramework", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Timesync", dependencies: ["ICFramework", .product(name: "Logging", package: "swift-log")]),
+        // The simulated Hyper-V host: IC state machines (host side) and the exchange log.
+        .target(name: "HostSimulator", dependencies: ["ICFramework"]),
+        .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework"]),
+        .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync"]),
+        .testTarget(
+            name: "HostSimulatorTests",
+            dependencies: ["ICFramework", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync"]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
     ]
