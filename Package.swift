@@ -45,7 +45,9 @@ let package = Package(
         // Integration services as pure message handlers over ICFramework.
         .target(name: "Heartbeat", dependencies: ["ICFramework"]),
         .target(name: "ShutdownSvc", dependencies: ["ICFramework", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "Timesync", dependencies: ["ICFramework", .product(name: "Logging", package: "swift-log")]),
+        // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
+        .target(name: "CClock"),
+        .target(name: "Timesync", dependencies: ["ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
         // The simulated Hyper-V host: IC state machines (host side) and the exchange log.
         .target(name: "HostSimulator", dependencies: ["ICFramework"]),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework"]),
