@@ -1,0 +1,100 @@
+#define _GNU_SOURCE
+#include "CHVSupport.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CHV_MAX_FDS 8
+
+int chv_memfd_create(const char *name, int allow_sealing)
+{
+	return memfd_create(name, MFD_CLOEXEC | (allow_sealing ? MFD_ALLOW_SEALING : 0));
+}
+
+int chv_eventfd(int nonblocking)
+{
+	return eventfd(0, EFD_CLOEXEC | (nonblocking ? EFD_NONBLOCK : 0));
+}
+
+long chv_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
+{
+	if (nfds < 0 || nfds > CHV_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	union {
+		char raw[CMSG_SPACE(sizeof(int) * CHV_MAX_FDS)];
+		struct cmsghdr align;
+	} ctrl;
+	memset(&ctrl, 0, sizeof ctrl);
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (nfds > 0) {
+		msg.msg_control = ctrl.raw;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	ssize_t n;
+	do {
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return (long)n;
+}
+
+long chv_recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds, int *truncated)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	union {
+		char raw[CMSG_SPACE(sizeof(int) * CHV_MAX_FDS)];
+		struct cmsghdr align;
+	} ctrl;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.raw,
+			      .msg_controllen = sizeof ctrl.raw };
+	*nfds = 0;
+	*truncated = 0;
+	ssize_t n;
+	do {
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		*truncated = 1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+			if (*nfds < max_fds)
+				fds[(*nfds)++] = fd;
+			else
+				close(fd); /* never leak what we cannot hand on */
+		}
+	}
+	return (long)n;
+}
+
+int chv_pin_current_thread(int cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+int chv_current_cpu(void)
+{
+	return sched_getcpu();
+}

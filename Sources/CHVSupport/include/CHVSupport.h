@@ -1,0 +1,33 @@
+// Thin C helpers for what Swift cannot import from glibc directly: the cmsg macros used to pass
+// file descriptors (SCM_RIGHTS), CPU_SET for pinning, and the memfd/eventfd wrappers whose headers
+// are not part of the Glibc module on every toolchain. Each function returns -1 and sets errno on
+// failure, like the system call it wraps.
+#ifndef CHVSUPPORT_H
+#define CHVSUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// memfd_create(name, MFD_CLOEXEC | (allow_sealing ? MFD_ALLOW_SEALING : 0)).
+int chv_memfd_create(const char *name, int allow_sealing);
+
+/// eventfd(0, EFD_CLOEXEC | (nonblocking ? EFD_NONBLOCK : 0)).
+int chv_eventfd(int nonblocking);
+
+/// sendmsg() of `len` bytes with `nfds` descriptors attached as SCM_RIGHTS (nfds <= 8).
+/// Returns the bytes sent.
+long chv_send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+
+/// recvmsg() into `buf`; received descriptors go to fds (at most max_fds, <= 8) and their count
+/// to *nfds. Descriptors beyond max_fds are closed. MSG_CMSG_CLOEXEC is set.
+/// Returns the bytes received (0 = peer closed). *truncated is set when the message or its
+/// control data did not fit.
+long chv_recv_with_fds(int sock, void *buf, size_t len, int *fds, int max_fds, int *nfds, int *truncated);
+
+/// Pins the calling thread to one CPU. Returns 0 or an errno value.
+int chv_pin_current_thread(int cpu);
+
+/// The CPU the calling thread runs on now, or -1.
+int chv_current_cpu(void);
+
+#endif

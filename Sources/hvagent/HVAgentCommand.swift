@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// `hvagent`: the daemon and its admin subcommands.
+@main
+struct HVAgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hvagent",
+        abstract: "Hyper-V guest agent: integration services over user-space VMBus rings.",
+        version: HVAgentVersion.string,
+        subcommands: [DemoCommand.self]
+    )
+}
+
+/// The version reported by `--version` and, later, as the KVP IntegrationServicesVersion.
+enum HVAgentVersion {
+    static let string = "0.1.0"
+}
