@@ -41,7 +41,7 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"])]
         ),
         // IC message framing and version negotiation shared by every integration service.
-        .target(name: "ICFramework"),
+        .target(name: "ICFramework", dependencies: ["RingTransport"]),
         // Integration services as pure message handlers over ICFramework.
         .target(name: "Heartbeat", dependencies: ["ICFramework"]),
         .target(name: "ShutdownSvc", dependencies: ["ICFramework", .product(name: "Logging", package: "swift-log")]),
@@ -49,8 +49,8 @@ let package = Package(
         .target(name: "CClock"),
         .target(name: "Timesync", dependencies: ["ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
         // The simulated Hyper-V host: IC state machines (host side) and the exchange log.
-        .target(name: "HostSimulator", dependencies: ["ICFramework"]),
-        .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework"]),
+        .target(name: "HostSimulator", dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]),
+        .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync"]),
         .testTarget(
             name: "HostSimulatorTests",

@@ -1,5 +1,6 @@
 import Testing
 @testable import ICFramework
+import RingTransport
 
 @Suite struct FramingTests {
     /// A heartbeat-type request laid out by hand (spec §5.1, §5.2, §6.1) with a nonzero id.
@@ -87,8 +88,8 @@ import Testing
         let hex = guid.bytes.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
         #expect(hex == "30e62795aed07b49adcee80ab0175caf")  // modalias from spec §4
         #expect(guid.description == "9527e630-d0ae-497b-adce-e80ab0175caf")
-        #expect(VMBusGUID("{57164F39-9115-4E78-AB55-382F3BD5422D}") == ICClassGUID.heartbeat)
-        #expect(VMBusGUID("not-a-guid") == nil)
+        #expect(RingTransport.VMBusGUID("{57164F39-9115-4E78-AB55-382F3BD5422D}") == ICClassGUID.heartbeat)
+        #expect(RingTransport.VMBusGUID("not-a-guid") == nil)
     }
 
     @Test func hresultValues() {
