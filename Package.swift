@@ -50,11 +50,16 @@ let package = Package(
         .target(name: "Timesync", dependencies: ["ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
         // The simulated Hyper-V host: IC state machines (host side) and the exchange log.
         .target(name: "HostSimulator", dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]),
+        // The agent's runtime: one poll loop driving every IC channel over the simulated VMBus.
+        .target(
+            name: "AgentCore",
+            dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]
+        ),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync"]
+            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync"]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
     ]
