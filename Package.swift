@@ -32,7 +32,9 @@ let package = Package(
             name: "hvagent",
             dependencies: [
                 "RingTransport", "SimTransport",
+                "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
