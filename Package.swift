@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "hvagent", targets: ["hvagent"]),
         .executable(name: "ring-bench", targets: ["ring-bench"]),
+        .executable(name: "ic-bench", targets: ["ic-bench"]),
         .library(name: "RingTransport", targets: ["RingTransport"]),
         .library(name: "ICFramework", targets: ["ICFramework"]),
         .library(name: "HostSimulator", targets: ["HostSimulator"]),
@@ -56,6 +57,11 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]
+        ),
+        // Heartbeat round trip and timesync residual benchmarks (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "ic-bench",
+            dependencies: ["AgentCore", "HostSimulator", "ICFramework", "ShutdownSvc", "SimTransport", "CHVSupport", "Timesync"]
         ),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync"]),
