@@ -29,10 +29,12 @@ let package = Package(
         ),
         // The simulated channel backend: memfd rings + eventfds handed over a Unix socket.
         .target(name: "SimTransport", dependencies: ["RingTransport", "CHVSupport"]),
+        // VMBus device discovery in sysfs, uio binding, and per-service mode selection.
+        .target(name: "VMBusDiscovery", dependencies: ["RingTransport"]),
         .executableTarget(
             name: "hvagent",
             dependencies: [
-                "RingTransport", "SimTransport",
+                "RingTransport", "SimTransport", "VMBusDiscovery",
                 "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -40,8 +42,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ring-bench",
-            dependencies: ["RingTransport", "CHVSupport"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"])]
+            dependencies: ["RingTransport", "CHVSupport"]
         ),
         // IC message framing and version negotiation shared by every integration service.
         .target(name: "ICFramework", dependencies: ["RingTransport"]),
@@ -70,5 +71,6 @@ let package = Package(
             dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync"]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
+        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport"]),
     ]
 )

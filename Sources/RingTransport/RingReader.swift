@@ -55,7 +55,7 @@ public struct RingReader: @unchecked Sendable {
     ///   `nil` when the ring is empty (then `read_index` is published).
     /// - Throws: ``RingError/bufferTooSmall(needed:)`` (the packet stays in the ring); any corruption
     ///   (bad `write_index`, malformed descriptor) fails the ring for good.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(RingError) -> PacketDescriptor? {
         if _slowPath(failed) { throw .failed }
         let r = readPosition
@@ -148,7 +148,7 @@ public struct RingReader: @unchecked Sendable {
     /// Fast path: when data is already visible and no writer waits, the mask stays set and nothing
     /// is written. Otherwise, with ``idleSpin`` > 0, it polls a bounded number of times while still
     /// masked before unmasking.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func endRead() throws(RingError) -> EndOfBatch {
         if _slowPath(failed) { throw .failed }
         let header = ring.header

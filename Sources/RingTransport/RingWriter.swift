@@ -41,7 +41,7 @@ public struct RingWriter: @unchecked Sendable {
     /// - Throws: ``RingError/ringFull`` when the free space is not strictly greater than the packet
     ///   (nothing is written); ``RingError/packetTooLarge(payloadLength:)`` when it can never fit;
     ///   ``RingError/badIndex(which:value:)`` when the peer's `read_index` is corrupt.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func write(
         _ payload: UnsafeRawBufferPointer,
         type: UInt16 = PacketType.dataInBand,

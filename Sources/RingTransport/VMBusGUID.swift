@@ -7,6 +7,13 @@ public struct VMBusGUID: Hashable, Sendable, CustomStringConvertible {
     /// The 16 bytes in wire (Windows) order.
     public let bytes: [UInt8]
 
+    /// The all-zero GUID.
+    public static let null = VMBusGUID(bytes: [UInt8](repeating: 0, count: 16))
+
+    private init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
     /// From 16 wire-order bytes; `nil` for any other count.
     public init?(wireBytes: some Collection<UInt8>) {
         guard wireBytes.count == 16 else { return nil }

@@ -7,7 +7,7 @@ struct HVAgentCommand: ParsableCommand {
         commandName: "hvagent",
         abstract: "Hyper-V guest agent: integration services over user-space VMBus rings.",
         version: HVAgentVersion.string,
-        subcommands: [DemoCommand.self, SimHostCommand.self, RunCommand.self]
+        subcommands: [DemoCommand.self, SimHostCommand.self, RunCommand.self, LsVMBusCommand.self]
     )
 }
 

@@ -1,0 +1,94 @@
+/// How hvagent serves one integration service (spec §3, issue "mode selection").
+public enum ServiceMode: String, Sendable, Codable {
+    /// hvagent owns the channel through uio_hv_generic and serves it over its own ring.
+    case uio
+    /// hv_utils keeps the channel; KVP is served through `/dev/vmbus/hv_kvp`, time comes from the
+    /// kernel's `hyperv` PTP clock, heartbeat and shutdown are the kernel's and only reported.
+    case kernel
+}
+
+/// What the configuration asks for.
+public enum ModePreference: String, Sendable, Codable, CaseIterable {
+    case auto, uio, kernel
+}
+
+/// A kernel release as `uname -r` prints it (`6.10.0-12-amd64`, `5.15.0-1034-azure`).
+public struct KernelRelease: Comparable, Sendable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
+    public var patch: Int
+
+    public init(major: Int, minor: Int, patch: Int = 0) {
+        self.major = major
+        self.minor = minor
+        self.patch = patch
+    }
+
+    /// Parses the leading `X.Y[.Z]`; `nil` if there is none.
+    public init?(_ text: String) {
+        let head = text.prefix { $0.isNumber || $0 == "." }
+        let parts = head.split(separator: ".").map { Int($0) }
+        guard parts.count >= 2, let major = parts[0], let minor = parts[1] else { return nil }
+        self.init(major: major, minor: minor, patch: parts.count > 2 ? (parts[2] ?? 0) : 0)
+    }
+
+    public static func < (a: KernelRelease, b: KernelRelease) -> Bool {
+        (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)
+    }
+
+    public var description: String { "\(major).\(minor).\(patch)" }
+
+    /// The first mainline series whose uio_hv_generic signals the host on `write()` for channels
+    /// without a monitor page (commit 547fa4ffd799). Before it, replies are never signalled.
+    public static let uioSignalsHost = KernelRelease(major: 6, minor: 10)
+}
+
+/// The decision for one service, with the reason shown at start-up and by `doctor`.
+public struct ModeDecision: Equatable, Sendable {
+    public var service: String
+    /// `nil` when the service cannot run at all with the given preference.
+    public var mode: ServiceMode?
+    public var reason: String
+}
+
+/// Picks uio or kernel mode per service.
+public struct ModeSelector: Sendable {
+    public var kernel: KernelRelease?
+    /// Set when the distribution backported 547fa4ffd799 to an older series.
+    public var assumeUIOSignalling: Bool
+
+    public init(kernel: KernelRelease?, assumeUIOSignalling: Bool = false) {
+        self.kernel = kernel
+        self.assumeUIOSignalling = assumeUIOSignalling
+    }
+
+    /// Whether uio_hv_generic on this kernel can carry an integration service.
+    public var kernelSupportsUIO: Bool {
+        assumeUIOSignalling || (kernel.map { $0 >= KernelRelease.uioSignalsHost } ?? false)
+    }
+
+    public func decide(_ service: VMBusDeviceClass, preference: ModePreference, device: VMBusDevice?) -> ModeDecision {
+        let name = service.name
+        func decision(_ mode: ServiceMode?, _ reason: String) -> ModeDecision { ModeDecision(service: name, mode: mode, reason: reason) }
+        let kernelText = kernel?.description ?? "unknown"
+        switch preference {
+        case .kernel:
+            return decision(.kernel, "kernel mode forced by configuration")
+        case .uio:
+            guard kernelSupportsUIO else {
+                return decision(nil, "uio forced, but kernel \(kernelText) predates uio_hv_generic host signalling (6.10, commit 547fa4ffd799); set the backport option if your kernel has it")
+            }
+            guard let device else { return decision(nil, "uio forced, but the host offers no \(name) device") }
+            if device.monitorAllocated { return decision(nil, "uio forced, but the \(name) channel is monitor-allocated: uio write() would not signal the host") }
+            return decision(.uio, "uio forced by configuration")
+        case .auto:
+            guard service.servedByAgent else { return decision(.kernel, "not an agent service") }
+            guard kernelSupportsUIO else {
+                return decision(.kernel, "kernel \(kernelText) predates uio_hv_generic host signalling (6.10)")
+            }
+            guard let device else { return decision(.kernel, "the host offers no \(name) device") }
+            if device.monitorAllocated { return decision(.kernel, "monitor-allocated channel") }
+            return decision(.uio, "kernel \(kernelText) signals the host on uio write")
+        }
+    }
+}

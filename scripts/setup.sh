@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what building and testing hvagent needs on Debian/Ubuntu. Idempotent: it only calls apt
+# when a package is missing. Packages that ship services (chrony, cloud-init, hyperv-daemons) are
+# installed with service start-up disabled (a policy-rc.d that exits 101), so nothing starts on this
+# machine.
+set -euo pipefail
+
+PACKAGES=(
+  gcc libc6-dev make pkg-config python3   # C reference ring and peers used by the tests
+  libnl-3-dev libnl-route-3-dev           # CNetlink (auto pool addresses)
+  iproute2                                # network-namespace tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup: installing ${missing[*]}"
+policy=/usr/sbin/policy-rc.d
+restore=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  restore=1
+fi
+trap '[ -n "$restore" ] && $SUDO rm -f "$policy"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
