@@ -10,11 +10,15 @@ let package = Package(
         .executable(name: "hvagent", targets: ["hvagent"]),
         .executable(name: "ring-bench", targets: ["ring-bench"]),
         .executable(name: "hvagent-fuzz", targets: ["hvagent-fuzz"]),
+        .executable(name: "ic-bench", targets: ["ic-bench"]),
         .library(name: "RingTransport", targets: ["RingTransport"]),
+        .library(name: "ICFramework", targets: ["ICFramework"]),
+        .library(name: "HostSimulator", targets: ["HostSimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Thin C helpers for what Swift cannot import (cmsg macros, CPU_SET, memfd, eventfd).
@@ -36,7 +40,9 @@ let package = Package(
             name: "hvagent",
             dependencies: [
                 "RingTransport", "SimTransport", "VMBusDiscovery", "AgentConfig", "AgentDoctor",
+                "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
@@ -45,6 +51,32 @@ let package = Package(
         .executableTarget(
             name: "ring-bench",
             dependencies: ["RingTransport", "CHVSupport"]
+        ),
+        // IC message framing and version negotiation shared by every integration service.
+        .target(name: "ICFramework", dependencies: ["RingTransport"]),
+        // Integration services as pure message handlers over ICFramework.
+        .target(name: "Heartbeat", dependencies: ["ICFramework"]),
+        .target(name: "ShutdownSvc", dependencies: ["ICFramework", .product(name: "Logging", package: "swift-log")]),
+        // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
+        .target(name: "CClock"),
+        .target(name: "Timesync", dependencies: ["ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
+        // The simulated Hyper-V host: IC state machines (host side) and the exchange log.
+        .target(name: "HostSimulator", dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]),
+        // The agent's runtime: one poll loop driving every IC channel over the simulated VMBus.
+        .target(
+            name: "AgentCore",
+            dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]
+        ),
+        // Heartbeat round trip and timesync residual benchmarks (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "ic-bench",
+            dependencies: ["AgentCore", "HostSimulator", "ICFramework", "ShutdownSvc", "SimTransport", "CHVSupport", "Timesync"]
+        ),
+        .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync"]),
+        .testTarget(
+            name: "HostSimulatorTests",
+            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync"]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
         .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery"]),

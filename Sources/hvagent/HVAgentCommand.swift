@@ -7,7 +7,9 @@ struct HVAgentCommand: ParsableCommand {
         commandName: "hvagent",
         abstract: "Hyper-V guest agent: integration services over user-space VMBus rings.",
         version: HVAgentVersion.string,
-        subcommands: [DemoCommand.self, LsVMBusCommand.self, ConfigCommand.self, DoctorCommand.self]
+        subcommands: [
+            DemoCommand.self, RunCommand.self, SimHostCommand.self, LsVMBusCommand.self, DoctorCommand.self, ConfigCommand.self,
+        ]
     )
 }
 

@@ -1,0 +1,28 @@
+import Heartbeat
+import ShutdownSvc
+import Timesync
+
+/// Which services the agent runs and with what seams.
+public struct AgentConfiguration: Sendable {
+    public var heartbeatProbe: (any HealthProbe)?
+    public var shutdownPerformer: any ShutdownPerformer
+    public var hibernation: any HibernationSupport
+    public var timesyncMode: TimesyncMode
+    public var clock: any GuestClock
+    /// Where chrony mode sends samples (nil: chrony mode sends nothing).
+    public var chrony: ChronySocketSender?
+    /// How long a shutdown waits for the host to consume the reply (spec §6.2: about 1 s).
+    public var replyConsumeTimeout: Double
+
+    public init(shutdownPerformer: any ShutdownPerformer, hibernation: any HibernationSupport = SysfsHibernationSupport(),
+                timesyncMode: TimesyncMode, clock: any GuestClock, chrony: ChronySocketSender? = nil,
+                heartbeatProbe: (any HealthProbe)? = nil, replyConsumeTimeout: Double = 1.0) {
+        self.shutdownPerformer = shutdownPerformer
+        self.hibernation = hibernation
+        self.timesyncMode = timesyncMode
+        self.clock = clock
+        self.chrony = chrony
+        self.heartbeatProbe = heartbeatProbe
+        self.replyConsumeTimeout = replyConsumeTimeout
+    }
+}

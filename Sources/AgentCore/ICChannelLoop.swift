@@ -1,0 +1,59 @@
+import Foundation
+import ICFramework
+import RingTransport
+
+/// Drives one IC channel: drain the batch, handle each packet, reply, flush, re-arm; and run
+/// deferred actions once the host consumed our replies (spec §3.8, §7 #1, #17, #18).
+final class ICChannelLoop {
+    let channel: VMBusChannel
+    let handler: any ICChannelHandler
+    /// How long an action waits for the host to consume the reply before it runs anyway.
+    let consumeTimeout: TimeInterval
+    private var pending: [(deadline: Date, run: (Bool) -> Void)] = []
+    /// Packets that were not in-band data (ignored).
+    private(set) var ignoredPackets = 0
+
+    init(channel: VMBusChannel, handler: any ICChannelHandler, consumeTimeout: TimeInterval = 1.0) {
+        self.channel = channel
+        self.handler = handler
+        self.consumeTimeout = consumeTimeout
+    }
+
+    var hasPendingActions: Bool { !pending.isEmpty }
+
+    /// Handles everything waiting, until the ring is empty after re-arming.
+    func drain() throws {
+        repeat {
+            try channel.receiveBatch { descriptor, payload in
+                guard descriptor.type == PacketType.dataInBand else {
+                    ignoredPackets += 1
+                    return
+                }
+                let (reply, deferred) = handler.handle(Array(payload))
+                if let reply {
+                    let sent = try reply.withUnsafeBytes { raw throws(ChannelError) in
+                        try channel.send(raw, type: PacketType.dataInBand, flags: 0,
+                                         transactionID: descriptor.transactionID, waitingUpTo: 1000)
+                    }
+                    if !sent { throw ChannelError.invalidConfiguration("outbound ring stayed full for 1 s") }
+                }
+                if let deferred { pending.append((Date().addingTimeInterval(consumeTimeout), deferred)) }
+            }
+        } while try channel.finishBatch()
+    }
+
+    /// Runs deferred actions whose reply was consumed (or whose wait timed out).
+    /// - Returns: whether each ran with its reply consumed, in order.
+    @discardableResult
+    func runDueActions(now: Date = Date()) -> [Bool] {
+        guard !pending.isEmpty else { return [] }
+        let drained = channel.outboundDrained
+        var results: [Bool] = []
+        while let first = pending.first, drained || first.deadline <= now {
+            pending.removeFirst()
+            first.run(drained)
+            results.append(drained)
+        }
+        return results
+    }
+}

@@ -1,0 +1,166 @@
+import CHVSupport
+import Foundation
+import Heartbeat
+import ICFramework
+import RingTransport
+import ShutdownSvc
+import SimTransport
+import Timesync
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent over the simulated VMBus: accepts offers by class GUID, runs one
+/// `ICChannelLoop` per IC channel, all in one poll loop on the calling thread.
+public final class IntegrationAgent: @unchecked Sendable {
+    private let endpoint: SimGuestEndpoint
+    private let configuration: AgentConfiguration
+    private let observer: AgentEventObserver?
+    private var channels: [VMBusGUID: (classID: VMBusGUID, loop: ICChannelLoop)] = [:]
+    /// Written by `stop()` from any thread to wake the loop.
+    private let stopDescriptor: Int32
+    private let stopLock = NSLock()
+    private var stopRequested = false
+
+    public init(endpoint: SimGuestEndpoint, configuration: AgentConfiguration, observer: AgentEventObserver? = nil) throws {
+        self.endpoint = endpoint
+        self.configuration = configuration
+        self.observer = observer
+        stopDescriptor = chv_eventfd(1)
+        guard stopDescriptor >= 0 else { throw ChannelError.system(call: "eventfd", errno: errno) }
+    }
+
+    deinit {
+        close(stopDescriptor)
+    }
+
+    /// Asks `run()` to return; safe from any thread.
+    public func stop() {
+        stopLock.lock()
+        stopRequested = true
+        stopLock.unlock()
+        var one: UInt64 = 1
+        _ = write(stopDescriptor, &one, 8)
+    }
+
+    private var shouldStop: Bool {
+        stopLock.lock()
+        defer { stopLock.unlock() }
+        return stopRequested
+    }
+
+    /// Runs until `stop()` or until the host goes away (returns normally in both cases).
+    public func run() throws {
+        while !shouldStop {
+            let entries = Array(channels)
+            var fds = [pollfd(fd: endpoint.pollDescriptor, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stopDescriptor, events: Int16(POLLIN), revents: 0)]
+            fds += entries.map { pollfd(fd: $0.value.loop.channel.pollDescriptor, events: Int16(POLLIN), revents: 0) }
+            // Deferred actions are waiting for the host to read our reply: look again soon.
+            let waiting = entries.contains { $0.value.loop.hasPendingActions }
+            let count = poll(&fds, nfds_t(fds.count), waiting ? 2 : -1)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ChannelError.system(call: "poll", errno: errno)
+            }
+            if fds[0].revents != 0 {
+                guard let event = try nextControlEvent() else { return }  // the host disconnected
+                if let event { try handle(event) }
+            }
+            for (index, entry) in entries.enumerated() where fds[index + 2].revents != 0 {
+                service(entry.key, loop: entry.value.loop, acknowledge: true)
+            }
+            for entry in channels.values where entry.loop.hasPendingActions {
+                entry.loop.runDueActions()
+            }
+        }
+    }
+
+    /// The next control event; nil (outer) when the host disconnected.
+    private func nextControlEvent() throws -> SimGuestEndpoint.Event?? {
+        let result = Result { () throws(ChannelError) in try endpoint.nextEvent(timeoutMilliseconds: 0) }
+        switch result {
+        case .success(let event): return .some(event)
+        case .failure(.rescinded): return nil
+        case .failure(let error): throw error
+        }
+    }
+
+    private func service(_ instance: VMBusGUID, loop: ICChannelLoop, acknowledge: Bool) {
+        do {
+            if acknowledge { _ = try loop.channel.waitForSignal(timeoutMilliseconds: 0) }
+            try loop.drain()
+            loop.runDueActions()
+        } catch {
+            channels[instance] = nil
+            observer?(.channelClosed(service: loop.handler.serviceName, reason: "\(error)"))
+        }
+    }
+
+    private func handle(_ event: SimGuestEndpoint.Event) throws {
+        switch event {
+        case .offer(let classID, let instanceID, let channel):
+            guard let handler = makeHandler(classID: classID) else {
+                observer?(.ignoredOffer(classID: classID.description))
+                return
+            }
+            let loop = ICChannelLoop(channel: channel, handler: handler, consumeTimeout: configuration.replyConsumeTimeout)
+            channels[instanceID] = (classID, loop)
+            try endpoint.report(.opened, classID: classID, instanceID: instanceID)
+            observer?(.channelOpened(service: handler.serviceName))
+            service(instanceID, loop: loop, acknowledge: false)
+        case .rescind(_, let instanceID):
+            if let entry = channels.removeValue(forKey: instanceID) {
+                observer?(.channelClosed(service: entry.loop.handler.serviceName, reason: "rescinded"))
+            }
+        }
+    }
+
+    private func makeHandler(classID: VMBusGUID) -> (any ICChannelHandler)? {
+        let observer = self.observer
+        let configuration = self.configuration
+        switch classID {
+        case ICClassGUID.heartbeat:
+            return ServiceChannelHandler(
+                service: HeartbeatService(healthProbe: configuration.heartbeatProbe),
+                perform: { _, _ in nil },
+                observe: { outcome, endpoint in
+                    observer?(.packet(service: "heartbeat", event: outcome.event))
+                    if case .handled(.heartbeat, _) = outcome.event, let sequence = endpoint.service.lastSequence {
+                        observer?(.heartbeat(sequence: sequence))
+                    }
+                })
+        case ICClassGUID.shutdown:
+            return ServiceChannelHandler(
+                service: ShutdownService(hibernation: configuration.hibernation),
+                perform: { request, _ in
+                    { consumed in
+                        observer?(.shutdownStarted(request, replyConsumed: consumed))
+                        do { try configuration.shutdownPerformer.perform(request) } catch {
+                            observer?(.actionFailed(service: "shutdown", error: "\(error)"))
+                        }
+                    }
+                },
+                observe: { outcome, _ in observer?(.packet(service: "shutdown", event: outcome.event)) })
+        case ICClassGUID.timesync:
+            let actuator = TimesyncActuator(clock: configuration.clock, chrony: configuration.chrony)
+            return ServiceChannelHandler(
+                service: TimesyncService(mode: configuration.timesyncMode, clock: configuration.clock),
+                perform: { action, _ in
+                    { _ in
+                        do { try actuator.apply(action) } catch {
+                            observer?(.actionFailed(service: "timesync", error: "\(error)"))
+                        }
+                    }
+                },
+                observe: { outcome, endpoint in
+                    observer?(.packet(service: "timesync", event: outcome.event))
+                    if case .handled(.timesync, _) = outcome.event, let offset = endpoint.service.lastOffsetNanoseconds {
+                        observer?(.timesync(offsetNanoseconds: offset, action: outcome.action))
+                    }
+                })
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Health from a command: exit status 0 = healthy, anything else = critical.
+///
+/// For a list of systemd units use `systemctl is-active --quiet UNIT...`, which exits 0
+/// only if every unit is active. The result is cached for `cacheSeconds` so the heartbeat
+/// path stays fast; the command is killed after `timeoutSeconds`.
+public final class CommandHealthProbe: HealthProbe, @unchecked Sendable {
+    private let executable: String
+    private let arguments: [String]
+    private let cacheSeconds: Double
+    private let timeoutSeconds: Double
+    private let lock = NSLock()
+    private var cached: (state: ApplicationState, at: Date)?
+
+    public init(executable: String, arguments: [String], cacheSeconds: Double = 10, timeoutSeconds: Double = 5) {
+        self.executable = executable
+        self.arguments = arguments
+        self.cacheSeconds = cacheSeconds
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// Probe for "all these systemd units are active".
+    public static func systemdUnits(_ units: [String]) -> CommandHealthProbe {
+        CommandHealthProbe(executable: "/usr/bin/systemctl", arguments: ["is-active", "--quiet"] + units)
+    }
+
+    public func applicationState() -> ApplicationState {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached, Date().timeIntervalSince(cached.at) < cacheSeconds { return cached.state }
+        let state = run()
+        cached = (state, Date())
+        return state
+    }
+
+    private func run() -> ApplicationState {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return .unknown }
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            return .critical
+        }
+        return process.terminationStatus == 0 ? .healthy : .critical
+    }
+}

@@ -1,0 +1,47 @@
+import ICFramework
+
+/// The heartbeat IC (spec §6.1, Linux `heartbeat_onchannelcallback`).
+///
+/// The reply echoes the request with `seq_num + 1`. Only 8 body bytes are required
+/// because the host may not fill the reserved area (spec §7 #15).
+public struct HeartbeatService: ICService {
+    public typealias Action = Never
+
+    /// Body offset of `seq_num` (u64).
+    public static let sequenceOffset = 0
+    /// Body offset of `application_state` (u32).
+    public static let applicationStateOffset = 8
+    /// The body bytes Linux requires.
+    public static let minimumBodySize = 8
+
+    public var name: String { "heartbeat" }
+    public var serviceVersions: [ICVersion] { ICVersionList.heartbeat }
+    /// nil (default): `application_state` is echoed untouched, as Linux does.
+    public var healthProbe: (any HealthProbe)?
+    /// Last sequence number seen since negotiation (for the timeline and tests).
+    public private(set) var lastSequence: UInt64?
+
+    public init(healthProbe: (any HealthProbe)? = nil) {
+        self.healthProbe = healthProbe
+    }
+
+    public func minimumBodySize(for type: ICMessageType, version: ICVersion) -> Int? {
+        type == .heartbeat ? Self.minimumBodySize : nil
+    }
+
+    public mutating func handle(_ request: ICRequest, version: ICVersion) -> ICHandled<Never> {
+        var body = request.body
+        let sequence = LittleEndian.u64(body, at: Self.sequenceOffset) ?? 0
+        LittleEndian.store(sequence &+ 1, into: &body, at: Self.sequenceOffset)
+        if let healthProbe {
+            // Written only if the host sent the field; a short body stays short.
+            LittleEndian.store(healthProbe.applicationState().rawValue, into: &body, at: Self.applicationStateOffset)
+        }
+        lastSequence = sequence
+        return ICHandled(status: .ok, body: body)
+    }
+
+    public mutating func reset() {
+        lastSequence = nil
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// One line of the host's exchange log.
+public struct ExchangeRecord: Codable, Hashable, Sendable {
+    /// Seconds since the host started.
+    public var time: Double
+    /// "heartbeat", "shutdown", "timesync", "kvp", or "host" for control-plane events.
+    public var channel: String
+    /// "offer", "rescind", "open", "request", "reply", "error".
+    public var event: String
+    /// IC message type name, when there is one.
+    public var type: String?
+    /// HRESULT of a reply, as text.
+    public var status: String?
+    /// Human-readable detail ("seq 41 -> 42", "framework 3.0, service 4.0").
+    public var detail: String
+
+    public init(time: Double, channel: String, event: String, type: String? = nil, status: String? = nil, detail: String) {
+        self.time = time
+        self.channel = channel
+        self.event = event
+        self.type = type
+        self.status = status
+        self.detail = detail
+    }
+}
+
+/// Records every exchange; writes each as a JSON line to an optional file handle and hands
+/// it to an optional observer (the demo's timeline).
+public final class ExchangeLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [ExchangeRecord] = []
+    private let output: FileHandle?
+    private let observer: (@Sendable (ExchangeRecord) -> Void)?
+    private let start = Date()
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    public init(output: FileHandle? = nil, observer: (@Sendable (ExchangeRecord) -> Void)? = nil) {
+        self.output = output
+        self.observer = observer
+    }
+
+    public var records: [ExchangeRecord] {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+
+    public func record(channel: String, event: String, type: String? = nil, status: String? = nil, detail: String) {
+        let record = ExchangeRecord(
+            time: Date().timeIntervalSince(start), channel: channel, event: event, type: type, status: status, detail: detail)
+        lock.lock()
+        stored.append(record)
+        if let output, var line = try? encoder.encode(record) {
+            line.append(0x0a)
+            output.write(line)
+        }
+        lock.unlock()
+        observer?(record)
+    }
+}

@@ -1,0 +1,265 @@
+import Foundation
+import ICFramework
+import RingTransport
+import ShutdownSvc
+import SimTransport
+import Timesync
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The simulated Hyper-V host: offers IC channels over `SimHostEndpoint`, negotiates, and runs
+/// the host side of heartbeat, timesync and shutdown. Single-threaded and scriptable: tests
+/// call its methods and `pump`/`run(until:)` from one thread while the agent runs elsewhere.
+public final class SimulatedHyperVHost {
+    struct HostChannel {
+        var machine: HostICChannel
+        var channel: VMBusChannel?
+        var nextDue: Date?
+        var heartbeat: HeartbeatHostLogic
+        var timesync: TimesyncHostLogic
+        var sentAt: UInt64 = 0
+    }
+
+    public let endpoint: SimHostEndpoint
+    public let log: ExchangeLog
+    public var configuration: SimHostConfiguration
+    private var channels: [HostServiceKind: HostChannel] = [:]
+
+    public private(set) var negotiated: [HostServiceKind: NegotiatedVersions] = [:]
+    public private(set) var negotiationCount: [HostServiceKind: Int] = [:]
+    public private(set) var negotiationFailures: [HostServiceKind: Int] = [:]
+    public private(set) var heartbeatsOK = 0
+    public private(set) var heartbeatFailures: [String] = []
+    /// Heartbeat request-to-reply times, nanoseconds.
+    public private(set) var heartbeatRoundTrips: [UInt64] = []
+    public private(set) var timesyncReplies = 0
+    public private(set) var shutdownStatuses: [HResult] = []
+    public private(set) var protocolErrors: [String] = []
+    public private(set) var agentConnected = true
+
+    public init(endpoint: SimHostEndpoint, configuration: SimHostConfiguration = SimHostConfiguration(), log: ExchangeLog = ExchangeLog()) {
+        self.endpoint = endpoint
+        self.configuration = configuration
+        self.log = log
+    }
+
+    // MARK: Control plane
+
+    public func offerAll() throws {
+        for kind in configuration.services { try offer(kind) }
+    }
+
+    /// Offers (or re-offers) `kind`; the host talks once the agent reports it opened the channel.
+    public func offer(_ kind: HostServiceKind) throws {
+        let channel = try endpoint.offer(classID: kind.classID, instanceID: kind.instanceID, ringSize: configuration.ringSize)
+        channels[kind] = HostChannel(
+            machine: HostICChannel(kind: kind, offer: configuration.offer(for: kind)), channel: channel, nextDue: nil,
+            heartbeat: HeartbeatHostLogic(bodySize: configuration.heartbeatBodySize),
+            timesync: TimesyncHostLogic(
+                source: configuration.timeSource, referenceOffsetTicks: configuration.referenceOffsetTicks,
+                hostClockOffsetNanoseconds: configuration.hostClockOffsetNanoseconds))
+        log.record(channel: kind.rawValue, event: "offer", detail: "class \(kind.classID), ring \(configuration.ringSize) bytes")
+    }
+
+    public func rescind(_ kind: HostServiceKind) throws {
+        try endpoint.rescind(classID: kind.classID, instanceID: kind.instanceID)
+        channels[kind] = nil
+        negotiated[kind] = nil
+        log.record(channel: kind.rawValue, event: "rescind", detail: "channel withdrawn")
+    }
+
+    /// Whether `kind` negotiated and has no outstanding transaction.
+    public func isReady(_ kind: HostServiceKind) -> Bool {
+        channels[kind]?.machine.state == .ready
+    }
+
+    // MARK: Scripted requests
+
+    /// Sends a shutdown request now; the status arrives in `shutdownStatuses`.
+    public func requestShutdown(flags: UInt32, reason: UInt32 = ShutdownMessage.reasonPlanned, timeoutSeconds: UInt32 = 0,
+                                message: String = "") throws {
+        let body = ShutdownHostLogic.requestBody(flags: flags, reason: reason, timeoutSeconds: timeoutSeconds, message: message)
+        try send(.shutdown, type: .shutdown, body: body, detail: "flags \(flags), reason 0x\(String(reason, radix: 16)), timeout \(timeoutSeconds) s")
+    }
+
+    // MARK: Loop
+
+    /// Pumps until `condition` holds or `timeout` seconds pass; returns whether it held.
+    @discardableResult
+    public func run(timeout: Double, until condition: () -> Bool = { false }) throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 || !agentConnected { return condition() }
+            // Short slices: the condition may be made true by another thread (the agent).
+            try pump(timeoutMilliseconds: Int32(min(left * 1000, 50).rounded(.up)))
+        }
+        return true
+    }
+
+    /// One iteration: waits for the agent or the next timer (at most `timeoutMilliseconds`),
+    /// then handles control messages, replies and due requests.
+    public func pump(timeoutMilliseconds: Int32) throws {
+        let open = channels.compactMap { entry in entry.value.channel.map { (entry.key, $0) } }
+        var fds = [pollfd(fd: endpoint.socket.descriptor, events: Int16(POLLIN), revents: 0)]
+        fds += open.map { pollfd(fd: $0.1.pollDescriptor, events: Int16(POLLIN), revents: 0) }
+        var timeout = timeoutMilliseconds
+        if let due = channels.values.compactMap(\.nextDue).min() {
+            timeout = min(timeout, Int32(max(0, (due.timeIntervalSinceNow * 1000).rounded(.up))))
+        }
+        let count = poll(&fds, nfds_t(fds.count), timeout)
+        if count < 0 && errno != EINTR { throw ChannelError.system(call: "poll", errno: errno) }
+        if count > 0 && fds[0].revents != 0 { try controlMessage() }
+        for (index, (kind, channel)) in open.enumerated() where count > 0 && fds[index + 1].revents != 0 {
+            guard channels[kind]?.channel === channel else { continue }  // rescinded meanwhile
+            receive(kind, channel)
+        }
+        sendDueRequests()
+    }
+
+    private func controlMessage() throws {
+        let message: SimControlMessage?
+        do {
+            message = try endpoint.nextMessage(timeoutMilliseconds: 0)
+        } catch {
+            agentConnected = false
+            log.record(channel: "host", event: "error", detail: "agent disconnected")
+            return
+        }
+        guard let message, let kind = HostServiceKind(classID: message.classID), channels[kind] != nil else { return }
+        switch message.kind {
+        case .opened:
+            log.record(channel: kind.rawValue, event: "open", detail: "agent opened the channel")
+            let request = channels[kind]!.machine.negotiateRequest()
+            let offer = channels[kind]!.machine.offer
+            transmit(kind, request, type: .negotiate,
+                     detail: "framework \(offer.frameworkVersions.map(\.description).joined(separator: ",")) service \(offer.serviceVersions.map(\.description).joined(separator: ","))")
+        case .closed:
+            channels[kind]?.machine.close()
+            log.record(channel: kind.rawValue, event: "close", detail: "agent closed the channel")
+        default:
+            break
+        }
+    }
+
+    private func receive(_ kind: HostServiceKind, _ channel: VMBusChannel) {
+        do {
+            _ = try channel.waitForSignal(timeoutMilliseconds: 0)
+            repeat {
+                try channel.receiveBatch { _, payload in self.reply(kind, Array(payload)) }
+            } while try channel.finishBatch()
+        } catch {
+            protocolErrors.append("\(kind.rawValue): \(error)")
+            log.record(channel: kind.rawValue, event: "error", detail: "\(error)")
+            channels[kind]?.channel = nil
+        }
+    }
+
+    private func reply(_ kind: HostServiceKind, _ payload: [UInt8]) {
+        guard var state = channels[kind] else { return }
+        defer { channels[kind] = state }
+        let now = Date()
+        switch state.machine.accept(payload) {
+        case .negotiated(let versions):
+            negotiated[kind] = versions
+            negotiationCount[kind, default: 0] += 1
+            state.timesync.reset()
+            state.nextDue = kind == .heartbeat || kind == .timesync ? now : nil
+            log.record(channel: kind.rawValue, event: "reply", type: "negotiate", status: "S_OK", detail: versions.description)
+        case .negotiationFailed(let reason):
+            negotiated[kind] = nil
+            negotiationFailures[kind, default: 0] += 1
+            log.record(channel: kind.rawValue, event: "reply", type: "negotiate", status: "no match", detail: reason)
+        case .stale(let type):
+            log.record(channel: kind.rawValue, event: "reply", type: type.description, detail: "stale reply skipped")
+        case .protocolError(let text):
+            protocolErrors.append("\(kind.rawValue): \(text)")
+            log.record(channel: kind.rawValue, event: "error", detail: text)
+        case .response(let header, let body):
+            response(kind, &state, header: header, body: body, now: now)
+        }
+    }
+
+    private func response(_ kind: HostServiceKind, _ state: inout HostChannel, header: ICMessageHeader, body: [UInt8], now: Date) {
+        switch kind {
+        case .heartbeat:
+            heartbeatRoundTrips.append(monotonicNanoseconds() &- state.sentAt)
+            switch state.heartbeat.check(status: header.status, body: body) {
+            case .ok(let sequence, _):
+                heartbeatsOK += 1
+                log.record(channel: "heartbeat", event: "reply", type: "heartbeat", status: header.status.description,
+                           detail: "seq \(sequence) -> \(sequence &+ 1)")
+            case let failure:
+                heartbeatFailures.append("\(failure)")
+                log.record(channel: "heartbeat", event: "error", type: "heartbeat", status: header.status.description, detail: "\(failure)")
+            }
+            state.nextDue = now.addingTimeInterval(configuration.heartbeatInterval)
+        case .timesync:
+            timesyncReplies += 1
+            log.record(channel: "timesync", event: "reply", type: "timesync", status: header.status.description, detail: "sample acknowledged")
+            state.nextDue = now.addingTimeInterval(configuration.timesyncInterval)
+        case .shutdown:
+            shutdownStatuses.append(header.status)
+            log.record(channel: "shutdown", event: "reply", type: "shutdown", status: header.status.description, detail: "guest answered")
+        case .kvp:
+            log.record(channel: "kvp", event: "reply", type: header.messageType.description, status: header.status.description, detail: "")
+        }
+    }
+
+    private func sendDueRequests() {
+        let now = Date()
+        for (kind, state) in channels {
+            guard let due = state.nextDue, due <= now, state.machine.state == .ready else { continue }
+            channels[kind]?.nextDue = nil
+            do {
+                switch kind {
+                case .heartbeat:
+                    var logic = state.heartbeat
+                    let body = logic.requestBody()
+                    channels[kind]?.heartbeat = logic
+                    try send(kind, type: .heartbeat, body: body, detail: "seq \(logic.outstanding ?? 0)")
+                case .timesync:
+                    guard let version = state.machine.negotiated?.service else { continue }
+                    var logic = state.timesync
+                    let message = logic.nextMessage(version: version)
+                    channels[kind]?.timesync = logic
+                    let flag = message.flags == .sync ? "SYNC" : "SAMPLE"
+                    try send(kind, type: .timesync, body: message.encode(version: version),
+                             detail: "\(flag) v\(version) host time \(WindowsTime.unixNanoseconds(fromTicks: message.parentTime) ?? 0) ns")
+                default:
+                    break
+                }
+            } catch {
+                protocolErrors.append("\(kind.rawValue): \(error)")
+            }
+        }
+    }
+
+    private func send(_ kind: HostServiceKind, type: ICMessageType, body: [UInt8], detail: String) throws {
+        guard var state = channels[kind] else { throw HostChannelError.notReady }
+        let request = try state.machine.request(type: type, body: body)
+        channels[kind]?.machine = state.machine
+        state.sentAt = monotonicNanoseconds()
+        channels[kind]?.sentAt = state.sentAt
+        transmit(kind, request, type: type, detail: detail)
+    }
+
+    private func transmit(_ kind: HostServiceKind, _ bytes: [UInt8], type: ICMessageType, detail: String) {
+        guard let channel = channels[kind]?.channel else { return }
+        do {
+            try channel.send(bytes)
+            try channel.flush()
+            log.record(channel: kind.rawValue, event: "request", type: type.description, detail: detail)
+        } catch {
+            protocolErrors.append("\(kind.rawValue): \(error)")
+            log.record(channel: kind.rawValue, event: "error", detail: "send failed: \(error)")
+        }
+    }
+
+    private func monotonicNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}

@@ -1,0 +1,34 @@
+/// The 8-byte VMBus pipe header at the start of every IC packet payload (spec §5.1).
+///
+/// IC channels are message-mode pipes; the header says how many bytes after it belong to
+/// the message. The guest echoes it unchanged in its reply, as Linux and FreeBSD do.
+public struct PipeHeader: Hashable, Sendable {
+    /// `flags` (Linux) / `packet_type` (openvmm). 1 = DATA; the only type an IC peer sends.
+    public var packetType: UInt32
+    /// `msgsize` / `len`: bytes after this header that belong to the message.
+    public var messageSize: UInt32
+
+    /// Encoded size in bytes.
+    public static let size = 8
+    /// The DATA pipe packet type.
+    public static let dataType: UInt32 = 1
+    /// openvmm's MAXIMUM_PIPE_PACKET_SIZE: the largest message a pipe carries.
+    public static let maximumMessageSize: UInt32 = 16384
+
+    public init(packetType: UInt32 = PipeHeader.dataType, messageSize: UInt32) {
+        self.packetType = packetType
+        self.messageSize = messageSize
+    }
+
+    public static func decode(_ bytes: [UInt8]) -> PipeHeader? {
+        guard let type = LittleEndian.u32(bytes, at: 0), let size = LittleEndian.u32(bytes, at: 4) else {
+            return nil
+        }
+        return PipeHeader(packetType: type, messageSize: size)
+    }
+
+    public func encode(into bytes: inout [UInt8]) {
+        LittleEndian.append(packetType, to: &bytes)
+        LittleEndian.append(messageSize, to: &bytes)
+    }
+}

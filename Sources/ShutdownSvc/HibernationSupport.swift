@@ -1,0 +1,34 @@
+import Foundation
+
+/// Whether a hibernate request can be honoured (spec §6.2).
+public protocol HibernationSupport: Sendable {
+    /// Hyper-V exposes S4 to this guest.
+    var systemCanHibernate: Bool { get }
+    /// Some VMBus device is bound to uio_hv_generic, which makes hibernation fail (K-DOC-HIB).
+    var deviceBoundToUIO: Bool { get }
+}
+
+/// Reads the kernel's answers from sysfs: `/sys/bus/vmbus/hibernation` = 1, "platform"
+/// in `/sys/power/disk`, and any device under the uio_hv_generic driver.
+public struct SysfsHibernationSupport: HibernationSupport {
+    public var root: String
+
+    public init(root: String = "/sys") {
+        self.root = root
+    }
+
+    public var systemCanHibernate: Bool {
+        guard let flag = try? String(contentsOfFile: root + "/bus/vmbus/hibernation", encoding: .utf8),
+              flag.trimmingCharacters(in: .whitespacesAndNewlines) == "1",
+              let disk = try? String(contentsOfFile: root + "/power/disk", encoding: .utf8)
+        else { return false }
+        return disk.split(separator: " ").contains { $0.trimmingCharacters(in: CharacterSet(charactersIn: "[]\n")) == "platform" }
+    }
+
+    public var deviceBoundToUIO: Bool {
+        let driver = root + "/bus/vmbus/drivers/uio_hv_generic"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: driver) else { return false }
+        // Bound devices appear as symlinks named by instance GUID (36 characters, 4 dashes).
+        return entries.contains { $0.count == 36 && $0.filter { $0 == "-" }.count == 4 }
+    }
+}

@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// The "true" timeline a simulation runs on: host UTC and the partition's monotonic
+/// (reference-counter-rate) clock. Reading only; nothing here sets a clock.
+public protocol TimeSource: AnyObject, Sendable {
+    /// Host UTC, Unix nanoseconds.
+    func trueNanoseconds() -> Int64
+    /// Monotonic nanoseconds at reference-counter rate.
+    func monotonicNanoseconds() -> Int64
+}
+
+/// Time that only moves when a test says so.
+public final class ManualTimeSource: TimeSource, @unchecked Sendable {
+    private let lock = NSLock()
+    private var now: Int64
+    private let boot: Int64
+
+    public init(startUnixNanoseconds: Int64 = 1_767_225_600_000_000_000, monotonicAtStart: Int64 = 1_000_000_000_000) {
+        now = startUnixNanoseconds
+        boot = startUnixNanoseconds - monotonicAtStart
+    }
+
+    public func advance(byNanoseconds delta: Int64) {
+        lock.lock()
+        now += delta
+        lock.unlock()
+    }
+
+    public func trueNanoseconds() -> Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return now
+    }
+
+    public func monotonicNanoseconds() -> Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return now - boot
+    }
+}
+
+/// The machine's clocks, read only: CLOCK_REALTIME as host UTC and CLOCK_MONOTONIC_RAW.
+/// Separate simulator and agent processes on one machine share these, which is what lets
+/// `hvagent sim-host` derive a reference counter the agent can relate to its own clock.
+public final class SystemTimeSource: TimeSource {
+    public init() {}
+    public func trueNanoseconds() -> Int64 { Self.read(CLOCK_REALTIME) }
+    public func monotonicNanoseconds() -> Int64 { Self.read(CLOCK_MONOTONIC_RAW) }
+
+    static func read(_ clock: clockid_t) -> Int64 {
+        var spec = timespec()
+        clock_gettime(clock, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+    }
+}

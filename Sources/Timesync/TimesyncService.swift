@@ -1,0 +1,105 @@
+import ICFramework
+
+/// How the time service uses the host's samples.
+public enum TimesyncMode: String, Sendable, CaseIterable {
+    /// Step on SYNC (and when ≥ 5 s behind), otherwise slew through the frequency correction.
+    case discipline
+    /// Feed chronyd's SOCK refclock; chronyd owns the clock.
+    case chrony
+    /// Answer the host, touch nothing.
+    case off
+}
+
+/// What to do with the clock once the reply is on its way.
+public enum TimesyncAction: Hashable, Sendable {
+    public enum StepReason: String, Sendable {
+        /// The host's SYNC flag: boot, restore or resume.
+        case sync
+        /// A sample showed the guest at least 5 s behind (resume without SYNC).
+        case behind
+    }
+    case step(nanoseconds: Int64, reason: StepReason)
+    case setFrequency(ppm: Double, offsetNanoseconds: Int64)
+    case chrony(ChronySockSample)
+}
+
+/// The time synchronization IC (spec §6.3). The reply is always the echo with S_OK, as
+/// Linux sends; the clock work is returned as an action.
+public struct TimesyncService: ICService {
+    public typealias Action = TimesyncAction
+
+    /// Guest ≥ this far behind on a SAMPLE → step (Linux `timesync_implicit`).
+    public static let implicitStepThresholdNanoseconds: Int64 = 5_000_000_000
+
+    public var name: String { "timesync" }
+    public var serviceVersions: [ICVersion] { ICVersionList.timesync }
+    public var mode: TimesyncMode
+    public let clock: any GuestClock
+    public private(set) var estimator: HostTimeEstimator
+    public private(set) var discipline: ClockDiscipline
+    /// Host − guest at the last sample (ns), for the timeline.
+    public private(set) var lastOffsetNanoseconds: Int64?
+    /// Samples whose parenttime could not be converted (out of range).
+    public private(set) var rejectedSamples = 0
+
+    public init(mode: TimesyncMode, clock: any GuestClock, estimatorWindow: Int = 32,
+                discipline: ClockDiscipline = ClockDiscipline()) {
+        self.mode = mode
+        self.clock = clock
+        self.estimator = HostTimeEstimator(window: estimatorWindow)
+        self.discipline = discipline
+    }
+
+    public func minimumBodySize(for type: ICMessageType, version: ICVersion) -> Int? {
+        type == .timesync ? TimesyncMessage.requiredSize(version: version) : nil
+    }
+
+    public mutating func handle(_ request: ICRequest, version: ICVersion) -> ICHandled<TimesyncAction> {
+        let monotonic = clock.monotonicNanoseconds()
+        let realtime = clock.realtimeNanoseconds()
+        guard let message = TimesyncMessage.decode(request.body, version: version),
+              let host = WindowsTime.unixNanoseconds(fromTicks: message.parentTime)
+        else {
+            rejectedSamples += 1
+            return ICHandled(status: .ok, body: request.body)
+        }
+        var reference: Int64?
+        if let ticks = message.referenceTime, ticks <= UInt64(Int64.max / WindowsTime.nanosecondsPerTick) {
+            reference = Int64(ticks) * WindowsTime.nanosecondsPerTick
+        }
+        estimator.add(hostNanoseconds: host, referenceNanoseconds: reference, receivedMonotonic: monotonic)
+        let estimate = estimator.hostNanoseconds(atMonotonic: monotonic) ?? host
+        let offset = estimate &- realtime
+        lastOffsetNanoseconds = offset
+
+        let action: TimesyncAction?
+        switch mode {
+        case .off:
+            action = nil
+        case .chrony:
+            action = .chrony(ChronySockSample(
+                systemTimeNanoseconds: realtime, offsetSeconds: Double(offset) / 1e9,
+                leap: ChronySockSample.leap(fromNTPIndicator: message.leapIndicator)))
+        case .discipline:
+            if message.flags.contains(.sync) {
+                discipline.didStep()
+                action = .step(nanoseconds: offset, reason: .sync)
+            } else if offset >= Self.implicitStepThresholdNanoseconds {
+                discipline.didStep()
+                action = .step(nanoseconds: offset, reason: .behind)
+            } else {
+                let ppm = discipline.update(offsetNanoseconds: offset, atMonotonic: monotonic)
+                action = .setFrequency(ppm: ppm, offsetNanoseconds: offset)
+            }
+        }
+        return ICHandled(status: .ok, body: request.body, action: action)
+    }
+
+    /// NEGOTIATE: the host starts over (restore, resume, reopen). Forget the samples; keep
+    /// the learned frequency, which belongs to the clock, not to the session.
+    public mutating func reset() {
+        estimator.reset()
+        discipline.didStep()
+        lastOffsetNanoseconds = nil
+    }
+}

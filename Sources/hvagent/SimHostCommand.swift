@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import HostSimulator
+import ICFramework
+import SimTransport
+
+/// `hvagent sim-host`: the simulated Hyper-V host as its own process.
+struct SimHostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim-host",
+        abstract: "Run the simulated Hyper-V host on a Unix socket; `hvagent run --sim-socket` connects to it.",
+        discussion: "Every exchange is written as a JSON line (to --log, or to standard output).")
+
+    @Option(help: "Unix socket to listen on.")
+    var socket: String
+
+    @Option(help: "Seconds between heartbeat requests.")
+    var heartbeatInterval: Double = 2
+
+    @Option(help: "Seconds between timesync samples.")
+    var timesyncInterval: Double = 5
+
+    @Option(help: "Timesync protocol offered: 4 (with reference time) or 3.")
+    var timesyncVersion: Int = 4
+
+    @Option(help: "Stop after this many seconds (0: when the agent disconnects).")
+    var seconds: Double = 0
+
+    @Option(help: "Send a shutdown request with these flags after --shutdown-after seconds.")
+    var shutdownFlags: UInt32?
+
+    @Option(help: "Seconds after start for the shutdown request.")
+    var shutdownAfter: Double = 10
+
+    @Option(help: "Write the JSON-lines exchange log here instead of standard output.")
+    var log: String?
+
+    func validate() throws {
+        guard timesyncVersion == 3 || timesyncVersion == 4 else { throw ValidationError("--timesync-version must be 3 or 4") }
+        guard heartbeatInterval >= 0, timesyncInterval >= 0, seconds >= 0 else { throw ValidationError("intervals must be >= 0") }
+    }
+
+    func run() throws {
+        let output: FileHandle
+        if let log {
+            guard FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) else {
+                throw ValidationError("cannot write \(log)")
+            }
+            output = handle
+        } else {
+            output = FileHandle.standardOutput
+        }
+        var configuration = SimHostConfiguration()
+        configuration.heartbeatInterval = heartbeatInterval
+        configuration.timesyncInterval = timesyncInterval
+        if timesyncVersion == 3 { configuration.offers[.timesync] = .timesyncV3 }
+        let listener = try SimListener(path: socket)
+        FileHandle.standardError.write(Data("sim-host: listening on \(socket)\n".utf8))
+        guard let connection = try listener.accept(timeoutMilliseconds: -1) else { return }
+        let host = SimulatedHyperVHost(
+            endpoint: SimHostEndpoint(socket: connection), configuration: configuration, log: ExchangeLog(output: output))
+        try host.offerAll()
+        let start = Date()
+        var shutdownSent = false
+        while host.agentConnected {
+            let elapsed = Date().timeIntervalSince(start)
+            if seconds > 0 && elapsed >= seconds { break }
+            if let flags = shutdownFlags, !shutdownSent, elapsed >= shutdownAfter, host.isReady(.shutdown) {
+                try host.requestShutdown(flags: flags, message: "sim-host scheduled shutdown")
+                shutdownSent = true
+            }
+            try host.pump(timeoutMilliseconds: 100)
+        }
+        if !host.protocolErrors.isEmpty {
+            FileHandle.standardError.write(Data("sim-host: protocol errors: \(host.protocolErrors)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

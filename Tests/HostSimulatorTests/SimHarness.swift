@@ -1,0 +1,85 @@
+import AgentCore
+import Foundation
+import HostSimulator
+import ICFramework
+import ShutdownSvc
+import SimTransport
+import Timesync
+
+/// Records shutdown actions instead of performing them.
+final class RecordingPerformer: ShutdownPerformer, @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [ShutdownRequest] = []
+    var requests: [ShutdownRequest] {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+    func perform(_ request: ShutdownRequest) throws {
+        lock.lock()
+        stored.append(request)
+        lock.unlock()
+    }
+}
+
+/// Collects agent events from the agent thread.
+final class EventRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [AgentEvent] = []
+    var events: [AgentEvent] {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+    func record(_ event: AgentEvent) {
+        lock.lock()
+        stored.append(event)
+        lock.unlock()
+    }
+}
+
+/// A simulated host and the agent on its own thread, connected by an in-process socket pair.
+final class SimHarness {
+    let host: SimulatedHyperVHost
+    let agent: IntegrationAgent
+    let performer = RecordingPerformer()
+    let recorder = EventRecorder()
+    let clock: SimulatedClock
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(configure: (inout SimHostConfiguration) -> Void = { _ in }, clock: SimulatedClock? = nil,
+         hibernation: any HibernationSupport = NoHibernation(), timesyncMode: TimesyncMode = .discipline) throws {
+        let (hostSocket, agentSocket) = try SimSocket.pair()
+        var configuration = SimHostConfiguration()
+        configuration.heartbeatInterval = 0.05
+        configuration.timesyncInterval = 0.05
+        configure(&configuration)
+        self.clock = clock ?? SimulatedClock(source: configuration.timeSource, initialOffsetNanoseconds: -3_000_000_000)
+        host = SimulatedHyperVHost(endpoint: SimHostEndpoint(socket: hostSocket), configuration: configuration)
+        let recorder = self.recorder
+        agent = try IntegrationAgent(
+            endpoint: SimGuestEndpoint(socket: agentSocket),
+            configuration: AgentConfiguration(
+                shutdownPerformer: performer, hibernation: hibernation, timesyncMode: timesyncMode, clock: self.clock),
+            observer: { recorder.record($0) })
+        let agent = self.agent
+        let finished = self.finished
+        Thread {
+            do { try agent.run() } catch { recorder.record(.actionFailed(service: "agent", error: "\(error)")) }
+            finished.signal()
+        }.start()
+    }
+
+    func stop() {
+        agent.stop()
+        finished.wait()
+    }
+
+    /// Offers everything and waits until heartbeat, shutdown and timesync negotiated.
+    func start() throws -> Bool {
+        try host.offerAll()
+        return try host.run(timeout: 10) {
+            [.heartbeat, .shutdown, .timesync].allSatisfy { host.negotiationCount[$0, default: 0] + host.negotiationFailures[$0, default: 0] > 0 }
+        }
+    }
+}
