@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "AgentConfig"),
         // VMBus device discovery in sysfs, uio binding, and per-service mode selection.
         .target(name: "VMBusDiscovery", dependencies: ["RingTransport"]),
+        // Daemon plumbing: sd_notify, signalfd, kernel uevents.
+        .target(name: "DaemonSupport", dependencies: ["CHVSupport"]),
         // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
         .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery"]),
         .executableTarget(
@@ -80,6 +82,7 @@ let package = Package(
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
         .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery"]),
+        .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport"]),
