@@ -67,7 +67,7 @@ let package = Package(
         // The agent's runtime: one poll loop driving every IC channel over the simulated VMBus.
         .target(
             name: "AgentCore",
-            dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]
+            dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery"]
         ),
         // Heartbeat round trip and timesync residual benchmarks (docs/PERFORMANCE.md).
         .executableTarget(
@@ -78,13 +78,14 @@ let package = Package(
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync"]
+            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "VMBusTestSupport"]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
         .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery"]),
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport"]),
+        .target(name: "VMBusTestSupport", dependencies: ["VMBusDiscovery", "RingTransport"], path: "Tests/VMBusTestSupport"),
+        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "VMBusTestSupport"]),
     ]
 )
