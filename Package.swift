@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "hvagent",
             dependencies: [
-                "RingTransport", "SimTransport", "VMBusDiscovery", "AgentConfig", "AgentDoctor",
+                "RingTransport", "SimTransport", "VMBusDiscovery", "AgentConfig", "AgentDoctor", "DaemonSupport",
                 "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,19 +2,19 @@
 import Glibc
 #endif
 
-extension AgentConfiguration {
+extension AgentSettings {
     /// Loads the configuration file, then applies command-line overrides.
     /// - Parameters:
     ///   - path: the file; when it is the default path and does not exist, the defaults are used (a
     ///     fresh install needs no file). Any other missing file is an error: the admin named it.
     ///   - overrides: `section.key=value` assignments, applied after the file.
-    public static func load(path: String = AgentConfiguration.defaultPath, overrides: [String] = []) throws(ConfigError) -> AgentConfiguration {
-        var config: AgentConfiguration
+    public static func load(path: String = AgentSettings.defaultPath, overrides: [String] = []) throws(ConfigError) -> AgentSettings {
+        var config: AgentSettings
         switch readText(path) {
         case .success(let text):
             config = try parse(text, file: path)
         case .failure(let e) where e.code == ENOENT && path == defaultPath:
-            config = AgentConfiguration()
+            config = AgentSettings()
         case .failure(let e):
             throw ConfigError(file: path, line: 0, problem: .unreadable(String(cString: strerror(e.code))))
         }

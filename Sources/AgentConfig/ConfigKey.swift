@@ -36,6 +36,8 @@ public struct ConfigKey: Sendable, Hashable {
                   help: "Set when the kernel is older than 6.10 but has commit 547fa4ffd799 (uio_hv_generic signals the host on write) backported; enables uio mode there."),
         ConfigKey(section: "agent", name: "release_on_stop", kind: .boolean, defaultValue: "false",
                   help: "Hand channels taken through uio_hv_generic back to hv_utils when the daemon stops (they are always handed back on package removal)."),
+        ConfigKey(section: "agent", name: "status_socket", kind: .path, defaultValue: "/run/hvagent/status.sock",
+                  help: "Where `hvagent status` asks the running daemon for its state (readable by root only)."),
         ConfigKey(section: "services", name: "heartbeat", kind: .choice(serviceModes), defaultValue: "auto",
                   help: "auto: uio where the kernel supports it, else leave it to the kernel; uio or kernel force a mode; off leaves the device alone."),
         ConfigKey(section: "services", name: "shutdown", kind: .choice(serviceModes), defaultValue: "auto", help: "As for heartbeat."),

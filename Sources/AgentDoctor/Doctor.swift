@@ -6,9 +6,9 @@ import VMBusDiscovery
 public struct Doctor {
     public let system: any SystemAccess
     public let sysfs: any SysfsAccess
-    public let config: AgentConfiguration
+    public let config: AgentSettings
 
-    public init(system: any SystemAccess, sysfs: any SysfsAccess, config: AgentConfiguration) {
+    public init(system: any SystemAccess, sysfs: any SysfsAccess, config: AgentSettings) {
         self.system = system
         self.sysfs = sysfs
         self.config = config
@@ -131,7 +131,7 @@ public struct Doctor {
             }
             let decision = selector.decide(service, preference: preference, device: device)
             guard let mode = decision.mode else {
-                findings.append(Finding(id, .error, "\(service.name): \(decision.reason)", fix: "set services.\(service.name) = auto in \(AgentConfiguration.defaultPath)"))
+                findings.append(Finding(id, .error, "\(service.name): \(decision.reason)", fix: "set services.\(service.name) = auto in \(AgentSettings.defaultPath)"))
                 continue
             }
             let expected = mode == .uio ? UIOBinder.uioDriver : (service.kernelDriver ?? "")

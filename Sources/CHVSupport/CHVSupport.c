@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/mman.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
@@ -135,6 +136,24 @@ int chv_uevent_socket(void)
 		return -1;
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
 	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int chv_periodic_timerfd(unsigned long long interval_us)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	struct itimerspec spec;
+	spec.it_interval.tv_sec = (time_t)(interval_us / 1000000ull);
+	spec.it_interval.tv_nsec = (long)(interval_us % 1000000ull) * 1000;
+	spec.it_value = spec.it_interval;
+	if (timerfd_settime(fd, 0, &spec, NULL) != 0) {
 		int e = errno;
 		close(fd);
 		errno = e;

@@ -12,9 +12,9 @@ public final class SignalEvents: @unchecked Sendable {
 
     /// Blocks `signals` for the calling thread (call before starting other threads so they inherit
     /// the mask) and opens a signalfd for them.
-    public init(_ signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]) throws(UEventError) {
+    public init(_ signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]) throws(SystemCallError) {
         let fd = signals.withUnsafeBufferPointer { chv_signalfd($0.baseAddress, Int32($0.count)) }
-        guard fd >= 0 else { throw UEventError(call: "signalfd", errno: errno) }
+        guard fd >= 0 else { throw SystemCallError(call: "signalfd", errno: errno) }
         descriptor = fd
         self.signals = signals
     }

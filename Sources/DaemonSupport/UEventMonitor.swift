@@ -20,9 +20,9 @@ public final class UEventMonitor: @unchecked Sendable {
     }
 
     /// Subscribes to the kernel's uevent multicast group. Needs no privilege to receive.
-    public init() throws(UEventError) {
+    public init() throws(SystemCallError) {
         let fd = chv_uevent_socket()
-        guard fd >= 0 else { throw UEventError(call: "socket(NETLINK_KOBJECT_UEVENT)", errno: errno) }
+        guard fd >= 0 else { throw SystemCallError(call: "socket(NETLINK_KOBJECT_UEVENT)", errno: errno) }
         descriptor = fd
     }
 
@@ -60,8 +60,3 @@ public final class UEventMonitor: @unchecked Sendable {
     }
 }
 
-public struct UEventError: Error, CustomStringConvertible {
-    public var call: String
-    public var errno: Int32
-    public var description: String { "\(call): \(String(cString: strerror(errno)))" }
-}

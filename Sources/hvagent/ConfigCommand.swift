@@ -10,7 +10,7 @@ struct ConfigCommand: ParsableCommand {
     )
 
     @Option(name: .shortAndLong, help: "The configuration file.")
-    var file = AgentConfiguration.defaultPath
+    var file = AgentSettings.defaultPath
 
     @Option(name: .customLong("set"), help: "Override a key (section.key=value); repeatable.")
     var overrides: [String] = []
@@ -20,12 +20,12 @@ struct ConfigCommand: ParsableCommand {
 
     func run() throws {
         if defaults {
-            print(AgentConfiguration.documentedDefaults(), terminator: "")
+            print(AgentSettings.documentedDefaults(), terminator: "")
             return
         }
-        let config: AgentConfiguration
+        let config: AgentSettings
         do {
-            config = try AgentConfiguration.load(path: file, overrides: overrides)
+            config = try AgentSettings.load(path: file, overrides: overrides)
         } catch {
             throw CommandFailure(error.description)
         }

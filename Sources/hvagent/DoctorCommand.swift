@@ -19,12 +19,12 @@ struct DoctorCommand: ParsableCommand {
     var fix = false
 
     @Option(name: .shortAndLong, help: "The configuration file.")
-    var file = AgentConfiguration.defaultPath
+    var file = AgentSettings.defaultPath
 
     func run() throws {
-        let config: AgentConfiguration
+        let config: AgentSettings
         do {
-            config = try AgentConfiguration.load(path: file)
+            config = try AgentSettings.load(path: file)
         } catch {
             throw CommandFailure(error.description)
         }

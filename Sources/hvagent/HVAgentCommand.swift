@@ -8,7 +8,8 @@ struct HVAgentCommand: ParsableCommand {
         abstract: "Hyper-V guest agent: integration services over user-space VMBus rings.",
         version: HVAgentVersion.string,
         subcommands: [
-            DemoCommand.self, RunCommand.self, SimHostCommand.self, LsVMBusCommand.self, DoctorCommand.self, ConfigCommand.self,
+            DemoCommand.self, RunCommand.self, StatusCommand.self, SimHostCommand.self, LsVMBusCommand.self, DoctorCommand.self,
+            ConfigCommand.self, ReleaseCommand.self,
         ]
     )
 }

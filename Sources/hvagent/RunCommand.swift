@@ -1,3 +1,4 @@
+import AgentConfig
 import AgentCore
 import ArgumentParser
 import Foundation
@@ -6,14 +7,25 @@ import ShutdownSvc
 import SimTransport
 import Timesync
 
-/// `hvagent run`: the agent. For now over the simulated VMBus of a separate `hvagent sim-host`.
+/// `hvagent run`: the agent. On a Hyper-V guest it is the installed daemon (configuration file,
+/// uio or kernel mode per service); with `--sim-socket` it serves the simulated VMBus of a separate
+/// `hvagent sim-host` instead.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the agent (heartbeat, shutdown, timesync).")
 
-    @Option(help: "Connect to a simulated host (`hvagent sim-host --socket PATH`).")
-    var simSocket: String
+    @Option(help: "Connect to a simulated host (`hvagent sim-host --socket PATH`) instead of the real VMBus.")
+    var simSocket: String?
+
+    @Option(name: .shortAndLong, help: "The configuration file (real VMBus only).")
+    var config = AgentSettings.defaultPath
+
+    @Option(name: .customLong("set"), help: "Override a configuration key (section.key=value); repeatable.")
+    var overrides: [String] = []
+
+    @Flag(help: "Log shutdown requests instead of acting on them (real VMBus only).")
+    var dryRunShutdown = false
 
     @Option(help: "Timesync mode: discipline, chrony or off (default: chrony if chronyd is installed).")
     var timesyncMode: TimesyncMode?
@@ -34,6 +46,22 @@ struct RunCommand: ParsableCommand {
     var actOnShutdown = false
 
     func run() throws {
+        guard let simSocket else {
+            let settings: AgentSettings
+            do {
+                settings = try AgentSettings.load(path: config, overrides: overrides)
+            } catch {
+                throw CommandFailure("refusing to start: \(error)")
+            }
+            let level = Logger.Level(rawValue: settings.string("agent", "log_level")) ?? .info
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            try DaemonRunner(config: settings, configPath: config, overrides: overrides, dryRunShutdown: dryRunShutdown).run()
+            return
+        }
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let timeline = Timeline()
         let mode = timesyncMode ?? DefaultTimesyncMode.detected

@@ -61,7 +61,7 @@ struct DoctorTests {
 
     @Test func reportsEachSeededProblemWithItsFix() throws {
         let h = seeded()
-        var config = AgentConfiguration()
+        var config = AgentSettings()
         try config.override("services.timesync=uio")   // forced uio on a 6.1 kernel: refused
         try config.override("timesync.mode=chrony")     // chronyd not installed
         let findings = Doctor(system: h, sysfs: h, config: config).run()
@@ -88,7 +88,7 @@ struct DoctorTests {
     @Test func fixAppendsTheInitramfsModulesAndRebuilds() throws {
         let h = seeded()
         h.commands["update-initramfs -u"] = (0, "")
-        let doctor = Doctor(system: h, sysfs: h, config: AgentConfiguration())
+        let doctor = Doctor(system: h, sysfs: h, config: AgentSettings())
         let done = try doctor.fixInitramfs()
         #expect(h.files["/etc/initramfs-tools/modules"] == "# list\nhv_vmbus\nhv_storvsc\n# added by hvagent doctor --fix\nhv_blkvsc\nhv_netvsc\n")
         #expect(h.ran.last == ["update-initramfs", "-u"])
@@ -102,7 +102,7 @@ struct DoctorTests {
         h.files.removeValue(forKey: "/etc/initramfs-tools/modules")
         h.files["/etc/dracut.conf.d/01-dist.conf"] = "hostonly=yes\n"
         h.commands["dracut -f"] = (0, "")
-        let doctor = Doctor(system: h, sysfs: h, config: AgentConfiguration())
+        let doctor = Doctor(system: h, sysfs: h, config: AgentSettings())
         #expect(finding(doctor.run(), "initramfs.modules")?.severity == .warning)
         _ = try doctor.fixInitramfs()
         #expect(h.files["/etc/dracut.conf.d/hvagent-hyperv.conf"] == "add_drivers+=\" hv_vmbus hv_storvsc hv_blkvsc hv_netvsc \"\n")
@@ -112,7 +112,7 @@ struct DoctorTests {
     @Test func notHyperVIsAnErrorWithTheReason() {
         let h = FakeHost()
         h.commands["systemd-detect-virt"] = (1, "kvm\n")
-        let findings = Doctor(system: h, sysfs: h, config: AgentConfiguration()).run()
+        let findings = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
         let d = finding(findings, "hyperv.detected")
         #expect(d?.severity == .error)
         #expect(d?.message == "Hyper-V not detected (systemd-detect-virt says kvm): hvagent has nothing to serve on this machine")
@@ -122,7 +122,7 @@ struct DoctorTests {
 
     /// On this machine: unless it really is a Hyper-V guest, the real checks say so.
     @Test func realMachineVerdictIsConsistent() {
-        let (detected, how) = Doctor(system: HostSystem(), sysfs: DirectorySysfs(), config: AgentConfiguration()).hyperVDetected()
+        let (detected, how) = Doctor(system: HostSystem(), sysfs: DirectorySysfs(), config: AgentSettings()).hyperVDetected()
         if !FileManager.default.fileExists(atPath: "/sys/bus/vmbus/devices") {
             #expect(!detected, "detected Hyper-V without a VMBus: \(how)")
         }

@@ -33,6 +33,9 @@ int chv_current_cpu(void);
 /// A NETLINK_KOBJECT_UEVENT socket bound to the kernel's uevent group (non-blocking, close-on-exec).
 int chv_uevent_socket(void);
 
+/// A periodic CLOCK_MONOTONIC timerfd (non-blocking, close-on-exec) firing every `interval_us`.
+int chv_periodic_timerfd(unsigned long long interval_us);
+
 /// signalfd(-1, set of `signals`, SFD_CLOEXEC | SFD_NONBLOCK) after blocking those signals for the
 /// calling thread (pthread_sigmask). Returns the descriptor.
 int chv_signalfd(const int *signals, int count);

@@ -1,6 +1,6 @@
 /// The agent's settings: every key of ``ConfigKey/all`` with its value (the default unless the file
 /// or the command line set it).
-public struct AgentConfiguration: Equatable, Sendable {
+public struct AgentSettings: Equatable, Sendable {
     /// Normalised values by qualified name (`section.key`).
     public private(set) var values: [String: String]
     /// Where each explicitly set value came from (`file:line` or `command line`).
@@ -17,8 +17,8 @@ public struct AgentConfiguration: Equatable, Sendable {
     /// `;` comments on their own lines, blank lines. Values may be wrapped in double quotes (to keep
     /// leading or trailing spaces or a `#`). Unknown sections and keys, duplicates and bad values are
     /// errors with their line.
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> AgentConfiguration {
-        var config = AgentConfiguration()
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> AgentSettings {
+        var config = AgentSettings()
         var section: String?
         var seen: Set<String> = []
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

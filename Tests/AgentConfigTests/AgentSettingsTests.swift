@@ -3,9 +3,9 @@ import Testing
 @testable import AgentConfig
 
 @Suite("Configuration file")
-struct AgentConfigurationTests {
+struct AgentSettingsTests {
     @Test func defaultsForEveryKey() {
-        let c = AgentConfiguration()
+        let c = AgentSettings()
         #expect(c.values.count == ConfigKey.all.count)
         #expect(c.string("services", "kvp") == "auto")
         #expect(c.list("network", "exclude") == ["lo", "docker*", "veth*", "virbr*", "cni*", "flannel*"])
@@ -29,7 +29,7 @@ struct AgentConfigurationTests {
             ipv6_link_local = yes
             include = "eth*"
             """
-        let c = try AgentConfiguration.parse(text, file: "t.conf")
+        let c = try AgentSettings.parse(text, file: "t.conf")
         #expect(c.string("services", "kvp") == "kernel")
         #expect(c.string("services", "timesync") == "uio")
         #expect(c.list("heartbeat", "health_units") == ["nginx.service", "postgresql.service"])
@@ -54,7 +54,7 @@ struct AgentConfigurationTests {
     ])
     func errorsAreLocated(text: String, line: Int, message: String) {
         do {
-            _ = try AgentConfiguration.parse(text, file: "t.conf")
+            _ = try AgentSettings.parse(text, file: "t.conf")
             Issue.record("expected an error")
         } catch {
             #expect(error.line == line)
@@ -63,7 +63,7 @@ struct AgentConfigurationTests {
     }
 
     @Test func overridesApplyAfterTheFile() throws {
-        var c = try AgentConfiguration.parse("[services]\nkvp = uio\n", file: "t.conf")
+        var c = try AgentSettings.parse("[services]\nkvp = uio\n", file: "t.conf")
         try c.override("services.kvp=kernel")
         #expect(c.string("services", "kvp") == "kernel")
         #expect(c.origins["services.kvp"] == "command line")
@@ -73,29 +73,29 @@ struct AgentConfigurationTests {
     }
 
     @Test func documentedDefaultsRoundTrip() throws {
-        let doc = AgentConfiguration.documentedDefaults()
+        let doc = AgentSettings.documentedDefaults()
         // Every key appears once, commented out.
         for key in ConfigKey.all { #expect(doc.contains("\n#\(key.name) = ")) }
-        #expect(try AgentConfiguration.parse(doc, file: "doc") == AgentConfiguration())
+        #expect(try AgentSettings.parse(doc, file: "doc") == AgentSettings())
         // Uncommenting every key gives the defaults again.
         let uncommented = doc.split(separator: "\n", omittingEmptySubsequences: false)
             .map { line -> String in
                 let s = String(line)
                 return s.hasPrefix("#") && s.contains(" = ") && !s.hasPrefix("# ") ? String(s.dropFirst()) : s
             }.joined(separator: "\n")
-        let c = try AgentConfiguration.parse(uncommented, file: "doc")
-        #expect(c.values == AgentConfiguration().values)
+        let c = try AgentSettings.parse(uncommented, file: "doc")
+        #expect(c.values == AgentSettings().values)
         #expect(c.origins.count == ConfigKey.all.count)
     }
 
     @Test func missingDefaultFileMeansDefaultsButANamedFileMustExist() throws {
-        #expect(throws: ConfigError.self) { _ = try AgentConfiguration.load(path: "/nonexistent/hvagent.conf") }
+        #expect(throws: ConfigError.self) { _ = try AgentSettings.load(path: "/nonexistent/hvagent.conf") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("a.conf")
         try "[kvp]\npool_dir = /tmp/pools\n".write(to: file, atomically: true, encoding: .utf8)
-        let c = try AgentConfiguration.load(path: file.path, overrides: ["network.include=eth0 eth1"])
+        let c = try AgentSettings.load(path: file.path, overrides: ["network.include=eth0 eth1"])
         #expect(c.string("kvp", "pool_dir") == "/tmp/pools")
         #expect(c.list("network", "include") == ["eth0", "eth1"])
     }

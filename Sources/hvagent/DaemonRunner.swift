@@ -1,0 +1,156 @@
+import AgentConfig
+import AgentCore
+import DaemonSupport
+import Foundation
+import Heartbeat
+import Logging
+import ShutdownSvc
+import Timesync
+import VMBusDiscovery
+
+/// The installed daemon (`hvagent run` without `--sim-socket`): discovers the integration-service
+/// devices, decides uio or kernel mode per service, takes the uio ones through uio_hv_generic, and
+/// serves them in one event loop together with signals, uevents, the status socket and the
+/// systemd watchdog. Nothing in the loop wakes while the host is quiet.
+struct DaemonRunner {
+    var config: AgentSettings
+    var configPath: String
+    var overrides: [String]
+    var dryRunShutdown: Bool
+    var logger = Logger(label: "hvagent")
+
+    func run() throws {
+        // Signals first: the mask must be in place before any thread starts, so that SIGTERM
+        // reaches the signalfd and not a default handler.
+        let signals = try SignalEvents([SIGTERM, SIGINT, SIGHUP])
+        let notifier = SystemdNotifier()
+        let sysfs = DirectorySysfs(root: "/")
+        let discovery = VMBusDiscovery(sysfs: sysfs)
+        guard discovery.busPresent else {
+            throw CommandFailure("\(VMBusDiscovery.devicesPath) does not exist: this is not a Hyper-V guest (or hv_vmbus is not loaded); see `hvagent doctor`")
+        }
+        let kernel = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)).flatMap { KernelRelease($0) }
+        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config.bool("agent", "uio_signal_backport"))
+
+        var uioServices: [VMBusDeviceClass] = []
+        var statuses: [AgentStatus.Service] = []
+        for service in VMBusDeviceClass.agentServices {
+            guard let preference = ModePreference(rawValue: config.string("services", service.name)) else {
+                statuses.append(.init(name: service.name, mode: "off", reason: "off in the configuration"))
+                continue
+            }
+            var decision = selector.decide(service, preference: preference, device: discovery.devices(of: service).first)
+            if service == .kvp && decision.mode == .uio {
+                // KVP over our own ring needs the KVP integration component front end, which this
+                // build does not have yet: serve KVP through the kernel's device instead.
+                decision = ModeDecision(service: "kvp", mode: .kernel, reason: "KVP over uio is not available in this build; using /dev/vmbus/hv_kvp")
+            }
+            let mode = decision.mode?.rawValue ?? "unavailable"
+            logger.notice("\(service.name): \(mode) mode (\(decision.reason))")
+            statuses.append(.init(name: service.name, mode: mode, reason: decision.reason))
+            if decision.mode == .uio { uioServices.append(service) }
+        }
+
+        let uevents = try? UEventMonitor()
+        let source = UIOChannelSource(sysfs: sysfs, services: uioServices,
+                                      uevents: uevents.map { m in (m.descriptor, { !m.drain().isEmpty }) })
+        source.scan()
+        for error in source.errors { logger.error("\(error)") }
+
+        let board = StatusBoard(version: HVAgentVersion.string, services: statuses)
+        let timesyncMode = Self.timesyncMode(config.string("timesync", "mode"))
+        let chrony = timesyncMode == .chrony ? try? ChronySocketSender(path: config.string("timesync", "chrony_socket")) : nil
+        let performer: any ShutdownPerformer = dryRunShutdown ? DryRunShutdownPerformer() : ConfiguredShutdownPerformer(config: config)
+        let agent = try IntegrationAgent(
+            source: source,
+            configuration: AgentCore.AgentConfiguration(
+                shutdownPerformer: performer, timesyncMode: timesyncMode, clock: SystemClock(), chrony: chrony,
+                heartbeatProbe: Self.healthProbe(config)),
+            observer: { event in
+                board.record(event)
+                if let line = Timeline.describe(event) { Logger(label: "hvagent").info("\(line)") }
+            })
+
+        var inputs: [PollInput] = []
+        inputs.append(PollInput(descriptor: signals.descriptor) {
+            for signal in signals.drain() {
+                if signal == SIGHUP {
+                    notifier.notify("RELOADING=1")
+                    do {
+                        _ = try AgentSettings.load(path: configPath, overrides: overrides)
+                        logger.notice("SIGHUP: \(configPath) is valid; service modes and paths apply at the next start")
+                    } catch {
+                        logger.error("SIGHUP: keeping the running configuration: \(error)")
+                    }
+                    notifier.notify("READY=1")
+                } else {
+                    logger.notice("signal \(signal): stopping")
+                    notifier.notify("STOPPING=1")
+                    agent.stop()
+                }
+            }
+        })
+        let statusServer = try? LocalSocketServer(path: config.string("agent", "status_socket"))
+        if let statusServer {
+            inputs.append(PollInput(descriptor: statusServer.descriptor) { statusServer.serve { board.json() } })
+        } else {
+            logger.warning("status socket \(config.string("agent", "status_socket")) unavailable; `hvagent status` will not work")
+        }
+        if let usec = notifier.watchdogMicroseconds, let timer = try? PeriodicTimer(intervalMicroseconds: usec / 2) {
+            inputs.append(PollInput(descriptor: timer.descriptor) {
+                timer.acknowledge()
+                notifier.notify("WATCHDOG=1")
+            })
+        }
+        agent.inputs = inputs
+        try agent.acceptPendingChannels()
+        notifier.notify("READY=1\nSTATUS=serving \(agent.openServices.joined(separator: ", "))")
+        logger.notice("ready: \(agent.openServices.isEmpty ? "no channels over uio" : agent.openServices.joined(separator: ", "))")
+        try agent.run()
+        if config.bool("agent", "release_on_stop") {
+            for problem in source.releaseAll() { logger.error("release: \(problem)") }
+        }
+    }
+
+    static func timesyncMode(_ configured: String) -> TimesyncMode {
+        switch configured {
+        case "discipline": .discipline
+        case "chrony": .chrony
+        case "off": .off
+        default: DefaultTimesyncMode.detected
+        }
+    }
+
+    static func healthProbe(_ config: AgentSettings) -> (any HealthProbe)? {
+        let units = config.list("heartbeat", "health_units")
+        if !units.isEmpty {
+            // Exit 0 only when every unit is active.
+            return CommandHealthProbe(executable: "/usr/bin/systemctl", arguments: ["is-active", "--quiet"] + units)
+        }
+        let command = config.string("heartbeat", "health_command")
+        return command.isEmpty ? nil : CommandHealthProbe(executable: "/bin/sh", arguments: ["-c", command])
+    }
+}
+
+/// Runs the configured command for each kind of host request.
+struct ConfiguredShutdownPerformer: ShutdownPerformer {
+    var poweroff: String
+    var reboot: String
+    var hibernate: String
+
+    init(config: AgentSettings) {
+        poweroff = config.string("shutdown", "poweroff_command")
+        reboot = config.string("shutdown", "reboot_command")
+        hibernate = config.string("shutdown", "hibernate_command")
+    }
+
+    func perform(_ request: ShutdownRequest) throws {
+        let command: String
+        switch request.kind {
+        case .powerOff: command = poweroff
+        case .reboot: command = reboot
+        case .hibernate: command = hibernate
+        }
+        try CommandShutdownPerformer(executable: "/bin/sh", leadingArguments: ["-c", command + " #"]).perform(request)
+    }
+}
