@@ -71,42 +71,17 @@ struct DaemonRunner {
                 if let line = Timeline.describe(event) { Logger(label: "hvagent").info("\(line)") }
             })
 
-        var inputs: [PollInput] = []
-        inputs.append(PollInput(descriptor: signals.descriptor) {
-            for signal in signals.drain() {
-                if signal == SIGHUP {
-                    notifier.notify("RELOADING=1")
-                    do {
-                        _ = try AgentSettings.load(path: configPath, overrides: overrides)
-                        logger.notice("SIGHUP: \(configPath) is valid; service modes and paths apply at the next start")
-                    } catch {
-                        logger.error("SIGHUP: keeping the running configuration: \(error)")
-                    }
-                    notifier.notify("READY=1")
-                } else {
-                    logger.notice("signal \(signal): stopping")
-                    notifier.notify("STOPPING=1")
-                    agent.stop()
-                }
+        let plumbing = DaemonPlumbing(agent: agent, board: board, signals: signals, notifier: notifier,
+                                      statusSocket: config.string("agent", "status_socket"), logger: logger) {
+            do {
+                _ = try AgentSettings.load(path: configPath, overrides: overrides)
+                logger.notice("SIGHUP: \(configPath) is valid; service modes and paths apply at the next start")
+            } catch {
+                logger.error("SIGHUP: keeping the running configuration: \(error)")
             }
-        })
-        let statusServer = try? LocalSocketServer(path: config.string("agent", "status_socket"))
-        if let statusServer {
-            inputs.append(PollInput(descriptor: statusServer.descriptor) { statusServer.serve { board.json() } })
-        } else {
-            logger.warning("status socket \(config.string("agent", "status_socket")) unavailable; `hvagent status` will not work")
         }
-        if let usec = notifier.watchdogMicroseconds, let timer = try? PeriodicTimer(intervalMicroseconds: usec / 2) {
-            inputs.append(PollInput(descriptor: timer.descriptor) {
-                timer.acknowledge()
-                notifier.notify("WATCHDOG=1")
-            })
-        }
-        agent.inputs = inputs
         try agent.acceptPendingChannels()
-        notifier.notify("READY=1\nSTATUS=serving \(agent.openServices.joined(separator: ", "))")
-        logger.notice("ready: \(agent.openServices.isEmpty ? "no channels over uio" : agent.openServices.joined(separator: ", "))")
-        try agent.run()
+        try plumbing.run()
         if config.bool("agent", "release_on_stop") {
             for problem in source.releaseAll() { logger.error("release: \(problem)") }
         }
@@ -152,5 +127,66 @@ struct ConfiguredShutdownPerformer: ShutdownPerformer {
         case .hibernate: command = hibernate
         }
         try CommandShutdownPerformer(executable: "/bin/sh", leadingArguments: ["-c", command + " #"]).perform(request)
+    }
+}
+
+/// The event-loop plumbing every `hvagent run` shares (real or simulated VMBus): signals
+/// (SIGTERM/SIGINT stop, SIGHUP reload), the status socket, systemd readiness and watchdog.
+final class DaemonPlumbing {
+    let agent: IntegrationAgent
+    let notifier: SystemdNotifier
+    let logger: Logger
+    private let statusServer: LocalSocketServer?
+    private let watchdog: PeriodicTimer?
+
+    init(agent: IntegrationAgent, board: StatusBoard, signals: SignalEvents, notifier: SystemdNotifier,
+         statusSocket: String?, logger: Logger, onReload: @escaping () -> Void) {
+        self.agent = agent
+        self.notifier = notifier
+        self.logger = logger
+        var inputs: [PollInput] = []
+        inputs.append(PollInput(descriptor: signals.descriptor) { [agent, notifier, logger] in
+            for signal in signals.drain() {
+                if signal == SIGHUP {
+                    notifier.notify("RELOADING=1")
+                    onReload()
+                    notifier.notify("READY=1")
+                } else {
+                    logger.notice("signal \(signal): stopping")
+                    notifier.notify("STOPPING=1")
+                    agent.stop()
+                }
+            }
+        })
+        var server: LocalSocketServer?
+        if let statusSocket {
+            do {
+                server = try LocalSocketServer(path: statusSocket)
+            } catch {
+                logger.warning("status socket unavailable, `hvagent status` will not work: \(error)")
+            }
+        }
+        if let server {
+            inputs.append(PollInput(descriptor: server.descriptor) { server.serve { board.json() } })
+        }
+        statusServer = server
+        if let usec = notifier.watchdogMicroseconds, let timer = try? PeriodicTimer(intervalMicroseconds: usec / 2) {
+            inputs.append(PollInput(descriptor: timer.descriptor) {
+                timer.acknowledge()
+                notifier.notify("WATCHDOG=1")
+            })
+            watchdog = timer
+        } else {
+            watchdog = nil
+        }
+        agent.inputs = inputs
+    }
+
+    /// Tells systemd we are ready and serves until stopped.
+    func run() throws {
+        let open = agent.openServices
+        notifier.notify("READY=1\nSTATUS=serving \(open.isEmpty ? "nothing yet" : open.joined(separator: ", "))")
+        logger.notice("ready: \(open.isEmpty ? "no channels open yet" : open.joined(separator: ", "))")
+        try agent.run()
     }
 }

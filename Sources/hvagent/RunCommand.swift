@@ -1,5 +1,6 @@
 import AgentConfig
 import AgentCore
+import DaemonSupport
 import ArgumentParser
 import Foundation
 import Logging
@@ -26,6 +27,9 @@ struct RunCommand: ParsableCommand {
 
     @Flag(help: "Log shutdown requests instead of acting on them (real VMBus only).")
     var dryRunShutdown = false
+
+    @Option(help: "Serve `hvagent status` on this socket (simulated VMBus; the real daemon uses agent.status_socket).")
+    var statusSocket: String?
 
     @Option(help: "Timesync mode: discipline, chrony or off (default: chrony if chronyd is installed).")
     var timesyncMode: TimesyncMode?
@@ -62,6 +66,7 @@ struct RunCommand: ParsableCommand {
             try DaemonRunner(config: settings, configPath: config, overrides: overrides, dryRunShutdown: dryRunShutdown).run()
             return
         }
+        let signals = try SignalEvents([SIGTERM, SIGINT, SIGHUP])
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let timeline = Timeline()
         let mode = timesyncMode ?? DefaultTimesyncMode.detected
@@ -78,14 +83,20 @@ struct RunCommand: ParsableCommand {
         }
         let chrony = mode == .chrony ? try ChronySocketSender(path: chronySocket) : nil
         let performer: any ShutdownPerformer = actOnShutdown ? CommandShutdownPerformer() : DryRunShutdownPerformer()
+        let board = StatusBoard(version: HVAgentVersion.string, services: ["heartbeat", "shutdown", "timesync"].map {
+            AgentStatus.Service(name: $0, mode: "simulated", reason: "simulated VMBus at \(simSocket)")
+        })
         let agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(connectingTo: simSocket),
             configuration: AgentConfiguration(shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony),
             observer: { event in
+                board.record(event)
                 if let line = Timeline.describe(event) { timeline.log("agent", line) }
             })
+        let plumbing = DaemonPlumbing(agent: agent, board: board, signals: signals, notifier: SystemdNotifier(),
+                                      statusSocket: statusSocket, logger: Logger(label: "hvagent")) {}
         timeline.log("agent", "connected to \(simSocket); timesync mode \(mode.rawValue), \(systemClock ? "system" : "simulated") clock")
-        try agent.run()
-        timeline.log("agent", "host disconnected")
+        try plumbing.run()
+        timeline.log("agent", "stopped")
     }
 }
