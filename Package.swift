@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "hvagent", targets: ["hvagent"]),
         .executable(name: "ring-bench", targets: ["ring-bench"]),
         .library(name: "RingTransport", targets: ["RingTransport"]),
+        .library(name: "KVPStore", targets: ["KVPStore"]),
+        .library(name: "KVPAgent", targets: ["KVPAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
@@ -29,6 +31,7 @@ let package = Package(
             name: "hvagent",
             dependencies: [
                 "RingTransport", "SimTransport",
+                "KVPAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,5 +41,11 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"])]
         ),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
+        // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
+        .target(name: "KVPStore"),
+        // KVP operations engine and the /dev/vmbus/hv_kvp front end.
+        .target(name: "KVPAgent", dependencies: ["KVPStore"]),
+        .testTarget(name: "KVPStoreTests", dependencies: ["KVPStore"]),
+        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore"]),
     ]
 )

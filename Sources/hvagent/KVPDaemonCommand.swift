@@ -1,0 +1,54 @@
+import ArgumentParser
+import KVPAgent
+import KVPStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `hvagent kvp-daemon`: KVP over the kernel's /dev/vmbus/hv_kvp in the
+/// foreground, a drop-in for `hv_kvp_daemon -n`.
+struct KVPDaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kvp-daemon",
+        abstract: "Serve Hyper-V KVP over /dev/vmbus/hv_kvp in the foreground (like hv_kvp_daemon -n)."
+    )
+
+    @Option(name: .long, help: "Directory of the pool files .kvp_pool_0..4.")
+    var poolDir: String = PoolStore.defaultDirectory
+
+    @Option(name: .long, help: "KVP character device.")
+    var device: String = KernelDeviceFrontEnd.defaultDevicePath
+
+    @Option(name: .long, help: "Longest wait (seconds) for another program's pool-file lock.")
+    var lockTimeout: Double = 10
+
+    @Flag(name: [.customShort("n"), .long], help: "Accepted for hv_kvp_daemon compatibility; always foreground.")
+    var noDaemon = false
+
+    @Flag(name: [.customShort("d"), .long], help: "Log every request.")
+    var debug = false
+
+    func run() throws {
+        let log: (String) -> Void = { line in
+            var text = line + "\n"
+            text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+        }
+        let store: PoolStore
+        do {
+            store = try PoolStore(directory: poolDir, writable: true, lockTimeout: lockTimeout)
+            try store.openAll()
+        } catch {
+            log("hvagent kvp-daemon: \(error)")
+            throw ExitCode(1)
+        }
+        let engine = KVPEngine(store: store, log: log)
+        let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: device, log: log)
+        log("KVP starting; pid is:\(getpid())")
+        do {
+            try frontEnd.run()
+        } catch {
+            log("hvagent kvp-daemon: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

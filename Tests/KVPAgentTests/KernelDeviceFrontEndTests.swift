@@ -1,0 +1,82 @@
+import XCTest
+@testable import KVPAgent
+import KVPStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Plays the kernel's side of /dev/vmbus/hv_kvp over SOCK_SEQPACKET pairs
+/// (one message per read/write, a new pair per open, like the peer harness).
+final class KernelDeviceFrontEndTests: XCTestCase {
+    final class FakeKernel: @unchecked Sendable {
+        var kernelEnds: [Int32] = []
+        func open() -> Int32 {
+            var sv: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0, &sv) == 0 else { return -1 }
+            kernelEnds.append(sv[0])
+            return sv[1]
+        }
+        func recv(_ fd: Int32) -> [UInt8] {
+            var buf = [UInt8](repeating: 0, count: 16384)
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            return n > 0 ? Array(buf[0..<n]) : []
+        }
+        func send(_ fd: Int32, _ m: [UInt8]) {
+            _ = m.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        }
+        /// Accepts the registration on the newest connection; returns its fd.
+        func register() -> Int32 {
+            let fd = kernelEnds[kernelEnds.count - 1]
+            let reg = recv(fd)
+            precondition(reg.count == KernelMessage.size && reg[0] == 100)
+            precondition(reg[4...].allSatisfy { $0 == 0 }, "registration must be zero-filled")
+            var reply = Msg.base(100, 0)
+            Msg.put(&reply, 4, Array("3.1".utf8))
+            send(fd, reply)
+            return fd
+        }
+    }
+
+    func testRegistersAnswersAndReRegistersAfterShortMessage() throws {
+        let dir = TempDir()
+        let store = try PoolStore(directory: dir.path, writable: true)
+        let engine = KVPEngine(store: store, autoPool: FixedAutoPool())
+        let kernel = FakeKernel()
+        let fe = KernelDeviceFrontEnd(engine: engine, devicePath: "fake", log: { _ in },
+                                      openDevice: { kernel.open() })
+        let done = expectation(description: "daemon loop ended")
+        let box = UncheckedBox(fe)
+        let thread = Thread {
+            try? box.value.run(maxRequests: 4)
+            done.fulfill()
+        }
+        // open happens on the daemon thread; wait for it
+        thread.start()
+        while kernel.kernelEnds.isEmpty { usleep(1000) }
+        var k = kernel.register()
+        kernel.send(k, Msg.set(0, "HostName", "h1"))
+        XCTAssertEqual(Msg.status(kernel.recv(k)), 0)
+        kernel.send(k, Msg.enumerate(2, 1))
+        let e = kernel.recv(k)
+        XCTAssertEqual(Msg.cstr(e, 20, 512), "IntegrationServicesVersion")
+        XCTAssertEqual(Msg.cstr(e, 532, 2048), "3.1")
+        // A short message: the daemon reopens and registers again.
+        kernel.send(k, [UInt8](repeating: 1, count: 100))
+        while kernel.kernelEnds.count < 2 { usleep(1000) }
+        k = kernel.register()
+        kernel.send(k, Msg.get(0, "HostName"))
+        let g = kernel.recv(k)
+        XCTAssertEqual(Msg.status(g), 0)
+        XCTAssertEqual(Msg.cstr(g, 528, 2048), "h1")
+        kernel.send(k, Msg.set(7, "Pool7", "p"))
+        XCTAssertEqual(Msg.status(kernel.recv(k)), KVPStatus.invalidArgument.rawValue)
+        wait(for: [done], timeout: 10)
+        XCTAssertEqual(fe.registrations, 2)
+        for fd in kernel.kernelEnds { close(fd) }
+    }
+}
+
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
+}
