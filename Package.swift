@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "hvagent", targets: ["hvagent"]),
         .executable(name: "ring-bench", targets: ["ring-bench"]),
         .library(name: "RingTransport", targets: ["RingTransport"]),
+        .executable(name: "kvp", targets: ["kvp"]),
         .library(name: "KVPStore", targets: ["KVPStore"]),
         .library(name: "KVPAgent", targets: ["KVPAgent"]),
     ],
@@ -45,7 +46,14 @@ let package = Package(
         .target(name: "KVPStore"),
         // KVP operations engine and the /dev/vmbus/hv_kvp front end.
         .target(name: "KVPAgent", dependencies: ["KVPStore"]),
+        // `kvp`: read and write pools from scripts.
+        .executableTarget(
+            name: "kvp",
+            dependencies: ["KVPStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "KVPStoreTests", dependencies: ["KVPStore"]),
         .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore"]),
+        // Runs the built `kvp` executable (the dependency makes sure it is built).
+        .testTarget(name: "KVPCLITests", dependencies: ["kvp", "KVPStore"]),
     ]
 )
