@@ -22,6 +22,11 @@ public final class KernelDeviceFrontEnd {
     private let openDevice: () -> Int32
     private var log: (String) -> Void
     private var fd: Int32 = -1
+    /// Device failures since the last whole message; drives the back-off.
+    private var failuresInARow = 0
+
+    /// Log every request and its status (`-d`, like hv_kvp_daemon --debug).
+    public var traceRequests = false
 
     /// Number of registrations completed (first one included).
     public private(set) var registrations = 0
@@ -64,11 +69,13 @@ public final class KernelDeviceFrontEnd {
             }
             if n < 0 && errno == EINTR { continue }
             guard n == KernelMessage.size, let message = KernelMessage(bytes: buffer) else {
+                failuresInARow += 1
                 log("KVP: read failed (\(n < 0 ? String(cString: strerror(errno)) : "\(n) bytes")); reopening \(devicePath)")
                 try reconnect()
                 inHandshake = true
                 continue
             }
+            failuresInARow = 0
             if inHandshake && message.operation == KVPOperation.register1 {
                 // The kernel's answer to our registration: stash the version.
                 inHandshake = false
@@ -84,6 +91,7 @@ public final class KernelDeviceFrontEnd {
                 return write(fd, base, p.count)
             }
             if w != KernelMessage.size {
+                failuresInARow += 1
                 log("KVP: write failed (\(w < 0 ? String(cString: strerror(errno)) : "\(w) bytes")); reopening \(devicePath)")
                 try reconnect()
                 inHandshake = true
@@ -94,11 +102,18 @@ public final class KernelDeviceFrontEnd {
     /// Decodes, runs and encodes one request (exposed for tests and benches).
     public func answer(_ message: KernelMessage) -> KernelMessage {
         var reply = message
+        let status: KVPStatus
         switch message.request() {
         case let .success(request):
-            reply.encodeReply(engine.handle(request), for: request)
+            let response = engine.handle(request)
+            reply.encodeReply(response, for: request)
+            status = response.status
         case let .failure(error):
             reply.encodeReply(.status(error.status), for: nil)
+            status = error.status
+        }
+        if traceRequests {
+            log("KVP op \(message.operation) pool \(message.pool): \(status)")
         }
         return reply
     }
@@ -135,9 +150,16 @@ public final class KernelDeviceFrontEnd {
         }
     }
 
+    /// Closes and reopens.  The first reopen after a failure is immediate
+    /// (hibernation, a late reply); a device that keeps failing is retried
+    /// with a growing pause (0.1 s → 5 s) instead of a busy loop.
     private func reconnect() throws {
         if fd >= 0 { close(fd) }
         fd = -1
+        if failuresInARow > 1 {
+            let exponent = UInt32(min(failuresInARow - 2, 6))
+            usleep(min(100_000 << exponent, 5_000_000))
+        }
         try connect()
     }
 }

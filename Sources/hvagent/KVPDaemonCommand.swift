@@ -43,6 +43,7 @@ struct KVPDaemonCommand: ParsableCommand {
         }
         let engine = KVPEngine(store: store, log: log)
         let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: device, log: log)
+        frontEnd.traceRequests = debug
         log("KVP starting; pid is:\(getpid())")
         do {
             try frontEnd.run()
