@@ -33,6 +33,9 @@ struct KVPDaemonCommand: ParsableCommand {
             var text = line + "\n"
             text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
         }
+        // A write to a device that went away must be an error we handle
+        // (reopen), never a signal that kills the daemon.
+        signal(SIGPIPE, SIG_IGN)
         let store: PoolStore
         do {
             store = try PoolStore(directory: poolDir, writable: true, lockTimeout: lockTimeout)

@@ -76,6 +76,52 @@ final class KernelDeviceFrontEndTests: XCTestCase {
     }
 }
 
+extension KernelDeviceFrontEndTests {
+    /// A device that keeps failing (read returns EOF right after each
+    /// registration) is reopened with a growing pause, not in a busy loop;
+    /// an open error other than EBUSY ends the loop.
+    func testBacksOffWhenTheDeviceKeepsFailing() throws {
+        let dir = TempDir()
+        let engine = KVPEngine(store: try PoolStore(directory: dir.path, writable: true))
+        let kernel = FakeKernel()
+        let lock = NSLock()
+        var opens = 0
+        let fe = KernelDeviceFrontEnd(engine: engine, devicePath: "fake", log: { _ in }, openDevice: {
+            lock.lock(); defer { lock.unlock() }
+            opens += 1
+            if opens > 4 { errno = ENOENT; return -1 }
+            return kernel.open()
+        })
+        let box = UncheckedBox(fe)
+        let done = expectation(description: "loop ended")
+        final class Thrown: @unchecked Sendable { var error: Error? }
+        let thrown = Thrown()
+        let t0 = Date()
+        Thread {
+            do { try box.value.run() } catch { thrown.error = error }
+            done.fulfill()
+        }.start()
+        var closed = 0
+        while closed < 4 {
+            lock.lock(); let n = kernel.kernelEnds.count; lock.unlock()
+            if n > closed {
+                let fd = kernel.kernelEnds[closed]
+                XCTAssertEqual(kernel.recv(fd).count, KernelMessage.size)  // registration
+                close(fd)  // the daemon's next read sees EOF
+                closed += 1
+            } else {
+                usleep(1000)
+            }
+        }
+        wait(for: [done], timeout: 10)
+        let elapsed = Date().timeIntervalSince(t0)
+        XCTAssertEqual(opens, 5)
+        XCTAssertNotNil(thrown.error)
+        // reopen #2 immediate, then 0.1 s, 0.2 s, 0.4 s pauses
+        XCTAssertGreaterThan(elapsed, 0.65)
+    }
+}
+
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ v: T) { value = v }
