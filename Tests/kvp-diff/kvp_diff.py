@@ -133,7 +133,7 @@ def inside(args):
                 verdict, ok = "same", True
                 if rule is not None and "ops" in rule:
                     verdict, ok = "STALE expectation: %s" % rule["id"], False
-            elif rule is not None:
+            elif rule is not None and set(diff) <= set(rule.get("fields", diff)):
                 verdict, ok = "expected: %s" % rule["id"], True
                 used.add(rule["id"])
             else:
