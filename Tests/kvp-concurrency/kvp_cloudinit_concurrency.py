@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--events", type=int, default=2000)
     ap.add_argument("--cli-keys", type=int, default=150)
     ap.add_argument("--host-sets", type=int, default=500)
+    ap.add_argument("--reference", action="store_true",
+                    help="run the real hv_kvp_daemon instead (for comparison; expected to lose records)")
     a = ap.parse_args()
     try:
         from cloudinit.reporting import events
@@ -57,8 +59,14 @@ def main():
     pool1 = os.path.join(pool_dir, ".kvp_pool_1")
     k = emu.KernelEmulator(os.path.join(work, "sock"), op_timeout=30)
     k.listen()
-    k.spawn([os.path.join(a.build, "hvagent"), "kvp-daemon", "--pool-dir", pool_dir],
-            env={"LD_PRELOAD": shim}, log_path=os.path.join(work, "daemon.log"))
+    if a.reference:
+        # the shim rewrites hv_kvp_daemon's /var/lib/hyperv to the temp dir
+        k.spawn(["/usr/sbin/hv_kvp_daemon", "-n"],
+                env={"LD_PRELOAD": shim, "HV_KVP_POOL_DIR": pool_dir},
+                log_path=os.path.join(work, "daemon.log"))
+    else:
+        k.spawn([os.path.join(a.build, "hvagent"), "kvp-daemon", "--pool-dir", pool_dir],
+                env={"LD_PRELOAD": shim}, log_path=os.path.join(work, "daemon.log"))
     k.ensure_ready(10)
 
     handler = HyperVKvpReportingHandler(kvp_file_path=pool1)
