@@ -141,6 +141,24 @@ public final class PoolFile {
         }
     }
 
+    /// Cuts off a partial record at the end of the file (a writer killed in
+    /// the middle of an append) and returns how many bytes were dropped.
+    /// Safe under both locks: a live appender holds one of them while it
+    /// writes, so what is left now is garbage.  The daemon calls this at
+    /// start-up so readers that reject such files (azure-init) recover.
+    @discardableResult
+    public func discardPartialTail() throws -> Int {
+        try requireWritable()
+        return try locked(exclusive: true) {
+            let size = identity?.size ?? 0
+            let whole = size - size % PoolRecord.size
+            guard whole < size else { return 0 }
+            try truncateFile(to: whole)
+            try noteOwnWrite()
+            return size - whole
+        }
+    }
+
     // MARK: - Locking and refresh
 
     private func locked<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {

@@ -33,9 +33,17 @@ public final class PoolStore {
     }
 
     /// Opens every pool file now (the daemon creates all five at start-up,
-    /// as hv_kvp_daemon does, so readers find them).
-    public func openAll() throws {
-        for p in KVPPool.allCases { _ = try file(p) }
+    /// as hv_kvp_daemon does, so readers find them) and, when writable,
+    /// drops partial trailing records left by a writer that died.  Returns
+    /// the pools that had one, with the bytes dropped.
+    @discardableResult
+    public func openAll() throws -> [(pool: KVPPool, droppedBytes: Int)] {
+        var repaired: [(pool: KVPPool, droppedBytes: Int)] = []
+        for p in KVPPool.allCases {
+            let f = try file(p)
+            if writable, case let n = try f.discardPartialTail(), n > 0 { repaired.append((p, n)) }
+        }
+        return repaired
     }
 
     /// The file of `pool`.

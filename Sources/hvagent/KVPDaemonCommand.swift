@@ -39,7 +39,9 @@ struct KVPDaemonCommand: ParsableCommand {
         let store: PoolStore
         do {
             store = try PoolStore(directory: poolDir, writable: true, lockTimeout: lockTimeout)
-            try store.openAll()
+            for r in try store.openAll() {
+                log("KVP: dropped a partial record (\(r.droppedBytes) bytes) at the end of pool \(r.pool)")
+            }
         } catch {
             log("hvagent kvp-daemon: \(error)")
             throw ExitCode(1)

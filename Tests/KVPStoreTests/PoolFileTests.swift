@@ -127,6 +127,17 @@ final class PoolFileTests: XCTestCase {
         XCTAssertEqual(try f.allRecords().map(\.keyString), ["A", "B", "C"])
     }
 
+    func testStartupDropsPartialTail() throws {
+        let t = TempDir()
+        t.write(".kvp_pool_1", rawRecord("A", "a") + Array(rawRecord("Torn", "t")[0..<1000]))
+        let store = try PoolStore(directory: t.path, writable: true)
+        let repaired = try store.openAll()
+        XCTAssertEqual(repaired.map(\.pool), [.guest])
+        XCTAssertEqual(repaired.map(\.droppedBytes), [1000])
+        XCTAssertEqual(t.bytes(".kvp_pool_1"), rawRecord("A", "a"))
+        XCTAssertTrue(try store.openAll().isEmpty)
+    }
+
     /// Fields without a NUL written by other programs are read whole, never
     /// past the field.
     func testUnterminatedFieldsFromOtherWriters() throws {
