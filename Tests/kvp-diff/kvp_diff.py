@@ -173,7 +173,10 @@ def inside(args):
     print("-+-".join("-" * w for w in widths))
     for r in rows:
         print(fmt % r)
-    print("raw results kept in %s" % keep)
+    if args.keep:
+        print("raw results kept in %s" % keep)
+    else:
+        subprocess.run(["rm", "-rf", keep])
     print("kvp-diff: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
