@@ -70,4 +70,26 @@ final class KernelMessageFuzzTests: XCTestCase {
         }
         XCTAssertEqual(dir.bytes(".kvp_pool_2").count, 0, "host writes to the auto pool are refused")
     }
+
+    /// Random host bodies (ring front end path): decode, run, encode — no
+    /// trap, a known status, and replies stay inside the body.
+    func testRandomHostBodiesNeverTrap() throws {
+        let dir = TempDir()
+        let engine = KVPEngine(store: try PoolStore(directory: dir.path, writable: true),
+                               autoPool: FixedAutoPool(), ipInfo: FixedIPInfo())
+        var rng = Rng(s: 0xD1B5_4A32_D192_ED03)
+        for _ in 0..<5_000 {
+            let size = [2, 100, 2579, 2580, 2600, 7427, 7428, 8000][rng.below(8)]
+            var body = [UInt8](repeating: 0, count: size)
+            for i in 0..<min(size, 64) where rng.below(2) == 0 { body[i] = UInt8(rng.below(256)) }
+            for _ in 0..<rng.below(300) { body[rng.below(size)] = UInt8(rng.below(256)) }
+            if size > 1 { body[0] = UInt8(rng.below(7)); body[1] = UInt8(rng.below(6)) }
+            guard var m = HostMessage(bytes: body) else { continue }
+            let r = m.request()
+            let status = m.encodeReply(engine.handle(r), for: r)
+            XCTAssertEqual(m.bytes.count, size)
+            XCTAssertTrue([KVPStatus.ok, .fail, .noMoreItems, .notSupported, .invalidArgument, .guidNotFound].contains(status))
+        }
+        for p in KVPPool.allCases { XCTAssertEqual(dir.bytes(p.fileName).count % PoolRecord.size, 0) }
+    }
 }
