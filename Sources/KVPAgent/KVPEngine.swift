@@ -117,10 +117,29 @@ public final class KVPEngine {
             var value = e.value
             if e.key == "IntegrationServicesVersion" {
                 value = integrationServicesVersion ?? "Unknown version"
+            } else if e.key.hasPrefix("NetworkAddress") {
+                value = Self.cutList(value, maxUnits: Self.hostValueUnits)
             }
             return (UTF8Repair.cut(Array(e.key.utf8), maxBytes: PoolRecord.maxKeyBytes),
                     UTF8Repair.cut(Array(value.utf8), maxBytes: PoolRecord.maxValueBytes))
         }
+    }
+
+    /// The host reads at most this many UTF-16 units of a value (the kernel
+    /// cuts the rest silently).
+    static let hostValueUnits = 1022
+
+    /// A ';'-separated list cut after the last whole entry that fits in
+    /// `maxUnits` UTF-16 units, instead of mid-address (bug B6).
+    static func cutList(_ list: String, maxUnits: Int) -> String {
+        guard list.utf16.count > maxUnits else { return list }
+        var out = ""
+        for item in list.split(separator: ";", omittingEmptySubsequences: false) {
+            let next = out.isEmpty ? String(item) : out + ";" + item
+            if next.utf16.count > maxUnits { break }
+            out = next
+        }
+        return out
     }
 
     private func poolIO(_ pool: KVPPool, _ what: String,

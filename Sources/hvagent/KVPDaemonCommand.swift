@@ -46,6 +46,8 @@ struct KVPDaemonCommand: ParsableCommand {
             log("hvagent kvp-daemon: \(error)")
             throw ExitCode(1)
         }
+        // The auto pool and GET_IP_INFO sources (NetInfo) plug in here:
+        // KVPEngine(store:autoPool:ipInfo:log:).
         let engine = KVPEngine(store: store, log: log)
         let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: device, log: log)
         frontEnd.traceRequests = debug

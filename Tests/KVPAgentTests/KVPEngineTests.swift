@@ -74,6 +74,23 @@ final class KVPEngineTests: XCTestCase {
         XCTAssertEqual(engine.handle(.enumerate(pool: 2, index: 0)), .status(.noMoreItems))
     }
 
+    /// A long address list is cut at an address boundary within the host's
+    /// 1022 units (B6), other auto-pool values are left alone.
+    func testAutoPoolAddressListsCutAtAddressBoundary() {
+        var src = FixedAutoPool()
+        let v6 = (0..<100).map { "fe80::215:5dff:fe01:\(String($0, radix: 16))" }.joined(separator: ";")
+        src.entries[3] = ("NetworkAddressIPv6", v6)
+        engine.autoPool = src
+        guard case let .record(_, v) = engine.handle(.enumerate(pool: 2, index: 3)) else { return XCTFail("record") }
+        let text = String(decoding: v, as: UTF8.self)
+        XCTAssertLessThanOrEqual(text.utf16.count, 1022)
+        XCTAssertGreaterThan(text.utf16.count, 1022 - 30)
+        XCTAssertTrue(v6.hasPrefix(text + ";"), "cut exactly after a whole address")
+        XCTAssertEqual(KVPEngine.cutList("a;b;c", maxUnits: 3), "a;b")
+        XCTAssertEqual(KVPEngine.cutList("abcd", maxUnits: 3), "")
+        XCTAssertEqual(KVPEngine.cutList("a;b", maxUnits: 3), "a;b")
+    }
+
     /// Records written by other programs with broken UTF-8 are repaired so
     /// the kernel's conversion cannot fail the host's walk (B15).
     func testEnumerateRepairsForeignUTF8() {
