@@ -122,6 +122,45 @@ extension KernelDeviceFrontEndTests {
     }
 }
 
+extension KernelDeviceFrontEndTests {
+    /// Another program holding the device (EBUSY) is waited for (B14);
+    /// registration follows as soon as the open succeeds.
+    func testWaitsForABusyDevice() throws {
+        let dir = TempDir()
+        let engine = KVPEngine(store: try PoolStore(directory: dir.path, writable: true))
+        let kernel = FakeKernel()
+        let lock = NSLock()
+        var attempts = 0
+        var lines: [String] = []
+        let fe = KernelDeviceFrontEnd(engine: engine, devicePath: "fake", log: { l in lock.lock(); lines.append(l); lock.unlock() },
+                                      openDevice: {
+            lock.lock(); defer { lock.unlock() }
+            attempts += 1
+            if attempts <= 2 { errno = EBUSY; return -1 }
+            return kernel.open()
+        })
+        let box = UncheckedBox(fe)
+        let done = expectation(description: "served")
+        Thread {
+            try? box.value.run(maxRequests: 1)
+            done.fulfill()
+        }.start()
+        while true {
+            lock.lock(); let n = kernel.kernelEnds.count; lock.unlock()
+            if n > 0 { break }
+            usleep(1000)
+        }
+        let k = kernel.register()
+        kernel.send(k, Msg.enumerate(0, 0))
+        XCTAssertEqual(Msg.status(kernel.recv(k)), KVPStatus.noMoreItems.rawValue)
+        wait(for: [done], timeout: 10)
+        XCTAssertEqual(attempts, 3)
+        lock.lock(); defer { lock.unlock() }
+        XCTAssertEqual(lines.filter { $0.contains("busy") }.count, 2)
+        close(k)
+    }
+}
+
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ v: T) { value = v }
