@@ -138,6 +138,12 @@ def main():
     for i in range(a.cli_keys):
         last_cli["cli-key-%03d" % (i % 50)] = "cli-value-%d" % i
     values = dict(recs)
+    # cloud-init's own reader (strict UTF-8, strips NULs) must see exactly our records.
+    try:
+        ci_view = [(kv["key"], kv["value"]) for kv in handler._iterate_kvps(0)]
+        ci_read_error = None
+    except Exception as e:  # a stale byte after a NUL would surface here or in the values
+        ci_view, ci_read_error = [], repr(e)
     checks = [
         ("file is whole records", len(data) % RECORD == 0, "%d bytes" % len(data)),
         ("no torn / non-UTF-8 / dirty-padding record", not torn, "%d bad" % len(torn)),
@@ -152,6 +158,8 @@ def main():
          "%d CLI errors" % len(cli_errors)),
         ("nothing else in the file", len(recs) == len(expected_ci) + len(host_keys) + len(last_cli),
          "%d records" % len(recs)),
+        ("cloud-init's own reader sees exactly these records", ci_read_error is None and ci_view == recs,
+         ci_read_error or "%d records" % len(ci_view)),
         ("host walks saw only whole records (%d walks)" % walks, not bad_items, "%d bad" % len(bad_items)),
         ("final host walk sees every record", final_walk["count_ok"] == len(recs),
          "%d of %d" % (final_walk["count_ok"], len(recs))),
