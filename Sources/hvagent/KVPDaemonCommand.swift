@@ -28,6 +28,13 @@ struct KVPDaemonCommand: ParsableCommand {
     @Flag(name: [.customShort("d"), .long], help: "Log every request.")
     var debug = false
 
+    func validate() throws {
+        // Every reply must reach the kernel well within its 30-second timeout.
+        guard lockTimeout >= 0, lockTimeout <= 25 else {
+            throw ValidationError("--lock-timeout must be between 0 and 25 seconds")
+        }
+    }
+
     func run() throws {
         let log: (String) -> Void = { line in
             var text = line + "\n"
