@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "RingTransport", targets: ["RingTransport"]),
         .library(name: "ICFramework", targets: ["ICFramework"]),
         .library(name: "HostSimulator", targets: ["HostSimulator"]),
+        .executable(name: "kvp", targets: ["kvp"]),
+        .library(name: "KVPStore", targets: ["KVPStore"]),
+        .library(name: "KVPAgent", targets: ["KVPAgent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
@@ -42,7 +45,7 @@ let package = Package(
             name: "hvagent",
             dependencies: [
                 "RingTransport", "SimTransport", "VMBusDiscovery", "AgentConfig", "AgentDoctor", "DaemonSupport",
-                "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync",
+                "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -87,5 +90,18 @@ let package = Package(
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .target(name: "VMBusTestSupport", dependencies: ["VMBusDiscovery", "RingTransport"], path: "Tests/VMBusTestSupport"),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "VMBusTestSupport"]),
+        // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
+        .target(name: "KVPStore"),
+        // KVP operations engine and the /dev/vmbus/hv_kvp front end.
+        .target(name: "KVPAgent", dependencies: ["KVPStore"]),
+        // `kvp`: read and write pools from scripts.
+        .executableTarget(
+            name: "kvp",
+            dependencies: ["KVPStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "KVPStoreTests", dependencies: ["KVPStore"]),
+        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore"]),
+        // Runs the built `kvp` executable (the dependency makes sure it is built).
+        .testTarget(name: "KVPCLITests", dependencies: ["kvp", "KVPStore"]),
     ]
 )
