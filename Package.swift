@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "hvagent", targets: ["hvagent"]),
         .executable(name: "ring-bench", targets: ["ring-bench"]),
         .library(name: "RingTransport", targets: ["RingTransport"]),
+        .library(name: "NetInfo", targets: ["NetInfo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
@@ -37,6 +38,15 @@ let package = Package(
             dependencies: ["RingTransport", "CHVSupport"],
             swiftSettings: [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"])]
         ),
+        // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
+        ),
+        // Live system facts behind KVP: addresses, gateways, DNS, DHCP state, OS info, FQDN.
+        .target(name: "NetInfo", dependencies: ["CNetlink"]),
+        .testTarget(name: "NetInfoTests", dependencies: ["NetInfo"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
     ]
 )
