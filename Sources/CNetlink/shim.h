@@ -17,6 +17,9 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+/* Not libnl, but NetInfo's only other C need: Glibc's Swift module does not export epoll, which
+   folds the netlink socket and the host-name watch into one descriptor for the caller. */
+#include <sys/epoll.h>
 
 /// Cache-manager change actions (libnl's NL_ACT_* enum), re-exported as plain ints for Swift.
 static inline int cnl_act_new(void) { return NL_ACT_NEW; }
