@@ -70,18 +70,14 @@ public final class NetworkFacts: @unchecked Sendable {
     /// Handles whatever is ready (non-blocking). Returns whether the network view changed.
     @discardableResult
     public func processPendingEvents() throws(NetlinkError) -> Bool {
+        // Drains the epoll readiness, then asks both sources directly. The host-name file's
+        // readiness is consumed by whoever polls it first — and a caller's poll() on this epoll
+        // descriptor already polls it — so its event may be gone by now; re-reading the name
+        // costs one uname(2) and only happens when the descriptor woke the caller.
         var events = [epoll_event](repeating: epoll_event(), count: 4)
-        let n = epoll_wait(epoll, &events, Int32(events.count), 0)
-        guard n > 0 else { return false }
-        var changed = false
-        for event in events.prefix(Int(n)) {
-            if event.data.fd == tracker.fileDescriptor {
-                changed = try tracker.processPendingEvents() || changed
-            } else if event.data.fd == resolver.fileDescriptor {
-                resolver.hostnameMayHaveChanged()
-            }
-        }
-        return changed
+        _ = epoll_wait(epoll, &events, Int32(events.count), 0)
+        resolver.hostnameMayHaveChanged()
+        return try tracker.processPendingEvents()
     }
 
     /// The kernel's registration reply ("3.1"), once the device front end has it.
