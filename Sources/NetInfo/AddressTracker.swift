@@ -26,6 +26,9 @@ public final class AddressTracker: @unchecked Sendable {
     private let model: TrackerModel
     private let io = Mutex(())
     private let published = Mutex(NetworkSnapshot())
+    private var resyncs = 0
+    /// Full re-dumps after a broken notification stream (tests and diagnostics).
+    public var resyncCount: Int { io.withLock { _ in resyncs } }
 
     /// The netlink socket the notifications arrive on (non-blocking). Poll it for POLLIN.
     public let fileDescriptor: Int32
@@ -92,6 +95,7 @@ public final class AddressTracker: @unchecked Sendable {
             model.changed = false
             let result = nl_cache_mngr_data_ready(manager)
             if result < 0 {
+                resyncs += 1
                 try resync()
                 return true
             }
@@ -111,7 +115,16 @@ public final class AddressTracker: @unchecked Sendable {
         }
     }
 
+    /// Full re-dump after the notification stream broke (socket overrun). What is still queued
+    /// predates the gap and is discarded first: applied after the dump it could resurrect an
+    /// address deleted during the gap. Notifications after the dump are idempotent against it.
     private func resync() throws(NetlinkError) {
+        var scratch = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = scratch.withUnsafeMutableBytes { recv(fileDescriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 || (n < 0 && (errno == EINTR || errno == ENOBUFS)) { continue }
+            break
+        }
         try AddressTracker.check("nl_cache_refill route/link", nl_cache_refill(syncSocket, linkCache))
         try AddressTracker.check("nl_cache_refill route/addr", nl_cache_refill(syncSocket, addressCache))
         try AddressTracker.check("nl_cache_refill route/route", nl_cache_refill(syncSocket, routeCache))

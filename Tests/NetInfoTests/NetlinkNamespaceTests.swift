@@ -156,6 +156,21 @@ final class NetlinkNamespaceTests: XCTestCase {
         try main.processPendingEvents()
         XCTAssertTrue(waitUntil { main.autoPoolEntries()[0].value == "hvtest-renamed.example" })
 
+        // Overrun: shrink the socket buffer, flood it, then one processPendingEvents() must
+        // notice ENOBUFS, re-dump and agree with `ip -j addr` again.
+        var small: Int32 = 4096
+        XCTAssertEqual(setsockopt(main.tracker.fileDescriptor, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size)), 0)
+        let flood = (1...200).map { "addr add 100.64.\($0 / 250).\($0 % 250 + 1)/32 dev eth7" }.joined(separator: "\n")
+        try flood.write(toFile: root + "/flood.batch", atomically: true, encoding: .utf8)
+        try Shell.must("ip -batch \(root)/flood.batch")
+        let resyncs = main.tracker.resyncCount
+        try main.processPendingEvents()
+        XCTAssertEqual(main.tracker.resyncCount, resyncs + 1, "a 4 KiB buffer cannot hold 200 notifications")
+        let afterFlood = try Shell.json("ip -j addr show")
+        XCTAssertEqual(main.autoPoolEntries()[2].value, AutoPoolFormat.addressList(expected(afterFlood, family: "inet", rules: main.configuration.rules)))
+        XCTAssertTrue(main.autoPoolEntries()[2].value.contains("100.64.0.1"))
+        try settle(main)
+
         // Idle: nothing pending, nothing to wake up for.
         for f in facts { try settle(f) }
         XCTAssertFalse(waitReadable(main, timeout: 0.3), "idle: the descriptor stays quiet")
