@@ -167,7 +167,7 @@ final class NetlinkNamespaceTests: XCTestCase {
         try main.processPendingEvents()
         XCTAssertEqual(main.tracker.resyncCount, resyncs + 1, "a 4 KiB buffer cannot hold 200 notifications")
         let afterFlood = try Shell.json("ip -j addr show")
-        XCTAssertEqual(main.autoPoolEntries()[2].value, AutoPoolFormat.addressList(expected(afterFlood, family: "inet", rules: main.configuration.rules)))
+        XCTAssertEqual(main.autoPoolEntries()[2].value, AutoPoolFormat.addressList(Shell.expected(afterFlood, family: "inet", rules: main.configuration.rules)))
         XCTAssertTrue(main.autoPoolEntries()[2].value.contains("100.64.0.1"))
         try settle(main)
 
@@ -191,8 +191,8 @@ final class NetlinkNamespaceTests: XCTestCase {
             try settle(f)
             let rules = f.configuration.rules
             let entries = f.autoPoolEntries()
-            XCTAssertEqual(entries[2].value, AutoPoolFormat.addressList(expected(json, family: "inet", rules: rules)), "\(command) IPv4 \(rules)", file: file, line: line)
-            XCTAssertEqual(entries[3].value, AutoPoolFormat.addressList(expected(json, family: "inet6", rules: rules)), "\(command) IPv6 \(rules)", file: file, line: line)
+            XCTAssertEqual(entries[2].value, AutoPoolFormat.addressList(Shell.expected(json, family: "inet", rules: rules)), "\(command) IPv4 \(rules)", file: file, line: line)
+            XCTAssertEqual(entries[3].value, AutoPoolFormat.addressList(Shell.expected(json, family: "inet6", rules: rules)), "\(command) IPv6 \(rules)", file: file, line: line)
         }
     }
 
@@ -204,8 +204,8 @@ final class NetlinkNamespaceTests: XCTestCase {
             let json = try Shell.json("ip -j addr show")
             let rules = f.configuration.rules
             let entries = f.autoPoolEntries()
-            let ok = entries[2].value == AutoPoolFormat.addressList(expected(json, family: "inet", rules: rules))
-                && entries[3].value == AutoPoolFormat.addressList(expected(json, family: "inet6", rules: rules))
+            let ok = entries[2].value == AutoPoolFormat.addressList(Shell.expected(json, family: "inet", rules: rules))
+                && entries[3].value == AutoPoolFormat.addressList(Shell.expected(json, family: "inet6", rules: rules))
             if ok && extra() {
                 // Drain whatever is still queued so the next step starts from quiet.
                 for _ in 0..<100 {
@@ -234,23 +234,6 @@ final class NetlinkNamespaceTests: XCTestCase {
             usleep(5_000)
         }
         return condition()
-    }
-
-    /// `ip -j addr` filtered by the rules, one family, in `ip`'s (the kernel's dump) order.
-    func expected(_ json: [[String: Any]], family: String, rules: InterfaceRules) -> [String] {
-        var out: [String] = []
-        for link in json {
-            let name = link["ifname"] as? String ?? ""
-            let flags = link["flags"] as? [String] ?? []
-            guard rules.admits(interfaceNamed: name, isLoopback: flags.contains("LOOPBACK")) else { continue }
-            for a in link["addr_info"] as? [[String: Any]] ?? [] where a["family"] as? String == family {
-                guard let local = a["local"] as? String,
-                      let parsed = InterfaceAddress(interfaceIndex: 0, text: local, prefixLength: a["prefixlen"] as? Int ?? 0),
-                      rules.admits(parsed) else { continue }
-                out.append(local)
-            }
-        }
-        return out
     }
 
     /// GET_IP_INFO address and subnet fields computed from `ip -j addr show dev NAME`.
@@ -324,6 +307,23 @@ enum Shell {
             let r = run(String(line))
             guard r.status == 0 else { throw Failure(description: "`\(line)` failed (\(r.status)): \(r.output)") }
         }
+    }
+
+    /// `ip -j addr` filtered by the rules, one family, in `ip`'s (the kernel's dump) order.
+    static func expected(_ json: [[String: Any]], family: String, rules: InterfaceRules) -> [String] {
+        var out: [String] = []
+        for link in json {
+            let name = link["ifname"] as? String ?? ""
+            let flags = link["flags"] as? [String] ?? []
+            guard rules.admits(interfaceNamed: name, isLoopback: flags.contains("LOOPBACK")) else { continue }
+            for a in link["addr_info"] as? [[String: Any]] ?? [] where a["family"] as? String == family {
+                guard let local = a["local"] as? String,
+                      let parsed = InterfaceAddress(interfaceIndex: 0, text: local, prefixLength: a["prefixlen"] as? Int ?? 0),
+                      rules.admits(parsed) else { continue }
+                out.append(local)
+            }
+        }
+        return out
     }
 
     static func json(_ command: String) throws -> [[String: Any]] {
