@@ -12,9 +12,10 @@ import Glibc
 /// thread, no timer, so an idle system costs no wake-ups. Readers take `snapshot()` from any
 /// thread and never touch a socket, so a host request never waits on netlink.
 ///
-/// Routes are the exception to pure incremental updates: the kernel flushes IPv4 routes
-/// silently when an address or link goes away, so a link or address removal re-reads the
-/// (small) route table once, inside `processPendingEvents()`.
+/// Routes are the exception to pure incremental updates: the kernel flushes IPv4 routes, and
+/// marks multipath next hops dead or alive again, without any notification when addresses or
+/// links come and go. So a batch of events that touches a link or an address re-reads the (small)
+/// route table once, inside `processPendingEvents()` — never on a request.
 public final class AddressTracker: @unchecked Sendable {
     // @unchecked: the libnl pointers and `model` are touched only while `io` is held; readers
     // see only `published`.
@@ -206,8 +207,8 @@ public final class AddressTracker: @unchecked Sendable {
         )
     }
 
-    /// Default routes of the main table: every next hop with a gateway, IPv4 first, then by
-    /// metric, then table order.
+    /// Default routes of the main table: every live next hop with a gateway (multipath routes
+    /// give one per hop), IPv4 first, then by metric, then table order.
     static func gateways(in cache: OpaquePointer) -> [DefaultGateway] {
         final class Collector { var found: [(gateway: DefaultGateway, metric: UInt32, seq: Int)] = [] }
         let collector = Collector()
@@ -227,7 +228,8 @@ public final class AddressTracker: @unchecked Sendable {
             let count = rtnl_route_get_nnexthops(route)
             guard count > 0 else { return }
             for i in 0..<count {
-                guard let hop = rtnl_route_nexthop_n(route, i) else { continue }
+                // RTNH_F_DEAD (1): the kernel keeps the hop but does not use it.
+                guard let hop = rtnl_route_nexthop_n(route, i), rtnl_route_nh_get_flags(hop) & 1 == 0 else { continue }
                 let bytes = AddressTracker.bytes(of: rtnl_route_nh_get_gateway(hop))
                 guard bytes.count == (family == .ipv4 ? 4 : 16) else { continue }
                 let gw = DefaultGateway(interfaceIndex: rtnl_route_nh_get_ifindex(hop), family: family, bytes: bytes)
@@ -277,6 +279,7 @@ private let addressChanged: change_func_t = { _, object, action, data in
     } else {
         model.addresses[id] = a
         model.order.noteAdded(a)
+        model.routesNeedRefill = true
     }
     model.changed = true
 }

@@ -50,8 +50,8 @@ public struct IPInfo: Sendable, Equatable {
             maskUnits += maskCost
             family |= a.family == .ipv4 ? 1 : 2
         }
-        let gw = terminatedList(gateways.filter { $0.interfaceIndex == interface.index }.map(\.text), limit: gatewayFieldLimit)
-        let dns = terminatedList(dnsServers, limit: addressFieldLimit)
+        let gw = terminatedList(unique(gateways.filter { $0.interfaceIndex == interface.index }.map(\.text)), limit: gatewayFieldLimit)
+        let dns = terminatedList(unique(dnsServers), limit: addressFieldLimit)
         return IPInfo(
             interfaceName: interface.name,
             addressFamily: family,
@@ -61,6 +61,13 @@ public struct IPInfo: Sendable, Equatable {
             gateways: gw,
             dnsServers: dns
         )
+    }
+
+    /// First occurrences only: the same gateway reached by two routes (or a DNS server listed
+    /// twice) is one entry for the host.
+    static func unique(_ entries: [String]) -> [String] {
+        var seen = Set<String>()
+        return entries.filter { seen.insert($0).inserted }
     }
 
     /// Each entry followed by ';', whole entries only, within `limit` UTF-16 units.

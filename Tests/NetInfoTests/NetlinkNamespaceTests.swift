@@ -112,9 +112,11 @@ final class NetlinkNamespaceTests: XCTestCase {
             ip route add default via 192.0.2.1 dev eth7
             ip -6 route add default via fd00::1 dev eth7
             ip route add default via 10.9.0.254 dev veth0 metric 500
+            ip route add default metric 900 nexthop via 192.0.2.254 dev eth7 nexthop via 10.9.0.253 dev veth0
+            ip -6 route add default via fd00::1 dev eth7 metric 2000
             ip addr add 192.0.2.50/24 dev eth7 valid_lft 300 preferred_lft 300
             """)
-        try settle(main, extra: { main.tracker.snapshot().gateways.count == 3 })
+        try settle(main, extra: { main.tracker.snapshot().gateways.count == 6 })
         info = try XCTUnwrap(main.ipInfo(adapterID: mac))
         let eth7 = try expectedInterfaceInfo("eth7")
         XCTAssertEqual(info.interfaceName, "eth7")
@@ -123,7 +125,8 @@ final class NetlinkNamespaceTests: XCTestCase {
         XCTAssertTrue(info.addresses.hasPrefix("192.0.2.2;198.51.100.7;192.0.2.3;192.0.2.50;fd00::3;fd00::2"), info.addresses)
         XCTAssertTrue(info.subnets.hasPrefix("255.255.255.0;255.255.255.0;255.255.255.0;255.255.255.0;/64;/64"), info.subnets)
         XCTAssertEqual(info.addressFamily, 3)
-        XCTAssertEqual(info.gateways, "192.0.2.1;fd00::1;", "only eth7's default gateways")
+        XCTAssertEqual(info.gateways, "192.0.2.1;192.0.2.254;fd00::1;", "eth7's default gateways, multipath hops included, duplicates once")
+        XCTAssertEqual(info.gateways, try Shell.defaultGateways(dev: "eth7"))
         XCTAssertEqual(info.dnsServers, "10.255.255.53;fd00::53;")
         XCTAssertTrue(info.dhcpEnabled, "an address with a lease lifetime")
         XCTAssertEqual(main.ipInfo(adapterID: "02-fc-00-00-00-07"), info)
@@ -142,11 +145,17 @@ final class NetlinkNamespaceTests: XCTestCase {
             "ip link set eth7 up && ip addr add 192.0.2.9/24 dev eth7",
         ]
         for change in removals { try step(change, facts) }
+        // The kernel changed routes without telling anyone (flushed eth7's routes when its last
+        // address went, marked the multipath hop dead, revived it with 192.0.2.9): the tracker
+        // must still agree with `ip route`.
+        var routeView = ""
         try settle(main, extra: {
-            let s = main.tracker.snapshot()
-            return s.gateways.allSatisfy { s.interfaces[$0.interfaceIndex]?.name == "veth0" }
+            routeView = (try? Shell.defaultGateways(dev: "eth7")) ?? "?"
+            return main.ipInfo(adapterID: mac)?.gateways == routeView
         })
-        XCTAssertEqual(main.ipInfo(adapterID: mac)?.gateways, "", "eth7's routes left with its addresses")
+        XCTAssertEqual(main.ipInfo(adapterID: mac)?.gateways, routeView)
+        XCTAssertEqual(routeView, "192.0.2.254;", "only the revived multipath hop is left on eth7")
+        XCTAssertEqual(main.ipInfo(adapterID: mac)?.addresses, "192.0.2.9")
 
         // Host name change in this UTS namespace: noticed through /proc/sys/kernel/hostname.
         let before = main.resolver.fqdn
@@ -324,6 +333,23 @@ enum Shell {
             }
         }
         return out
+    }
+
+    /// GET_IP_INFO `gate_way` for one interface computed from `ip -j route`: default routes'
+    /// live next hops through `dev`, IPv4 then IPv6, each once, each followed by ';'.
+    static func defaultGateways(dev: String) throws -> String {
+        var out: [String] = []
+        for family in ["-4", "-6"] {
+            for route in try json("ip -j \(family) route show default") {
+                let hops = route["nexthops"] as? [[String: Any]] ?? [route]
+                for hop in hops where hop["dev"] as? String == dev {
+                    let flags = hop["flags"] as? [String] ?? []
+                    guard let gw = hop["gateway"] as? String, !flags.contains("dead"), !out.contains(gw) else { continue }
+                    out.append(gw)
+                }
+            }
+        }
+        return out.map { $0 + ";" }.joined()
     }
 
     static func json(_ command: String) throws -> [[String: Any]] {
