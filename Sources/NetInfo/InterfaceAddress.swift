@@ -64,19 +64,6 @@ public struct InterfaceAddress: Sendable, Hashable {
     /// (NetworkManager, systemd-networkd, dhcpcd, dhclient-script) install leased addresses.
     public var isPermanent: Bool { flags & 0x80 != 0 }
 
-    /// The GET_IP_INFO `sub_net` entry: dotted netmask for IPv4, `/NN` for IPv6 (upstream's
-    /// popcount of the IPv6 mask, with the slash).
-    public var subnetText: String {
-        switch family {
-        case .ipv4:
-            let length = max(0, min(32, prefixLength))
-            let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << UInt32(32 - length)
-            return "\(mask >> 24 & 0xFF).\(mask >> 16 & 0xFF).\(mask >> 8 & 0xFF).\(mask & 0xFF)"
-        case .ipv6:
-            return "/\(max(0, min(128, prefixLength)))"
-        }
-    }
-
     static func parse(_ text: String, family: Int32, size: Int) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 16)
         let ok = buffer.withUnsafeMutableBytes { raw in inet_pton(family, text, raw.baseAddress) }

@@ -1,5 +1,4 @@
 import CNetlink
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,10 +11,11 @@ import Glibc
 /// read in-memory state (plus, for GET_IP_INFO, two small files under /run and /etc), so they
 /// never wait on netlink or on name resolution.
 ///
-/// Method names match the KVP engine's seams: `AutoPoolSource.autoPoolEntries()` and
-/// `IPInfoSource.ipInfo(adapterID:)`.
+/// Method names match the KVP engine's seams: `AutoPoolSource.autoPoolEntries()` as is;
+/// `IPInfoSource.ipInfo(adapterID:)` maps `adapterIPConfig(adapterID:)` into the engine's
+/// `IPInfo`, and `IPInfoSource.interfaceName(forAdapterGUID:)` as is.
 public final class NetworkFacts: @unchecked Sendable {
-    // @unchecked: `version` is behind a Mutex; everything else is immutable or thread-safe.
+    // @unchecked: every stored property is immutable and itself thread-safe.
     public struct Configuration: Sendable {
         public var rules: InterfaceRules
         /// Prefix for the files read (os-release, resolver and lease state); "/" in production.
@@ -32,7 +32,6 @@ public final class NetworkFacts: @unchecked Sendable {
     public let resolver: HostnameResolver
     /// OS facts are read once, like upstream: they change only with an upgrade and a restart.
     public let os: OSInfo
-    private let version = Mutex(AutoPoolFormat.unknownIntegrationServicesVersion)
     private let epoll: Int32
 
     /// An epoll descriptor that is readable when netlink notifications or a host-name change
@@ -80,18 +79,15 @@ public final class NetworkFacts: @unchecked Sendable {
         return try tracker.processPendingEvents()
     }
 
-    /// The kernel's registration reply ("3.1"), once the device front end has it.
-    public func setIntegrationServicesVersion(_ value: String) {
-        version.withLock { $0 = value }
-    }
-
-    /// The ten auto-pool records in ENUMERATE index order (spec §4).
+    /// The ten auto-pool records in ENUMERATE index order (spec §4). IntegrationServicesVersion
+    /// carries "Unknown version": only the front end learns the kernel's "3.1", and the engine
+    /// substitutes it.
     public func autoPoolEntries() -> [(key: String, value: String)] {
         let snapshot = tracker.snapshot()
         let rules = configuration.rules
         return AutoPoolFormat.entries(
             fqdn: resolver.fqdn,
-            integrationServicesVersion: version.withLock { $0 },
+            integrationServicesVersion: AutoPoolFormat.unknownIntegrationServicesVersion,
             ipv4: snapshot.autoPoolAddresses(.ipv4, rules: rules).map(\.text),
             ipv6: snapshot.autoPoolAddresses(.ipv6, rules: rules).map(\.text),
             os: os
@@ -101,7 +97,7 @@ public final class NetworkFacts: @unchecked Sendable {
     /// GET_IP_INFO for the adapter whose MAC the host sent; nil when no interface has that MAC
     /// (the engine answers HV_E_FAIL). With several matches (an SR-IOV VF shares the synthetic
     /// NIC's MAC) the first, by interface index, that has an address wins, as upstream.
-    public func ipInfo(adapterID: String) -> IPInfo? {
+    public func adapterIPConfig(adapterID: String) -> AdapterIPConfig? {
         guard let mac = MACAddress.parse(adapterID) else { return nil }
         let snapshot = tracker.snapshot()
         let candidates = snapshot.interfaces(withHardwareAddress: mac)
@@ -110,7 +106,7 @@ public final class NetworkFacts: @unchecked Sendable {
             snapshot.addresses(onInterface: link.index).contains(where: rules.admits)
         }) ?? candidates.first else { return nil }
         let addresses = snapshot.addresses(onInterface: chosen.index)
-        return IPInfo.make(
+        return AdapterIPConfig.make(
             interface: chosen,
             addresses: addresses,
             gateways: snapshot.gateways(onInterface: chosen.index),
@@ -118,5 +114,10 @@ public final class NetworkFacts: @unchecked Sendable {
             dhcpEnabled: DHCPState(root: configuration.root).isEnabled(interfaceIndex: chosen.index, addresses: addresses),
             rules: rules
         )
+    }
+
+    /// SET_IP_INFO's adapter lookup: the interface whose VMBus instance GUID is `adapterID`.
+    public func interfaceName(forAdapterGUID adapterID: String) -> String? {
+        VMBusAdapters(root: configuration.root).interfaceName(forAdapterGUID: adapterID)
     }
 }

@@ -46,10 +46,10 @@ final class LiveSystemTests: XCTestCase {
             XCTAssertEqual(hostForm, mac.uppercased())
             let sameMAC = try Shell.json("ip -j link show").filter { ($0["address"] as? String)?.uppercased() == hostForm }
             guard sameMAC.count == 1 else { continue }  // shared MACs (bridges, VFs) pick by rule, not by name
-            let info = try XCTUnwrap(facts.ipInfo(adapterID: hostForm), name)
+            let info = try XCTUnwrap(facts.adapterIPConfig(adapterID: hostForm), name)
             XCTAssertEqual(info.interfaceName, name)
             let v4 = (link["addr_info"] as? [[String: Any]] ?? []).filter { $0["family"] as? String == "inet" }.compactMap { $0["local"] as? String }
-            XCTAssertTrue(info.addresses.hasPrefix(v4.joined(separator: ";")), "\(name): \(info.addresses) vs \(v4)")
+            XCTAssertEqual(Array(info.addresses.map(\.text).prefix(v4.count)), v4, name)
         }
     }
 }

@@ -81,14 +81,11 @@ final class NetlinkNamespaceTests: XCTestCase {
 
         // Initial dump (link-local addresses may still be appearing: settle through events).
         for f in facts { try settle(f) }
-        var entries = main.autoPoolEntries()
+        let entries = main.autoPoolEntries()
         XCTAssertEqual(entries.map(\.key), AutoPoolFormat.keys)
         XCTAssertEqual(entries[2].value, "192.0.2.2")
         XCTAssertEqual(entries[3].value, "fd00::2")
-        XCTAssertEqual(entries[1].value, "Unknown version")
-        main.setIntegrationServicesVersion("3.1")
-        entries = main.autoPoolEntries()
-        XCTAssertEqual(entries[1].value, "3.1")
+        XCTAssertEqual(entries[1].value, "Unknown version", "the engine substitutes the registered version")
         XCTAssertEqual(Array(entries[4...].map(\.value)), ["6.1.0-9-amd64", "TestOS", "1", "", "6.1.0", "x86_64"])
 
         // Address changes, one at a time.
@@ -105,9 +102,9 @@ final class NetlinkNamespaceTests: XCTestCase {
 
         // GET_IP_INFO: gateways from routes, DNS from the resolver files, DHCP from lifetimes.
         let mac = "02:FC:00:00:00:07"
-        var info = try XCTUnwrap(main.ipInfo(adapterID: mac))
+        var info = try XCTUnwrap(main.adapterIPConfig(adapterID: mac))
         XCTAssertFalse(info.dhcpEnabled, "only permanent addresses so far")
-        XCTAssertEqual(info.gateways, "")
+        XCTAssertEqual(info.gateways, [])
         try Shell.must("""
             ip route add default via 192.0.2.1 dev eth7
             ip -6 route add default via fd00::1 dev eth7
@@ -117,21 +114,18 @@ final class NetlinkNamespaceTests: XCTestCase {
             ip addr add 192.0.2.50/24 dev eth7 valid_lft 300 preferred_lft 300
             """)
         try settle(main, extra: { main.tracker.snapshot().gateways.count == 6 })
-        info = try XCTUnwrap(main.ipInfo(adapterID: mac))
-        let eth7 = try expectedInterfaceInfo("eth7")
+        info = try XCTUnwrap(main.adapterIPConfig(adapterID: mac))
         XCTAssertEqual(info.interfaceName, "eth7")
-        XCTAssertEqual(info.addresses, eth7.addresses)
-        XCTAssertEqual(info.subnets, eth7.subnets)
-        XCTAssertTrue(info.addresses.hasPrefix("192.0.2.2;198.51.100.7;192.0.2.3;192.0.2.50;fd00::3;fd00::2"), info.addresses)
-        XCTAssertTrue(info.subnets.hasPrefix("255.255.255.0;255.255.255.0;255.255.255.0;255.255.255.0;/64;/64"), info.subnets)
-        XCTAssertEqual(info.addressFamily, 3)
-        XCTAssertEqual(info.gateways, "192.0.2.1;192.0.2.254;fd00::1;", "eth7's default gateways, multipath hops included, duplicates once")
+        let withPrefix = info.addresses.map { "\($0.text)/\($0.prefixLength)" }
+        XCTAssertEqual(withPrefix, try expectedInterfaceAddresses("eth7"), "IPv4 then IPv6, as `ip -j addr show dev eth7`, no link-local")
+        XCTAssertEqual(Array(withPrefix.prefix(6)), ["192.0.2.2/24", "198.51.100.7/24", "192.0.2.3/24", "192.0.2.50/24", "fd00::3/64", "fd00::2/64"])
+        XCTAssertEqual(info.gateways, ["192.0.2.1", "192.0.2.254", "fd00::1"], "eth7's default gateways, multipath hops included, duplicates once")
         XCTAssertEqual(info.gateways, try Shell.defaultGateways(dev: "eth7"))
-        XCTAssertEqual(info.dnsServers, "10.255.255.53;fd00::53;")
+        XCTAssertEqual(info.dnsServers, ["10.255.255.53", "fd00::53"])
         XCTAssertTrue(info.dhcpEnabled, "an address with a lease lifetime")
-        XCTAssertEqual(main.ipInfo(adapterID: "02-fc-00-00-00-07"), info)
-        XCTAssertNil(main.ipInfo(adapterID: "02:FC:00:00:00:99"))
-        XCTAssertNil(main.ipInfo(adapterID: "garbage"))
+        XCTAssertEqual(main.adapterIPConfig(adapterID: "02-fc-00-00-00-07"), info)
+        XCTAssertNil(main.adapterIPConfig(adapterID: "02:FC:00:00:00:99"))
+        XCTAssertNil(main.adapterIPConfig(adapterID: "garbage"))
 
         // Removals, a new interface that goes away again, a link going down and up.
         let removals = [
@@ -148,14 +142,14 @@ final class NetlinkNamespaceTests: XCTestCase {
         // The kernel changed routes without telling anyone (flushed eth7's routes when its last
         // address went, marked the multipath hop dead, revived it with 192.0.2.9): the tracker
         // must still agree with `ip route`.
-        var routeView = ""
+        var routeView: [String] = []
         try settle(main, extra: {
-            routeView = (try? Shell.defaultGateways(dev: "eth7")) ?? "?"
-            return main.ipInfo(adapterID: mac)?.gateways == routeView
+            routeView = (try? Shell.defaultGateways(dev: "eth7")) ?? ["?"]
+            return main.adapterIPConfig(adapterID: mac)?.gateways == routeView
         })
-        XCTAssertEqual(main.ipInfo(adapterID: mac)?.gateways, routeView)
-        XCTAssertEqual(routeView, "192.0.2.254;", "only the revived multipath hop is left on eth7")
-        XCTAssertEqual(main.ipInfo(adapterID: mac)?.addresses, "192.0.2.9")
+        XCTAssertEqual(main.adapterIPConfig(adapterID: mac)?.gateways, routeView)
+        XCTAssertEqual(routeView, ["192.0.2.254"], "only the revived multipath hop is left on eth7")
+        XCTAssertEqual(main.adapterIPConfig(adapterID: mac)?.addresses.map(\.text), ["192.0.2.9"])
 
         // Host name change in this UTS namespace: noticed through /proc/sys/kernel/hostname.
         let before = main.resolver.fqdn
@@ -245,22 +239,22 @@ final class NetlinkNamespaceTests: XCTestCase {
         return condition()
     }
 
-    /// GET_IP_INFO address and subnet fields computed from `ip -j addr show dev NAME`.
-    func expectedInterfaceInfo(_ name: String) throws -> (addresses: String, subnets: String) {
+    /// `addr/prefixlen` of one interface from `ip -j addr show dev NAME`: IPv4 then IPv6, no
+    /// link-local (the default rules).
+    func expectedInterfaceAddresses(_ name: String) throws -> [String] {
         let json = try Shell.json("ip -j addr show dev \(name)")
-        var ips: [String] = [], masks: [String] = []
+        var out: [String] = []
         for family in ["inet", "inet6"] {
             for link in json {
                 for a in link["addr_info"] as? [[String: Any]] ?? [] where a["family"] as? String == family {
                     guard let local = a["local"] as? String, let plen = a["prefixlen"] as? Int,
                           let parsed = InterfaceAddress(interfaceIndex: 0, text: local, prefixLength: plen),
                           !parsed.isIPv6LinkLocal else { continue }
-                    ips.append(local)
-                    masks.append(parsed.subnetText)
+                    out.append("\(local)/\(plen)")
                 }
             }
         }
-        return (ips.joined(separator: ";"), masks.joined(separator: ";"))
+        return out
     }
 }
 
@@ -335,9 +329,9 @@ enum Shell {
         return out
     }
 
-    /// GET_IP_INFO `gate_way` for one interface computed from `ip -j route`: default routes'
-    /// live next hops through `dev`, IPv4 then IPv6, each once, each followed by ';'.
-    static func defaultGateways(dev: String) throws -> String {
+    /// GET_IP_INFO gateways for one interface computed from `ip -j route`: default routes'
+    /// live next hops through `dev`, IPv4 then IPv6, each once.
+    static func defaultGateways(dev: String) throws -> [String] {
         var out: [String] = []
         for family in ["-4", "-6"] {
             for route in try json("ip -j \(family) route show default") {
@@ -349,7 +343,7 @@ enum Shell {
                 }
             }
         }
-        return out.map { $0 + ";" }.joined()
+        return out
     }
 
     static func json(_ command: String) throws -> [[String: Any]] {

@@ -101,6 +101,19 @@ final class SystemFilesTests: XCTestCase {
         XCTAssertTrue(state.isEnabled(interfaceIndex: 2, addresses: [permanent]))
         XCTAssertFalse(state.isEnabled(interfaceIndex: 3, addresses: [permanent]))
     }
+
+    func testVMBusAdapterLookupByExactInstanceGUID() throws {
+        let adapters = VMBusAdapters(root: root)
+        XCTAssertNil(adapters.interfaceName(forAdapterGUID: "{f8615163-df3e-46c5-913f-f2d2f965ed0e}"), "no sysfs: no match")
+        try write("/sys/class/net/eth0/device/device_id", "{f8615163-df3e-46c5-913f-f2d2f965ed0e}\n")
+        try write("/sys/class/net/eth1/device/device_id", "{00000000-0000-0000-0000-000000000001}\n")
+        try write("/sys/class/net/lo/address", "00:00:00:00:00:00\n")
+        XCTAssertEqual(adapters.interfaceName(forAdapterGUID: "{f8615163-df3e-46c5-913f-f2d2f965ed0e}"), "eth0")
+        XCTAssertEqual(adapters.interfaceName(forAdapterGUID: "{00000000-0000-0000-0000-000000000001}\0\0"), "eth1")
+        XCTAssertNil(adapters.interfaceName(forAdapterGUID: "{F8615163-DF3E-46C5-913F-F2D2F965ED0E}"), "exact, case-sensitive, as upstream")
+        XCTAssertNil(adapters.interfaceName(forAdapterGUID: "f8615163-df3e-46c5-913f-f2d2f965ed0e"))
+        XCTAssertNil(adapters.interfaceName(forAdapterGUID: ""))
+    }
 }
 
 /// FQDN: answered from memory at once; resolution in the background, again on a name change.
