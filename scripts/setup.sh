@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
     # NetInfo: libnl-3 / libnl-route-3 headers and libraries (Sources/CNetlink), found via pkg-config.
     libnl-3-dev libnl-route-3-dev pkg-config
-    # NetInfo tests: `ip` (dummy/veth interfaces, `ip -j addr`) and `unshare` for a private netns.
-    iproute2 util-linux
+    # NetInfo tests: `ip` (veth/bridge interfaces, `ip -j addr`), `unshare` for a private network
+    # and UTS namespace, `hostname`, `timeout`.
+    iproute2 util-linux hostname coreutils
 )
 
 missing=()

@@ -28,6 +28,7 @@ public struct InterfaceAddress: Sendable, Hashable {
     /// `IFA_FLAGS` / `ifa_flags` (IFA_F_SECONDARY 0x01, IFA_F_PERMANENT 0x80, ...).
     public var flags: UInt32
 
+    /// `flags` defaults to IFA_F_PERMANENT: a statically configured address.
     public init(interfaceIndex: Int32, family: Family, bytes: [UInt8], prefixLength: Int, scope: UInt8 = 0, flags: UInt32 = 0x80) {
         self.interfaceIndex = interfaceIndex
         self.family = family
