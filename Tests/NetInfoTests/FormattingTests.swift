@@ -3,7 +3,7 @@ import XCTest
 
 /// Pure formatting: addresses, masks, MAC text, auto pool records, GET_IP_INFO fields.
 final class FormattingTests: XCTestCase {
-    func testAddressTextAndSubnetForms() throws {
+    func testAddressTextForms() throws {
         let v4 = try XCTUnwrap(InterfaceAddress(interfaceIndex: 2, text: "192.0.2.2", prefixLength: 24))
         XCTAssertEqual(v4.family, .ipv4)
         XCTAssertEqual(v4.text, "192.0.2.2")

@@ -60,7 +60,7 @@ final class RulesAndOrderTests: XCTestCase {
         XCTAssertEqual(snapshot.autoPoolAddresses(.ipv6, rules: upstreamLike).map(\.text), ["fd00::4", "fe80::4"])
     }
 
-    func testKernelOrderIPv4PrimariesBySopeThenSecondariesIPv6NewestFirstWithinScope() throws {
+    func testKernelOrderIPv4PrimariesByScopeThenSecondariesIPv6NewestFirstWithinScope() throws {
         func a(_ text: String, _ index: Int32 = 2, scope: UInt8 = 0, flags: UInt32 = 0x80) throws -> InterfaceAddress {
             try XCTUnwrap(InterfaceAddress(interfaceIndex: index, text: text, prefixLength: 24, scope: scope, flags: flags))
         }
