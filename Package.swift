@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "kvp", targets: ["kvp"]),
         .library(name: "KVPStore", targets: ["KVPStore"]),
         .library(name: "KVPAgent", targets: ["KVPAgent"]),
+        .library(name: "NetInfo", targets: ["NetInfo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
@@ -83,6 +84,15 @@ let package = Package(
             name: "HostSimulatorTests",
             dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "VMBusTestSupport"]
         ),
+        // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
+        ),
+        // Live system facts behind KVP: addresses, gateways, DNS, DHCP state, OS info, FQDN.
+        .target(name: "NetInfo", dependencies: ["CNetlink"]),
+        .testTarget(name: "NetInfoTests", dependencies: ["NetInfo"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
         .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery"]),
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport"]),
@@ -93,7 +103,7 @@ let package = Package(
         // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
         .target(name: "KVPStore"),
         // KVP operations engine and the /dev/vmbus/hv_kvp front end.
-        .target(name: "KVPAgent", dependencies: ["KVPStore"]),
+        .target(name: "KVPAgent", dependencies: ["KVPStore", "NetInfo"]),
         // `kvp`: read and write pools from scripts.
         .executableTarget(
             name: "kvp",

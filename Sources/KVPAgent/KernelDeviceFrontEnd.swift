@@ -55,47 +55,75 @@ public final class KernelDeviceFrontEnd {
         }
     }
 
-    /// Runs until the device cannot be opened or registration fails;
-    /// `maxRequests` bounds the loop for tests (nil = forever).
-    public func run(maxRequests: Int? = nil) throws {
+    /// The open device, for an event loop to poll (it changes after a reopen; -1 before `start()`).
+    public var descriptor: Int32 { fd }
+
+    /// Whether the next message is the kernel's answer to our registration.
+    private var inHandshake = true
+
+    /// Opens the device and registers.
+    public func start() throws {
         try connect()
-        var inHandshake = true
-        var served = 0
+        inHandshake = true
+    }
+
+    /// Reads one message and answers it (blocks if nothing is waiting: call it when ``descriptor``
+    /// is readable). A failed read or write reopens and registers again.
+    /// - Returns: whether a request was answered (false for the registration answer and failures).
+    @discardableResult
+    public func serviceOne() throws -> Bool {
         var buffer = [UInt8](repeating: 0, count: KernelMessage.size)
+        let n = buffer.withUnsafeMutableBytes { p -> Int in
+            guard let base = p.baseAddress else { return -1 }
+            return read(fd, base, p.count)
+        }
+        if n < 0 && errno == EINTR { return false }
+        guard n == KernelMessage.size, let message = KernelMessage(bytes: buffer) else {
+            failuresInARow += 1
+            log("KVP: read failed (\(n < 0 ? String(cString: strerror(errno)) : "\(n) bytes")); reopening \(devicePath)")
+            try reconnect()
+            inHandshake = true
+            return false
+        }
+        failuresInARow = 0
+        if inHandshake && message.operation == KVPOperation.register1 {
+            // The kernel's answer to our registration: stash the version.
+            inHandshake = false
+            engine.integrationServicesVersion = message.registrationVersion
+            registrations += 1
+            log("KVP LIC Version: \(message.registrationVersion)")
+            return false
+        }
+        let reply = answer(message)
+        let w = reply.bytes.withUnsafeBytes { p -> Int in
+            guard let base = p.baseAddress else { return -1 }
+            return write(fd, base, p.count)
+        }
+        if w != KernelMessage.size {
+            failuresInARow += 1
+            log("KVP: write failed (\(w < 0 ? String(cString: strerror(errno)) : "\(w) bytes")); reopening \(devicePath)")
+            try reconnect()
+            inHandshake = true
+        }
+        return true
+    }
+
+    /// Runs until the device cannot be opened or registration fails; `maxRequests` bounds the loop
+    /// for tests (nil = forever). `watching` are other descriptors to serve in the same loop (the
+    /// netlink and host-name watchers of the auto pool): with any, the loop polls instead of
+    /// blocking in read().
+    public func run(maxRequests: Int? = nil, watching: [(descriptor: Int32, onReadable: () -> Void)] = []) throws {
+        try start()
+        var served = 0
         while maxRequests.map({ served < $0 }) ?? true {
-            let n = buffer.withUnsafeMutableBytes { p -> Int in
-                guard let base = p.baseAddress else { return -1 }
-                return read(fd, base, p.count)
+            if !watching.isEmpty {
+                var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+                fds += watching.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+                if poll(&fds, nfds_t(fds.count), -1) < 0 { continue } // EINTR
+                for (i, w) in watching.enumerated() where fds[i + 1].revents != 0 { w.onReadable() }
+                if fds[0].revents == 0 { continue }
             }
-            if n < 0 && errno == EINTR { continue }
-            guard n == KernelMessage.size, let message = KernelMessage(bytes: buffer) else {
-                failuresInARow += 1
-                log("KVP: read failed (\(n < 0 ? String(cString: strerror(errno)) : "\(n) bytes")); reopening \(devicePath)")
-                try reconnect()
-                inHandshake = true
-                continue
-            }
-            failuresInARow = 0
-            if inHandshake && message.operation == KVPOperation.register1 {
-                // The kernel's answer to our registration: stash the version.
-                inHandshake = false
-                engine.integrationServicesVersion = message.registrationVersion
-                registrations += 1
-                log("KVP LIC Version: \(message.registrationVersion)")
-                continue
-            }
-            let reply = answer(message)
-            served += 1
-            let w = reply.bytes.withUnsafeBytes { p -> Int in
-                guard let base = p.baseAddress else { return -1 }
-                return write(fd, base, p.count)
-            }
-            if w != KernelMessage.size {
-                failuresInARow += 1
-                log("KVP: write failed (\(w < 0 ? String(cString: strerror(errno)) : "\(w) bytes")); reopening \(devicePath)")
-                try reconnect()
-                inHandshake = true
-            }
+            if try serviceOne() { served += 1 }
         }
     }
 

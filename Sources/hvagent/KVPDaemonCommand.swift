@@ -1,6 +1,8 @@
+import AgentConfig
 import ArgumentParser
 import KVPAgent
 import KVPStore
+import NetInfo
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,11 +30,20 @@ struct KVPDaemonCommand: ParsableCommand {
     @Flag(name: [.customShort("d"), .long], help: "Log every request.")
     var debug = false
 
+    @Option(name: .long, help: "Configuration file ([network] rules for the auto pool).")
+    var config = AgentSettings.defaultPath
+
     func validate() throws {
         // Every reply must reach the kernel well within its 30-second timeout.
         guard lockTimeout >= 0, lockTimeout <= 25 else {
             throw ValidationError("--lock-timeout must be between 0 and 25 seconds")
         }
+    }
+
+    /// The auto pool's interface rules from the `[network]` section.
+    static func rules(_ settings: AgentSettings) -> InterfaceRules {
+        InterfaceRules(exclude: settings.list("network", "exclude"), includeOnly: settings.list("network", "include"),
+                       includeIPv6LinkLocal: settings.bool("network", "ipv6_link_local"))
     }
 
     func run() throws {
@@ -53,14 +64,29 @@ struct KVPDaemonCommand: ParsableCommand {
             log("hvagent kvp-daemon: \(error)")
             throw ExitCode(1)
         }
-        // The auto pool and GET_IP_INFO sources (NetInfo) plug in here:
-        // KVPEngine(store:autoPool:ipInfo:log:).
-        let engine = KVPEngine(store: store, log: log)
+        let settings: AgentSettings
+        do {
+            settings = try AgentSettings.load(path: config)
+        } catch {
+            log("hvagent kvp-daemon: refusing to start: \(error)")
+            throw ExitCode(1)
+        }
+        // The auto pool and GET_IP_INFO come from live netlink state; without it (no netlink
+        // access) pool 2 is empty and GET_IP_INFO fails, and KVP otherwise works.
+        let facts: NetworkFacts?
+        do {
+            facts = try NetworkFacts(configuration: .init(rules: Self.rules(settings)))
+        } catch {
+            log("KVP: network facts unavailable (\(error)); the auto pool will be empty")
+            facts = nil
+        }
+        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: log)
         let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: device, log: log)
         frontEnd.traceRequests = debug
         log("KVP starting; pid is:\(getpid())")
         do {
-            try frontEnd.run()
+            let watching = facts.map { f in [(descriptor: f.fileDescriptor, onReadable: { _ = try? f.processPendingEvents() })] } ?? []
+            try frontEnd.run(watching: watching)
         } catch {
             log("hvagent kvp-daemon: \(error)")
             throw ExitCode(1)
