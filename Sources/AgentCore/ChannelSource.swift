@@ -55,11 +55,17 @@ public final class SimChannelSource: ChannelSource {
 /// A descriptor the agent's loop also watches (signals, the KVP device, netlink, the status
 /// socket, timers), with what to do when it becomes readable.
 public struct PollInput {
-    public var descriptor: Int32
+    /// Read before every poll: a descriptor may change (the KVP device is reopened after an error).
+    public var descriptor: () -> Int32
     public var onReadable: () -> Void
 
     public init(descriptor: Int32, onReadable: @escaping () -> Void) {
-        self.descriptor = descriptor
+        self.descriptor = { descriptor }
+        self.onReadable = onReadable
+    }
+
+    public init(currentDescriptor: @escaping () -> Int32, onReadable: @escaping () -> Void) {
+        self.descriptor = currentDescriptor
         self.onReadable = onReadable
     }
 }

@@ -65,7 +65,7 @@ public final class IntegrationAgent: @unchecked Sendable {
             var fds = [pollfd(fd: source.pollDescriptor, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stopDescriptor, events: Int16(POLLIN), revents: 0)]
             fds += entries.map { pollfd(fd: $0.value.loop.channel.pollDescriptor, events: Int16(POLLIN), revents: 0) }
-            fds += extra.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+            fds += extra.map { pollfd(fd: $0.descriptor(), events: Int16(POLLIN), revents: 0) }
             // Deferred actions are waiting for the host to read our reply: look again soon.
             let waiting = entries.contains { $0.value.loop.hasPendingActions }
             let count = poll(&fds, nfds_t(fds.count), waiting ? 2 : -1)

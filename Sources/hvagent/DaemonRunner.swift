@@ -3,6 +3,9 @@ import AgentCore
 import DaemonSupport
 import Foundation
 import Heartbeat
+import KVPAgent
+import KVPStore
+import NetInfo
 import Logging
 import ShutdownSvc
 import Timesync
@@ -80,11 +83,49 @@ struct DaemonRunner {
                 logger.error("SIGHUP: keeping the running configuration: \(error)")
             }
         }
+        if statuses.contains(where: { $0.name == "kvp" && $0.mode == "kernel" }) {
+            let kvp = try startKernelKVP(board: board)
+            agent.inputs += kvp
+        }
         try agent.acceptPendingChannels()
         try plumbing.run()
         if config.bool("agent", "release_on_stop") {
             for problem in source.releaseAll() { logger.error("release: \(problem)") }
         }
+    }
+
+    /// KVP over /dev/vmbus/hv_kvp (kernel mode) in the same loop: the device and the network facts
+    /// behind the auto pool become two more poll inputs.
+    func startKernelKVP(board: StatusBoard) throws -> [PollInput] {
+        let log: (String) -> Void = { logger.info("\($0)") }
+        let store = try PoolStore(directory: config.string("kvp", "pool_dir"), writable: true, lockTimeout: 10)
+        for r in try store.openAll() {
+            logger.warning("KVP: dropped a partial record (\(r.droppedBytes) bytes) at the end of pool \(r.pool)")
+        }
+        let facts = try? NetworkFacts(configuration: .init(rules: KVPDaemonCommand.rules(config)))
+        if facts == nil { logger.warning("KVP: network facts unavailable; the auto pool will be empty") }
+        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: log)
+        let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: config.string("kvp", "device"), log: log)
+        do {
+            try frontEnd.start()
+        } catch {
+            board.record(.channelClosed(service: "kvp", reason: "\(error)"))
+            logger.error("KVP: \(error)")
+            return []
+        }
+        board.record(.channelOpened(service: "kvp"))
+        var inputs = [PollInput(currentDescriptor: { frontEnd.descriptor }) {
+            do {
+                if try frontEnd.serviceOne() { board.record(.packet(service: "kvp", event: .handled(type: .kvpExchange, status: .ok))) }
+            } catch {
+                board.record(.channelClosed(service: "kvp", reason: "\(error)"))
+                logger.error("KVP: \(error)")
+            }
+        }]
+        if let facts {
+            inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
+        }
+        return inputs
     }
 
     static func timesyncMode(_ configured: String) -> TimesyncMode {
