@@ -52,7 +52,10 @@ let package = Package(
             ]
         ),
         // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
-        .target(name: "FuzzTargets", dependencies: ["RingTransport", "AgentConfig"]),
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore"]
+        ),
         .executableTarget(name: "hvagent-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
             name: "ring-bench",
