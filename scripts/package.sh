@@ -12,8 +12,8 @@ PKG=$REPO/packaging
 DIST=$REPO/dist
 WORK=$DIST/work
 # --disable-local-rpath: no RUNPATH $ORIGIN in an installed system binary (the packages' checkers
-# reject it, and nothing is loaded from beside the binary).
-BUILD=(-c release --static-swift-stdlib --disable-local-rpath)
+# reject it, and nothing is loaded from beside the binary). -z now: full RELRO (bind at load).
+BUILD=(-c release --static-swift-stdlib --disable-local-rpath -Xlinker -z -Xlinker now)
 
 die() { echo "package.sh: $*" >&2; exit 1; }
 note() { echo "package.sh: $*"; }
@@ -115,8 +115,10 @@ stage() {
     man_page "$PKG/man/$p.${SECTION[$p]}" "$root"
     # ArgumentParser writes the completion scripts; a tool without them just has none.
     mkdir -p "$root/usr/share/bash-completion/completions" "$root$zshdir"
-    if "$BIN/$p" --generate-completion-script bash >"$root/usr/share/bash-completion/completions/$p" 2>/dev/null &&
-       "$BIN/$p" --generate-completion-script zsh >"$root$zshdir/_$p" 2>/dev/null; then
+    # Completion files are sourced, not run: no "#!" line.
+    if "$BIN/$p" --generate-completion-script bash 2>/dev/null | sed '1{/^#!/d}' >"$root/usr/share/bash-completion/completions/$p" &&
+       "$BIN/$p" --generate-completion-script zsh 2>/dev/null >"$root$zshdir/_$p" &&
+       [ -s "$root/usr/share/bash-completion/completions/$p" ] && [ -s "$root$zshdir/_$p" ]; then
       chmod 0644 "$root/usr/share/bash-completion/completions/$p" "$root$zshdir/_$p"
     else
       note "$p writes no completion scripts; none shipped for it"
@@ -193,8 +195,12 @@ FILELIST=$WORK/rpm-files.txt
   done
 ) >"$FILELIST"
 SPEC=$WORK/hvagent.spec
-sed -e "s/@VERSION@/$VERSION/" -e "s/@RPMARCH@/$RPMARCH/" -e "s/@MAINTAINER@/$MAINTAINER/" \
-    "$PKG/rpm/hvagent.spec.in" >"$SPEC"
+{
+  sed -e "s/@VERSION@/$VERSION/" -e "s/@RPMARCH@/$RPMARCH/" -e "s/@MAINTAINER@/$MAINTAINER/" "$PKG/rpm/hvagent.spec.in"
+  printf '\n%%changelog\n* %s %s - %s-1\n- hvagent %s, built from commit %s.\n' \
+    "$(date -u -d "@$SOURCE_DATE_EPOCH" '+%a %b %d %Y')" "$MAINTAINER" "$VERSION" "$VERSION" \
+    "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} >"$SPEC"
 rpmbuild -bb --quiet \
   --define "_topdir $WORK/rpmbuild" \
   --define "hvstage $RPMROOT" \
