@@ -9,6 +9,8 @@ PACKAGES=(
   gcc libc6-dev make pkg-config python3   # C reference ring and peers used by the tests
   libnl-3-dev libnl-route-3-dev           # CNetlink (auto pool addresses)
   iproute2                                # network-namespace tests
+  dpkg-dev rpm lintian rpmlint            # scripts/package.sh, scripts/check-packages.sh
+  systemd man-db binutils util-linux      # systemd-analyze verify/security, readelf/strip, unshare
 )
 
 missing=()
