@@ -23,11 +23,12 @@ for tool in swift python3 readelf strip gzip dpkg-deb dpkg-shlibdeps rpmbuild; d
 done
 
 # ---- Which executables ship --------------------------------------------------------------------
-mapfile -t PRODUCTS < <(swift package describe --type json | python3 -c '
+DESCRIPTION=$(swift package describe --type json) || die "swift package describe failed"
+mapfile -t PRODUCTS < <(python3 -c '
 import json, sys
 for p in json.load(sys.stdin)["products"]:
     if "executable" in p["type"]:
-        print(p["name"])')
+        print(p["name"])' <<<"$DESCRIPTION")
 NOT_SHIPPED=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/[[:space:]].*//' "$PKG/not-shipped")
 SHIPPED=()
 declare -A SECTION
