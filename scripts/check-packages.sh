@@ -89,6 +89,26 @@ for key in 'ConditionVirtualization=microsoft' 'Type=notify' 'Restart=on-failure
   if grep -qxF "$key" "$UNIT"; then pass "unit has $key"; else fail "unit lacks $key"; fi
 done
 
+# ---- Completions and tmpfiles ------------------------------------------------------------------
+for c in "$DEBX"/usr/share/bash-completion/completions/*; do
+  name=${c##*/}
+  if out=$(bash -c 'source "$1" && complete -p "$2"' sh "$c" "$name" 2>&1) && [ -n "$out" ]; then
+    pass "bash completion for $name loads and registers"
+  else
+    fail "bash completion for $name: $out"
+  fi
+done
+if [ "$IS_ROOT" = 1 ]; then
+  TMPFILES_ROOT=$TMP/tmpfiles-root
+  mkdir -p "$TMPFILES_ROOT"
+  if out=$(systemd-tmpfiles --root="$TMPFILES_ROOT" --create "$DEBX/usr/lib/tmpfiles.d/hvagent.conf" 2>&1) &&
+     [ "$(stat -c '%a %U' "$TMPFILES_ROOT/var/lib/hyperv" "$TMPFILES_ROOT/run/hvagent" 2>&1 | tr '\n' ' ')" = "755 root 755 root " ]; then
+    pass "tmpfiles.d/hvagent.conf creates /var/lib/hyperv and /run/hvagent (0755 root)"
+  else
+    fail "tmpfiles.d/hvagent.conf: $out"
+  fi
+fi
+
 # ---- File lists --------------------------------------------------------------------------------
 # check_list NAME LISTFILE PATH...: every PATH is in the package's file list.
 check_list() {
