@@ -57,7 +57,7 @@ public struct ConfigKey: Sendable, Hashable {
                   help: "Executables here run (in name order) before the action, bounded by the host's timeout."),
         ConfigKey(section: "timesync", name: "mode", kind: .choice(["auto", "discipline", "chrony", "off"]), defaultValue: "auto",
                   help: "discipline: step and slew the clock from host samples; chrony: feed chronyd's SOCK refclock; auto: chrony when chronyd is installed, else discipline."),
-        ConfigKey(section: "timesync", name: "chrony_socket", kind: .path, defaultValue: "/run/hvagent/chrony.sock",
+        ConfigKey(section: "timesync", name: "chrony_socket", kind: .path, defaultValue: "/run/chrony.hvagent.sock",
                   help: "The socket named by chrony's `refclock SOCK` line."),
         ConfigKey(section: "timesync", name: "step_threshold_seconds", kind: .integer(1...3600), defaultValue: "5",
                   help: "A sample showing the guest this far behind is treated as a resume and steps the clock."),

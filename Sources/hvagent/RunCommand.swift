@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
     var timesyncMode: TimesyncMode?
 
     @Option(help: "chronyd's SOCK refclock socket (chrony mode).")
-    var chronySocket: String = "/run/hvagent/chrony.sock"
+    var chronySocket: String = "/run/chrony.hvagent.sock"
 
     @Flag(help: "Discipline the machine's clock instead of a simulated one (needs CAP_SYS_TIME).")
     var systemClock = false
