@@ -9,6 +9,7 @@ PACKAGES=(
   gcc libc6-dev make pkg-config python3   # C reference ring and peers used by the tests
   libnl-3-dev libnl-route-3-dev           # CNetlink (auto pool addresses)
   iproute2                                # network-namespace tests
+  chrony                                  # timesync chrony SOCK refclock interop test (service not started)
 )
 
 missing=()
