@@ -1,4 +1,5 @@
 import AgentCore
+import Heartbeat
 import ArgumentParser
 import Foundation
 import Logging
@@ -30,6 +31,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Drift of the simulated guest clock, ppm.")
     var simulatedClockDriftPpm: Double = 100
 
+    @Option(help: "Report heartbeat application health from these systemd units (all active = healthy). Repeatable.")
+    var healthUnit: [String] = []
+
+    @Option(help: "Report heartbeat application health from this shell command (exit 0 = healthy).")
+    var healthCommand: String?
+
     @Flag(help: "Really run `systemctl poweroff|reboot|hibernate` when the simulated host asks (default: dry run).")
     var actOnShutdown = false
 
@@ -38,7 +45,9 @@ struct RunCommand: ParsableCommand {
         let timeline = Timeline()
         let mode = timesyncMode ?? DefaultTimesyncMode.detected
         let clock: any GuestClock
-        if systemClock {
+        if systemClock || mode == .chrony {
+            // chrony mode only reads the clock (chronyd owns it), and its samples must carry
+            // the real system time that chronyd compares them with.
             #if canImport(Glibc)
             clock = SystemClock()
             #else
@@ -50,9 +59,16 @@ struct RunCommand: ParsableCommand {
         }
         let chrony = mode == .chrony ? try ChronySocketSender(path: chronySocket) : nil
         let performer: any ShutdownPerformer = actOnShutdown ? CommandShutdownPerformer() : DryRunShutdownPerformer()
+        var probe: (any HealthProbe)?
+        if let healthCommand {
+            probe = CommandHealthProbe(executable: "/bin/sh", arguments: ["-c", healthCommand])
+        } else if !healthUnit.isEmpty {
+            probe = CommandHealthProbe.systemdUnits(healthUnit)
+        }
         let agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(connectingTo: simSocket),
-            configuration: AgentConfiguration(shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony),
+            configuration: AgentConfiguration(
+                shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony, heartbeatProbe: probe),
             observer: { event in
                 if let line = Timeline.describe(event) { timeline.log("agent", line) }
             })
