@@ -82,6 +82,10 @@ public final class IntegrationAgent: @unchecked Sendable {
         switch result {
         case .success(let event): return .some(event)
         case .failure(.rescinded): return nil
+        case .failure(.invalidConfiguration(let what)):
+            // A malformed offer is refused; the agent keeps serving the other channels.
+            observer?(.actionFailed(service: "vmbus", error: "offer refused: \(what)"))
+            return .some(nil)
         case .failure(let error): throw error
         }
     }

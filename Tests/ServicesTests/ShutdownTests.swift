@@ -51,6 +51,11 @@ func shutdownBody(reason: UInt32 = 0x8000_0000, timeout: UInt32 = 30, flags: UIn
         }
     }
 
+    @Test func displayMessageLosesControlCharacters() {
+        let body = shutdownBody(flags: 0, text: "line1\nforged: root login\u{7}")
+        #expect(ShutdownMessage.decode(body)?.displayText == "line1forged: root login")
+    }
+
     @Test func shortBodyIsDroppedWithoutReply() {
         var endpoint = endpoint()
         let body = Array(shutdownBody(flags: 0).prefix(2059))

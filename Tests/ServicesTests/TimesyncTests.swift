@@ -41,6 +41,10 @@ func negotiated(_ version: ICVersion, service: TimesyncService) -> ICEndpoint<Ti
         #expect(WindowsTime.unixNanoseconds(fromTicks: 116_444_736_000_000_000 + 17_672_256_000_000_000) == 1_767_225_600_000_000_000)
         #expect(WindowsTime.unixNanoseconds(fromTicks: 0) == nil)  // 1601 is before Int64 nanoseconds reach
         #expect(WindowsTime.unixNanoseconds(fromTicks: UInt64.max) == nil)
+        #expect(WindowsTime.ticks(fromUnixNanoseconds: -100) == 116_444_735_999_999_999)
+        #expect(WindowsTime.ticks(fromUnixNanoseconds: -1) == 116_444_735_999_999_999)
+        // Int64.min ns is in 1677, still after 1601: floor(-9223372036854775808 / 100) ticks before 1970.
+        #expect(WindowsTime.ticks(fromUnixNanoseconds: Int64.min) == 116_444_736_000_000_000 - 92_233_720_368_547_759)
         #expect(WindowsTime.ticks(fromUnixNanoseconds: 1_767_225_600_000_000_050) == 116_444_736_000_000_000 + 17_672_256_000_000_000)
     }
 
