@@ -9,10 +9,15 @@ let package = Package(
     products: [
         .executable(name: "hvagent", targets: ["hvagent"]),
         .executable(name: "ring-bench", targets: ["ring-bench"]),
+        .executable(name: "hvagent-fuzz", targets: ["hvagent-fuzz"]),
         .executable(name: "ic-bench", targets: ["ic-bench"]),
         .library(name: "RingTransport", targets: ["RingTransport"]),
         .library(name: "ICFramework", targets: ["ICFramework"]),
         .library(name: "HostSimulator", targets: ["HostSimulator"]),
+        .executable(name: "kvp", targets: ["kvp"]),
+        .library(name: "KVPStore", targets: ["KVPStore"]),
+        .library(name: "KVPAgent", targets: ["KVPAgent"]),
+        .library(name: "NetInfo", targets: ["NetInfo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
@@ -29,17 +34,26 @@ let package = Package(
         ),
         // The simulated channel backend: memfd rings + eventfds handed over a Unix socket.
         .target(name: "SimTransport", dependencies: ["RingTransport", "CHVSupport"]),
+        // The configuration file: keys, defaults, parser with file:line errors.
+        .target(name: "AgentConfig"),
         // VMBus device discovery in sysfs, uio binding, and per-service mode selection.
         .target(name: "VMBusDiscovery", dependencies: ["RingTransport"]),
+        // Daemon plumbing: sd_notify, signalfd, kernel uevents.
+        .target(name: "DaemonSupport", dependencies: ["CHVSupport"]),
+        // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
+        .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery"]),
         .executableTarget(
             name: "hvagent",
             dependencies: [
-                "RingTransport", "SimTransport", "VMBusDiscovery",
-                "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync",
+                "RingTransport", "SimTransport", "VMBusDiscovery", "AgentConfig", "AgentDoctor", "DaemonSupport",
+                "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
+        .target(name: "FuzzTargets", dependencies: ["RingTransport", "AgentConfig"]),
+        .executableTarget(name: "hvagent-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
             name: "ring-bench",
             dependencies: ["RingTransport", "CHVSupport"]
@@ -57,7 +71,7 @@ let package = Package(
         // The agent's runtime: one poll loop driving every IC channel over the simulated VMBus.
         .target(
             name: "AgentCore",
-            dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]
+            dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery"]
         ),
         // Heartbeat round trip and timesync residual benchmarks (docs/PERFORMANCE.md).
         .executableTarget(
@@ -68,9 +82,36 @@ let package = Package(
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync"]
+            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "VMBusTestSupport"]
         ),
+        // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
+        ),
+        // Live system facts behind KVP: addresses, gateways, DNS, DHCP state, OS info, FQDN.
+        .target(name: "NetInfo", dependencies: ["CNetlink"]),
+        .testTarget(name: "NetInfoTests", dependencies: ["NetInfo"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
-        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport"]),
+        .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery"]),
+        .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport"]),
+        .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
+        .target(name: "VMBusTestSupport", dependencies: ["VMBusDiscovery", "RingTransport"], path: "Tests/VMBusTestSupport"),
+        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "VMBusTestSupport"]),
+        // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
+        .target(name: "KVPStore"),
+        // KVP operations engine and the /dev/vmbus/hv_kvp front end.
+        .target(name: "KVPAgent", dependencies: ["KVPStore", "NetInfo"]),
+        // `kvp`: read and write pools from scripts.
+        .executableTarget(
+            name: "kvp",
+            dependencies: ["KVPStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "KVPStoreTests", dependencies: ["KVPStore"]),
+        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore"]),
+        // Runs the built `kvp` executable (the dependency makes sure it is built).
+        .testTarget(name: "KVPCLITests", dependencies: ["kvp", "KVPStore"]),
     ]
 )

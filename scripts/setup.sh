@@ -8,7 +8,9 @@ set -euo pipefail
 PACKAGES=(
   gcc libc6-dev make pkg-config python3   # C reference ring and peers used by the tests
   libnl-3-dev libnl-route-3-dev           # CNetlink (auto pool addresses)
-  iproute2                                # network-namespace tests
+  iproute2 util-linux hostname coreutils  # network-namespace tests (ip, unshare)
+  hyperv-daemons                          # the real hv_kvp_daemon (differential tests, benchmark)
+  cloud-init                              # HyperVKvpReportingHandler (pool-file concurrency test)
   chrony                                  # timesync chrony SOCK refclock interop test (service not started)
 )
 

@@ -10,10 +10,14 @@ import Timesync
 import Glibc
 #endif
 
-/// The agent over the simulated VMBus: accepts offers by class GUID, runs one
-/// `ICChannelLoop` per IC channel, all in one poll loop on the calling thread.
+/// The agent: accepts channels from a ``ChannelSource`` by class GUID, runs one `ICChannelLoop`
+/// per IC channel, and watches any extra ``PollInput``s, all in one poll loop on the calling thread.
+/// Nothing wakes it when idle: it sleeps in poll() with no timeout unless an action waits for the
+/// host to consume a reply.
 public final class IntegrationAgent: @unchecked Sendable {
-    private let endpoint: SimGuestEndpoint
+    private let source: any ChannelSource
+    /// Extra descriptors to watch; set before `run()`.
+    public var inputs: [PollInput] = []
     private let configuration: AgentConfiguration
     private let observer: AgentEventObserver?
     private var channels: [VMBusGUID: (classID: VMBusGUID, loop: ICChannelLoop)] = [:]
@@ -22,8 +26,12 @@ public final class IntegrationAgent: @unchecked Sendable {
     private let stopLock = NSLock()
     private var stopRequested = false
 
-    public init(endpoint: SimGuestEndpoint, configuration: AgentConfiguration, observer: AgentEventObserver? = nil) throws {
-        self.endpoint = endpoint
+    public convenience init(endpoint: SimGuestEndpoint, configuration: AgentConfiguration, observer: AgentEventObserver? = nil) throws {
+        try self.init(source: SimChannelSource(endpoint: endpoint), configuration: configuration, observer: observer)
+    }
+
+    public init(source: any ChannelSource, configuration: AgentConfiguration, observer: AgentEventObserver? = nil) throws {
+        self.source = source
         self.configuration = configuration
         self.observer = observer
         stopDescriptor = chv_eventfd(1)
@@ -53,9 +61,11 @@ public final class IntegrationAgent: @unchecked Sendable {
     public func run() throws {
         while !shouldStop {
             let entries = Array(channels)
-            var fds = [pollfd(fd: endpoint.pollDescriptor, events: Int16(POLLIN), revents: 0),
+            let extra = inputs
+            var fds = [pollfd(fd: source.pollDescriptor, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stopDescriptor, events: Int16(POLLIN), revents: 0)]
             fds += entries.map { pollfd(fd: $0.value.loop.channel.pollDescriptor, events: Int16(POLLIN), revents: 0) }
+            fds += extra.map { pollfd(fd: $0.descriptor(), events: Int16(POLLIN), revents: 0) }
             // Deferred actions are waiting for the host to read our reply: look again soon.
             let waiting = entries.contains { $0.value.loop.hasPendingActions }
             let count = poll(&fds, nfds_t(fds.count), waiting ? 2 : -1)
@@ -64,11 +74,14 @@ public final class IntegrationAgent: @unchecked Sendable {
                 throw ChannelError.system(call: "poll", errno: errno)
             }
             if fds[0].revents != 0 {
-                guard let event = try nextControlEvent() else { return }  // the host disconnected
-                if let event { try handle(event) }
+                guard let events = try source.events() else { return }  // the host disconnected
+                for event in events { try handle(event) }
             }
             for (index, entry) in entries.enumerated() where fds[index + 2].revents != 0 {
                 service(entry.key, loop: entry.value.loop, acknowledge: true)
+            }
+            for (index, input) in extra.enumerated() where fds[index + 2 + entries.count].revents != 0 {
+                input.onReadable()
             }
             for entry in channels.values where entry.loop.hasPendingActions {
                 entry.loop.runDueActions()
@@ -76,19 +89,14 @@ public final class IntegrationAgent: @unchecked Sendable {
         }
     }
 
-    /// The next control event; nil (outer) when the host disconnected.
-    private func nextControlEvent() throws -> SimGuestEndpoint.Event?? {
-        let result = Result { () throws(ChannelError) in try endpoint.nextEvent(timeoutMilliseconds: 0) }
-        switch result {
-        case .success(let event): return .some(event)
-        case .failure(.rescinded): return nil
-        case .failure(.invalidConfiguration(let what)):
-            // A malformed offer is refused; the agent keeps serving the other channels.
-            observer?(.actionFailed(service: "vmbus", error: "offer refused: \(what)"))
-            return .some(nil)
-        case .failure(let error): throw error
-        }
+    /// Takes the channels the source has now (call before `run()` for sources that offer at
+    /// start-up, like uio devices found in sysfs).
+    public func acceptPendingChannels() throws {
+        for event in try source.events() ?? [] { try handle(event) }
     }
+
+    /// Services open now, by name.
+    public var openServices: [String] { channels.values.map { $0.loop.handler.serviceName }.sorted() }
 
     private func service(_ instance: VMBusGUID, loop: ICChannelLoop, acknowledge: Bool) {
         do {
@@ -96,12 +104,13 @@ public final class IntegrationAgent: @unchecked Sendable {
             try loop.drain()
             loop.runDueActions()
         } catch {
-            channels[instance] = nil
+            let classID = channels.removeValue(forKey: instance)?.classID
             observer?(.channelClosed(service: loop.handler.serviceName, reason: "\(error)"))
+            if let classID { source.lost(classID: classID, instanceID: instance) }
         }
     }
 
-    private func handle(_ event: SimGuestEndpoint.Event) throws {
+    private func handle(_ event: ChannelSourceEvent) throws {
         switch event {
         case .offer(let classID, let instanceID, let channel):
             guard let handler = makeHandler(classID: classID) else {
@@ -110,13 +119,15 @@ public final class IntegrationAgent: @unchecked Sendable {
             }
             let loop = ICChannelLoop(channel: channel, handler: handler, consumeTimeout: configuration.replyConsumeTimeout)
             channels[instanceID] = (classID, loop)
-            try endpoint.report(.opened, classID: classID, instanceID: instanceID)
+            try source.opened(classID: classID, instanceID: instanceID)
             observer?(.channelOpened(service: handler.serviceName))
             service(instanceID, loop: loop, acknowledge: false)
         case .rescind(_, let instanceID):
             if let entry = channels.removeValue(forKey: instanceID) {
                 observer?(.channelClosed(service: entry.loop.handler.serviceName, reason: "rescinded"))
             }
+        case .refused(let reason):
+            observer?(.actionFailed(service: "vmbus", error: "offer refused: \(reason)"))
         }
     }
 

@@ -5,8 +5,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/mman.h>
+#include <linux/netlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -97,4 +101,63 @@ int chv_pin_current_thread(int cpu)
 int chv_current_cpu(void)
 {
 	return sched_getcpu();
+}
+
+int chv_signalfd(const int *signals, int count)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (int i = 0; i < count; i++)
+		sigaddset(&set, signals[i]);
+	int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int chv_signalfd_read(int fd)
+{
+	struct signalfd_siginfo info;
+	ssize_t n;
+	do {
+		n = read(fd, &info, sizeof info);
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof info)
+		return -1;
+	return (int)info.ssi_signo;
+}
+
+int chv_uevent_socket(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int chv_periodic_timerfd(unsigned long long interval_us)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	struct itimerspec spec;
+	spec.it_interval.tv_sec = (time_t)(interval_us / 1000000ull);
+	spec.it_interval.tv_nsec = (long)(interval_us % 1000000ull) * 1000;
+	spec.it_value = spec.it_interval;
+	if (timerfd_settime(fd, 0, &spec, NULL) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }

@@ -49,6 +49,12 @@ public struct ModeDecision: Equatable, Sendable {
     /// `nil` when the service cannot run at all with the given preference.
     public var mode: ServiceMode?
     public var reason: String
+
+    public init(service: String, mode: ServiceMode?, reason: String) {
+        self.service = service
+        self.mode = mode
+        self.reason = reason
+    }
 }
 
 /// Picks uio or kernel mode per service.

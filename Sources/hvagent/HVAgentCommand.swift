@@ -7,7 +7,10 @@ struct HVAgentCommand: ParsableCommand {
         commandName: "hvagent",
         abstract: "Hyper-V guest agent: integration services over user-space VMBus rings.",
         version: HVAgentVersion.string,
-        subcommands: [DemoCommand.self, SimHostCommand.self, RunCommand.self, LsVMBusCommand.self]
+        subcommands: [
+            DemoCommand.self, RunCommand.self, StatusCommand.self, SimHostCommand.self, LsVMBusCommand.self, DoctorCommand.self,
+            ConfigCommand.self, ReleaseCommand.self, KVPDaemonCommand.self,
+        ]
     )
 }
 

@@ -1,5 +1,6 @@
+import AgentConfig
 import AgentCore
-import Heartbeat
+import DaemonSupport
 import ArgumentParser
 import Foundation
 import Logging
@@ -7,14 +8,28 @@ import ShutdownSvc
 import SimTransport
 import Timesync
 
-/// `hvagent run`: the agent. For now over the simulated VMBus of a separate `hvagent sim-host`.
+/// `hvagent run`: the agent. On a Hyper-V guest it is the installed daemon (configuration file,
+/// uio or kernel mode per service); with `--sim-socket` it serves the simulated VMBus of a separate
+/// `hvagent sim-host` instead.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the agent (heartbeat, shutdown, timesync).")
 
-    @Option(help: "Connect to a simulated host (`hvagent sim-host --socket PATH`).")
-    var simSocket: String
+    @Option(help: "Connect to a simulated host (`hvagent sim-host --socket PATH`) instead of the real VMBus.")
+    var simSocket: String?
+
+    @Option(name: .shortAndLong, help: "The configuration file (real VMBus only).")
+    var config = AgentSettings.defaultPath
+
+    @Option(name: .customLong("set"), help: "Override a configuration key (section.key=value); repeatable.")
+    var overrides: [String] = []
+
+    @Flag(help: "Log shutdown requests instead of acting on them (real VMBus only).")
+    var dryRunShutdown = false
+
+    @Option(help: "Serve `hvagent status` on this socket (simulated VMBus; the real daemon uses agent.status_socket).")
+    var statusSocket: String?
 
     @Option(help: "Timesync mode: discipline, chrony or off (default: chrony if chronyd is installed).")
     var timesyncMode: TimesyncMode?
@@ -31,16 +46,27 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Drift of the simulated guest clock, ppm.")
     var simulatedClockDriftPpm: Double = 100
 
-    @Option(help: "Report heartbeat application health from these systemd units (all active = healthy). Repeatable.")
-    var healthUnit: [String] = []
-
-    @Option(help: "Report heartbeat application health from this shell command (exit 0 = healthy).")
-    var healthCommand: String?
-
     @Flag(help: "Really run `systemctl poweroff|reboot|hibernate` when the simulated host asks (default: dry run).")
     var actOnShutdown = false
 
     func run() throws {
+        guard let simSocket else {
+            let settings: AgentSettings
+            do {
+                settings = try AgentSettings.load(path: config, overrides: overrides)
+            } catch {
+                throw CommandFailure("refusing to start: \(error)")
+            }
+            let level = Logger.Level(rawValue: settings.string("agent", "log_level")) ?? .info
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            try DaemonRunner(config: settings, configPath: config, overrides: overrides, dryRunShutdown: dryRunShutdown).run()
+            return
+        }
+        let signals = try SignalEvents([SIGTERM, SIGINT, SIGHUP])
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let timeline = Timeline()
         let mode = timesyncMode ?? DefaultTimesyncMode.detected
@@ -59,21 +85,20 @@ struct RunCommand: ParsableCommand {
         }
         let chrony = mode == .chrony ? try ChronySocketSender(path: chronySocket) : nil
         let performer: any ShutdownPerformer = actOnShutdown ? CommandShutdownPerformer() : DryRunShutdownPerformer()
-        var probe: (any HealthProbe)?
-        if let healthCommand {
-            probe = CommandHealthProbe(executable: "/bin/sh", arguments: ["-c", healthCommand])
-        } else if !healthUnit.isEmpty {
-            probe = CommandHealthProbe.systemdUnits(healthUnit)
-        }
+        let board = StatusBoard(version: HVAgentVersion.string, services: ["heartbeat", "shutdown", "timesync"].map {
+            AgentStatus.Service(name: $0, mode: "simulated", reason: "simulated VMBus at \(simSocket)")
+        })
         let agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(connectingTo: simSocket),
-            configuration: AgentConfiguration(
-                shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony, heartbeatProbe: probe),
+            configuration: AgentConfiguration(shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony),
             observer: { event in
+                board.record(event)
                 if let line = Timeline.describe(event) { timeline.log("agent", line) }
             })
+        let plumbing = DaemonPlumbing(agent: agent, board: board, signals: signals, notifier: SystemdNotifier(),
+                                      statusSocket: statusSocket, logger: Logger(label: "hvagent")) {}
         timeline.log("agent", "connected to \(simSocket); timesync mode \(mode.rawValue), \(systemClock ? "system" : "simulated") clock")
-        try agent.run()
-        timeline.log("agent", "host disconnected")
+        try plumbing.run()
+        timeline.log("agent", "stopped")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RingTransport
 @testable import VMBusDiscovery
+import VMBusTestSupport
 
 @Suite("VMBus discovery on a fake sysfs tree")
 struct DiscoveryTests {
@@ -90,7 +91,7 @@ struct DiscoveryTests {
         let bound = try #require(discovery.devices(of: .kvp).first)
         #expect(bound.driver == "uio_hv_generic")
         #expect(bound.uioNode == "uio0")
-        #expect(bound.ringSize == 0x402000 / 2)
+        #expect(bound.ringSize == 0x10000 / 2)
 
         fake.writes.removeAll()
         try binder.releaseToKernel(bound)

@@ -30,4 +30,17 @@ int chv_pin_current_thread(int cpu);
 /// The CPU the calling thread runs on now, or -1.
 int chv_current_cpu(void);
 
+/// A NETLINK_KOBJECT_UEVENT socket bound to the kernel's uevent group (non-blocking, close-on-exec).
+int chv_uevent_socket(void);
+
+/// A periodic CLOCK_MONOTONIC timerfd (non-blocking, close-on-exec) firing every `interval_us`.
+int chv_periodic_timerfd(unsigned long long interval_us);
+
+/// signalfd(-1, set of `signals`, SFD_CLOEXEC | SFD_NONBLOCK) after blocking those signals for the
+/// calling thread (pthread_sigmask). Returns the descriptor.
+int chv_signalfd(const int *signals, int count);
+
+/// Reads one signal from a signalfd: its number, or -1 (EAGAIN when none is pending).
+int chv_signalfd_read(int fd);
+
 #endif

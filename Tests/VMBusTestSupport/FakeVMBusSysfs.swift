@@ -1,23 +1,26 @@
 import Foundation
 import RingTransport
-@testable import VMBusDiscovery
+import VMBusDiscovery
 
 /// A fake sysfs tree in a temporary directory that behaves like the vmbus bus for binding: writes
 /// are recorded in order, and `bind`/`unbind` move the device's `driver` link and create its uio
 /// node, the way the kernel would.
-final class FakeVMBusSysfs: SysfsAccess {
-    let base: URL
+public final class FakeVMBusSysfs: SysfsAccess {
+    public let base: URL
     let real: DirectorySysfs
-    var writes: [(path: String, value: String)] = []
+    public var writes: [(path: String, value: String)] = []
     /// Paths whose next write fails with this errno (e.g. EEXIST for new_id).
-    var failures: [String: Int32] = [:]
+    public var failures: [String: Int32] = [:]
     /// How many directory listings of `uio/` come back empty after a bind (the probe race).
-    var uioDelay = 0
+    public var uioDelay = 0
     private var nextUIO = 0
 
-    var root: String { real.root }
+    public var root: String { real.root }
 
-    init() throws {
+    /// Device nodes created on bind (regular files of map 0's size) go to `<base>/dev`.
+    public var devDirectory: String { base.path + "/dev" }
+
+    public init() throws {
         base = FileManager.default.temporaryDirectory.appendingPathComponent("fakesysfs-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         real = DirectorySysfs(root: base.path)
@@ -26,22 +29,30 @@ final class FakeVMBusSysfs: SysfsAccess {
 
     deinit { try? FileManager.default.removeItem(at: base) }
 
-    func mkdir(_ path: String) throws {
+    /// Two rings formatted as the kernel does at open (indices 0, feature bit set).
+    static func formattedRings(ringSize: Int) -> Data {
+        var data = Data(count: 2 * ringSize)
+        data[64] = 1
+        data[ringSize + 64] = 1
+        return data
+    }
+
+    public func mkdir(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: base.path + path, withIntermediateDirectories: true)
     }
 
-    func put(_ path: String, _ text: String) throws {
+    public func put(_ path: String, _ text: String) throws {
         try mkdir((path as NSString).deletingLastPathComponent)
         try text.write(toFile: base.path + path, atomically: false, encoding: .utf8)
     }
 
-    func link(_ path: String, to target: String) throws {
+    public func link(_ path: String, to target: String) throws {
         try? FileManager.default.removeItem(atPath: base.path + path)
         try FileManager.default.createSymbolicLink(atPath: base.path + path, withDestinationPath: target)
     }
 
     /// Adds a device directory the way the kernel lays it out.
-    func addDevice(instance: String, classID: String, relID: Int, driver: String?, monitor: Bool = false, cpu: Int = 0) throws {
+    public func addDevice(instance: String, classID: String, relID: Int, driver: String?, monitor: Bool = false, cpu: Int = 0) throws {
         let dir = "/sys/bus/vmbus/devices/\(instance)"
         try mkdir(dir)
         try put("\(dir)/class_id", "{\(classID)}\n")
@@ -52,16 +63,16 @@ final class FakeVMBusSysfs: SysfsAccess {
         if let driver { try link("\(dir)/driver", to: "../../../../bus/vmbus/drivers/\(driver)") }
     }
 
-    func removeDevice(instance: String) throws {
+    public func removeDevice(instance: String) throws {
         try FileManager.default.removeItem(atPath: base.path + "/sys/bus/vmbus/devices/\(instance)")
     }
 
-    func read(_ path: String) -> String? { real.read(path) }
-    func exists(_ path: String) -> Bool { real.exists(path) }
-    func linkTargetName(_ path: String) -> String? { real.linkTargetName(path) }
-    func fileSize(_ path: String) -> Int? { real.fileSize(path) }
+    public func read(_ path: String) -> String? { real.read(path) }
+    public func exists(_ path: String) -> Bool { real.exists(path) }
+    public func linkTargetName(_ path: String) -> String? { real.linkTargetName(path) }
+    public func fileSize(_ path: String) -> Int? { real.fileSize(path) }
 
-    func list(_ path: String) -> [String] {
+    public func list(_ path: String) -> [String] {
         if path.hasSuffix("/uio") && uioDelay > 0 && real.exists(path) {
             uioDelay -= 1
             return []
@@ -69,7 +80,7 @@ final class FakeVMBusSysfs: SysfsAccess {
         return real.list(path)
     }
 
-    func write(_ path: String, _ value: String) throws(SysfsError) {
+    public func write(_ path: String, _ value: String) throws(SysfsError) {
         writes.append((path, value))
         if let e = failures.removeValue(forKey: path) { throw SysfsError(path: path, errno: e) }
         let parts = path.split(separator: "/")
@@ -86,7 +97,9 @@ final class FakeVMBusSysfs: SysfsAccess {
                 try link("\(dir)/driver", to: "../../../../bus/vmbus/drivers/\(drv)")
                 if drv == "uio_hv_generic" {
                     try mkdir("\(dir)/uio/uio\(nextUIO)")
-                    try put("/sys/class/uio/uio\(nextUIO)/maps/map0/size", "0x402000\n")
+                    try put("/sys/class/uio/uio\(nextUIO)/maps/map0/size", "0x10000\n")
+                    try mkdir("/dev")
+                    FileManager.default.createFile(atPath: "\(devDirectory)/uio\(nextUIO)", contents: Self.formattedRings(ringSize: 0x8000))
                     nextUIO += 1
                 }
             default:

@@ -1,0 +1,130 @@
+/// The agent's settings: every key of ``ConfigKey/all`` with its value (the default unless the file
+/// or the command line set it).
+public struct AgentSettings: Equatable, Sendable {
+    /// Normalised values by qualified name (`section.key`).
+    public private(set) var values: [String: String]
+    /// Where each explicitly set value came from (`file:line` or `command line`).
+    public private(set) var origins: [String: String] = [:]
+
+    /// All defaults.
+    public init() {
+        values = Dictionary(uniqueKeysWithValues: ConfigKey.all.map { ($0.qualifiedName, $0.defaultValue) })
+    }
+
+    public static let defaultPath = "/etc/hvagent/hvagent.conf"
+
+    /// Parses a configuration file's text. Format: `[section]` headers, `key = value` lines, `#` or
+    /// `;` comments on their own lines, blank lines. Values may be wrapped in double quotes (to keep
+    /// leading or trailing spaces or a `#`). Unknown sections and keys, duplicates and bad values are
+    /// errors with their line.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> AgentSettings {
+        var config = AgentSettings()
+        var section: String?
+        var seen: Set<String> = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = index + 1
+            let line = rawLine.trimmingSpaces()
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            func fail(_ p: ConfigError.Problem) -> ConfigError { ConfigError(file: file, line: lineNumber, problem: p) }
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]"), line.count > 2 else { throw fail(.syntax("a section header is [name]")) }
+                let name = String(line.dropFirst().dropLast()).trimmingSpaces()
+                guard ConfigKey.all.contains(where: { $0.section == name }) else { throw fail(.unknownSection(name)) }
+                section = name
+                continue
+            }
+            guard let eq = line.firstIndex(of: "=") else { throw fail(.syntax("expected key = value, [section], or a # comment")) }
+            guard let section else { throw fail(.syntax("key before any [section]")) }
+            let name = String(line[..<eq]).trimmingSpaces()
+            var value = String(line[line.index(after: eq)...]).trimmingSpaces()
+            if value.hasPrefix("\"") {
+                guard value.count >= 2, value.hasSuffix("\"") else { throw fail(.syntax("unterminated quoted value")) }
+                value = String(value.dropFirst().dropLast())
+            }
+            guard let key = ConfigKey.lookup(section: section, name: name) else { throw fail(.unknownKey("\(section).\(name)")) }
+            guard seen.insert(key.qualifiedName).inserted else { throw fail(.duplicateKey(key.qualifiedName)) }
+            switch key.normalise(value) {
+            case .success(let v):
+                config.values[key.qualifiedName] = v
+                config.origins[key.qualifiedName] = "\(file):\(lineNumber)"
+            case .failure(let p):
+                throw fail(p)
+            }
+        }
+        return config
+    }
+
+    /// Applies one `section.key=value` override (from the command line).
+    public mutating func override(_ assignment: String) throws(ConfigError) {
+        let origin = "command line"
+        guard let eq = assignment.firstIndex(of: "=") else {
+            throw ConfigError(file: origin, line: 0, problem: .syntax("expected section.key=value, got \"\(assignment)\""))
+        }
+        let qualified = String(assignment[..<eq]).trimmingSpaces()
+        let parts = qualified.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let key = ConfigKey.lookup(section: parts[0], name: parts[1]) else {
+            throw ConfigError(file: origin, line: 0, problem: .unknownKey(qualified))
+        }
+        switch key.normalise(String(assignment[assignment.index(after: eq)...]).trimmingSpaces()) {
+        case .success(let v):
+            values[key.qualifiedName] = v
+            origins[key.qualifiedName] = origin
+        case .failure(let p):
+            throw ConfigError(file: origin, line: 0, problem: p)
+        }
+    }
+
+    /// The value of a key (always present: defaults fill the rest).
+    public subscript(_ key: ConfigKey) -> String { values[key.qualifiedName] ?? key.defaultValue }
+
+    public func string(_ section: String, _ name: String) -> String {
+        values["\(section).\(name)"] ?? ""
+    }
+
+    public func bool(_ section: String, _ name: String) -> Bool { string(section, name) == "true" }
+
+    public func int(_ section: String, _ name: String) -> Int { Int(string(section, name)) ?? 0 }
+
+    public func list(_ section: String, _ name: String) -> [String] {
+        string(section, name).split(separator: " ").map(String.init)
+    }
+
+    /// The documented default file: every key, commented out at its default, with its help.
+    public static func documentedDefaults() -> String {
+        var out = "# hvagent configuration (hvagent.conf(5)).\n# Every key is shown at its default; uncomment to change it.\n"
+        var current = ""
+        for key in ConfigKey.all {
+            if key.section != current {
+                current = key.section
+                out += "\n[\(current)]\n"
+            }
+            out += wrap(key.help).map { "# \($0)\n" }.joined()
+            let value = key.defaultValue.isEmpty || key.defaultValue.hasPrefix(" ") ? "\"\(key.defaultValue)\"" : key.defaultValue
+            out += "#\(key.name) = \(value)\n"
+        }
+        return out
+    }
+
+    static func wrap(_ text: String, width: Int = 98) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty && line.count + 1 + word.count > width {
+                lines.append(line)
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
+    }
+}
+
+extension StringProtocol {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" || c == "\r" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" || c == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

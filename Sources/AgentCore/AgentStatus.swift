@@ -1,0 +1,88 @@
+import Foundation
+import ICFramework
+
+/// What `hvagent status` shows: per service, its mode, negotiated versions, counters, last activity
+/// and last error. Built by ``StatusBoard`` from the agent's events.
+public struct AgentStatus: Codable, Sendable, Equatable {
+    public struct Service: Codable, Sendable, Equatable {
+        public var name: String
+        public var mode: String
+        public var reason: String
+        public var open: Bool = false
+        public var frameworkVersion: String?
+        public var serviceVersion: String?
+        public var requests: Int = 0
+        public var dropped: Int = 0
+        public var lastActivity: Date?
+        public var lastError: String?
+
+        public init(name: String, mode: String, reason: String) {
+            self.name = name
+            self.mode = mode
+            self.reason = reason
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, mode, reason, open, frameworkVersion = "framework_version", serviceVersion = "service_version"
+            case requests, dropped, lastActivity = "last_activity", lastError = "last_error"
+        }
+    }
+
+    public var version: String
+    public var pid: Int32
+    public var started: Date
+    public var services: [Service]
+}
+
+/// Folds agent events into an ``AgentStatus``. Called on the agent's thread only.
+public final class StatusBoard: @unchecked Sendable {
+    public private(set) var status: AgentStatus
+
+    public init(version: String, services: [AgentStatus.Service]) {
+        status = AgentStatus(version: version, pid: getpid(), started: Date(), services: services)
+    }
+
+    private func update(_ name: String, _ change: (inout AgentStatus.Service) -> Void) {
+        if let i = status.services.firstIndex(where: { $0.name == name }) {
+            change(&status.services[i])
+        }
+    }
+
+    public func record(_ event: AgentEvent) {
+        switch event {
+        case .channelOpened(let service):
+            update(service) { $0.open = true; $0.lastActivity = Date() }
+        case .channelClosed(let service, let reason):
+            update(service) { $0.open = false; $0.lastError = reason; $0.lastActivity = Date() }
+        case .packet(let service, let event):
+            update(service) { s in
+                s.lastActivity = Date()
+                switch event {
+                case .negotiated(let v):
+                    s.requests += 1
+                    s.frameworkVersion = "\(v.framework)"
+                    s.serviceVersion = "\(v.service)"
+                case .negotiationFailed:
+                    s.requests += 1
+                    s.lastError = "no common version with the host"
+                case .dropped(let why):
+                    s.dropped += 1
+                    s.lastError = "dropped: \(why)"
+                default:
+                    s.requests += 1
+                }
+            }
+        case .actionFailed(let service, let error):
+            update(service) { $0.lastError = error }
+        case .heartbeat, .timesync, .shutdownStarted, .ignoredOffer:
+            break
+        }
+    }
+
+    public func json() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return (try? Array(encoder.encode(status))) ?? Array("{}".utf8)
+    }
+}

@@ -1,0 +1,190 @@
+import AgentConfig
+import VMBusDiscovery
+
+/// `hvagent doctor`: the checks an admin would otherwise do by hand on a Hyper-V Linux guest, each
+/// finding saying what is wrong and the command that fixes it.
+public struct Doctor {
+    public let system: any SystemAccess
+    public let sysfs: any SysfsAccess
+    public let config: AgentSettings
+
+    public init(system: any SystemAccess, sysfs: any SysfsAccess, config: AgentSettings) {
+        self.system = system
+        self.sysfs = sysfs
+        self.config = config
+    }
+
+    /// The modules a Hyper-V guest relies on, and what each is for.
+    public static let modules: [(name: String, role: String)] = [
+        ("hv_vmbus", "the VMBus itself"), ("hv_storvsc", "synthetic SCSI disks"), ("hv_netvsc", "synthetic network"),
+        ("hv_utils", "kernel integration services"), ("hv_balloon", "dynamic memory"), ("hid_hyperv", "synthetic mouse"),
+        ("uio_hv_generic", "user-space channels (uio mode)"),
+    ]
+
+    /// What must be in the initramfs so the root disk and network come up (hv_blkvsc is folded into
+    /// hv_storvsc on current kernels; listing it is harmless and helps old ones).
+    public static let initramfsModules = ["hv_vmbus", "hv_storvsc", "hv_blkvsc", "hv_netvsc"]
+
+    /// Whether this machine is a Hyper-V guest, and how we know.
+    public func hyperVDetected() -> (Bool, String) {
+        if let virt = system.run(["systemd-detect-virt"])?.output.trimmedLine, !virt.isEmpty {
+            return (virt == "microsoft", "systemd-detect-virt says \(virt)")
+        }
+        if let vendor = system.read("/sys/class/dmi/id/sys_vendor")?.trimmedLine, !vendor.isEmpty {
+            return (vendor == "Microsoft Corporation", "DMI system vendor is \"\(vendor)\"")
+        }
+        let bus = sysfs.exists(VMBusDiscovery.devicesPath)
+        return (bus, bus ? "the VMBus is present" : "no VMBus in sysfs and no other evidence")
+    }
+
+    /// Runs every check.
+    public func run() -> [Finding] {
+        var findings: [Finding] = []
+        let (isHyperV, how) = hyperVDetected()
+        findings.append(isHyperV
+            ? Finding("hyperv.detected", .ok, "Hyper-V detected (\(how))")
+            : Finding("hyperv.detected", .error, "Hyper-V not detected (\(how)): hvagent has nothing to serve on this machine"))
+        findings += moduleFindings(hyperV: isHyperV)
+        findings += initramfsFindings()
+        if isHyperV { findings += bindingFindings() }
+        findings += timeFindings()
+        return findings
+    }
+
+    func moduleFindings(hyperV: Bool) -> [Finding] {
+        Self.modules.map { module in
+            let id = "module.\(module.name)"
+            if system.exists("/sys/module/\(module.name)") {
+                return Finding(id, .ok, "\(module.name) is loaded (\(module.role))")
+            }
+            let available = system.run(["modinfo", "-F", "filename", module.name]).map { $0.status == 0 } ?? false
+            if !available {
+                let severity: Finding.Severity = hyperV && module.name == "hv_vmbus" ? .error : .info
+                return Finding(id, severity, "\(module.name) is not available in this kernel (\(module.role))",
+                               fix: hyperV ? "install the kernel's extra modules package (e.g. linux-modules-extra-$(uname -r) or linux-image-$(uname -r))" : nil)
+            }
+            let severity: Finding.Severity = hyperV && module.name != "uio_hv_generic" && module.name != "hid_hyperv" ? .warning : .info
+            return Finding(id, severity, "\(module.name) is available but not loaded (\(module.role))", fix: "modprobe \(module.name)")
+        }
+    }
+
+    func initramfsFindings() -> [Finding] {
+        if system.exists("/etc/initramfs-tools/modules") {
+            let listed = Set((system.read("/etc/initramfs-tools/modules") ?? "").split(separator: "\n")
+                .map { $0.split(separator: " ").first.map(String.init) ?? "" }.filter { !$0.hasPrefix("#") })
+            let missing = Self.initramfsModules.filter { !listed.contains($0) }
+            if missing.isEmpty { return [Finding("initramfs.modules", .ok, "initramfs-tools lists the Hyper-V storage and network modules")] }
+            return [Finding("initramfs.modules", .warning,
+                            "initramfs-tools does not list \(missing.joined(separator: " ")): the root disk may not be found at boot on Hyper-V",
+                            fix: "hvagent doctor --fix  (appends them to /etc/initramfs-tools/modules and runs update-initramfs -u)")]
+        }
+        if system.exists("/etc/dracut.conf.d") || system.exists("/usr/bin/dracut") || system.exists("/usr/sbin/dracut") {
+            let confs = system.list("/etc/dracut.conf.d").filter { $0.hasSuffix(".conf") }
+            let text = confs.compactMap { system.read("/etc/dracut.conf.d/\($0)") }.joined(separator: "\n")
+            let missing = Self.initramfsModules.filter { !text.contains($0) }
+            if missing.isEmpty { return [Finding("initramfs.modules", .ok, "dracut includes the Hyper-V storage and network modules")] }
+            return [Finding("initramfs.modules", .warning,
+                            "dracut configuration does not add \(missing.joined(separator: " ")): the root disk may not be found at boot on Hyper-V",
+                            fix: "hvagent doctor --fix  (writes /etc/dracut.conf.d/hvagent-hyperv.conf and runs dracut -f)")]
+        }
+        return [Finding("initramfs.modules", .info, "no initramfs-tools or dracut configuration found; nothing to check")]
+    }
+
+    /// Applies the initramfs fix. Returns what was done.
+    public func fixInitramfs() throws -> [String] {
+        var done: [String] = []
+        if system.exists("/etc/initramfs-tools/modules") {
+            let listed = Set((system.read("/etc/initramfs-tools/modules") ?? "").split(separator: "\n").map { String($0).trimmedLine })
+            let missing = Self.initramfsModules.filter { !listed.contains($0) }
+            guard !missing.isEmpty else { return [] }
+            try system.append("/etc/initramfs-tools/modules", "# added by hvagent doctor --fix\n" + missing.map { "\($0)\n" }.joined())
+            done.append("appended \(missing.joined(separator: " ")) to /etc/initramfs-tools/modules")
+            let status = system.run(["update-initramfs", "-u"])?.status ?? -1
+            done.append(status == 0 ? "update-initramfs -u succeeded" : "update-initramfs -u failed (status \(status)); run it by hand")
+        } else if system.exists("/etc/dracut.conf.d") {
+            try system.append("/etc/dracut.conf.d/hvagent-hyperv.conf", "add_drivers+=\" \(Self.initramfsModules.joined(separator: " ")) \"\n")
+            done.append("wrote /etc/dracut.conf.d/hvagent-hyperv.conf")
+            let status = system.run(["dracut", "-f"])?.status ?? -1
+            done.append(status == 0 ? "dracut -f succeeded" : "dracut -f failed (status \(status)); run it by hand")
+        }
+        return done
+    }
+
+    func bindingFindings() -> [Finding] {
+        let discovery = VMBusDiscovery(sysfs: sysfs)
+        let kernel = system.read("/proc/sys/kernel/osrelease").flatMap { KernelRelease($0.trimmedLine) }
+        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config.bool("agent", "uio_signal_backport"))
+        var findings: [Finding] = []
+        var uioBound: [String] = []
+        for service in VMBusDeviceClass.agentServices {
+            let device = discovery.devices(of: service).first
+            let preference = ModePreference(rawValue: config.string("services", service.name))
+            let id = "service.\(service.name)"
+            guard let device else {
+                findings.append(Finding(id, .info, "the host offers no \(service.name) device (enable the integration service in Hyper-V Manager if you want it)"))
+                continue
+            }
+            if device.driver == UIOBinder.uioDriver { uioBound.append(service.name) }
+            guard let preference else {
+                findings.append(Finding(id, .info, "\(service.name) is off in the configuration; bound to \(device.driver ?? "no driver")"))
+                continue
+            }
+            let decision = selector.decide(service, preference: preference, device: device)
+            guard let mode = decision.mode else {
+                findings.append(Finding(id, .error, "\(service.name): \(decision.reason)", fix: "set services.\(service.name) = auto in \(AgentSettings.defaultPath)"))
+                continue
+            }
+            let expected = mode == .uio ? UIOBinder.uioDriver : (service.kernelDriver ?? "")
+            let bound = device.driver ?? "no driver"
+            if mode == .kernel && device.driver == UIOBinder.uioDriver {
+                findings.append(Finding(id, .warning, "\(service.name) should be served by the kernel (\(decision.reason)) but is bound to uio_hv_generic",
+                                        fix: "hvagent release"))
+            } else if device.driver == expected || mode == .uio {
+                findings.append(Finding(id, .ok, "\(service.name): \(mode.rawValue) mode (\(decision.reason)); bound to \(bound)"))
+            } else {
+                findings.append(Finding(id, .warning, "\(service.name): \(mode.rawValue) mode expected but bound to \(bound)",
+                                        fix: "modprobe \(expected) && echo \(device.instanceID) > /sys/bus/vmbus/drivers/\(expected)/bind"))
+            }
+        }
+        if !uioBound.isEmpty {
+            let hibernation = (sysfs.read("/sys/bus/vmbus/hibernation") ?? "").trimmedLine == "1"
+            findings.append(Finding("hibernation", hibernation ? .warning : .info,
+                                    "\(uioBound.joined(separator: ", ")) bound to uio_hv_generic: VM hibernation fails while any device is bound to uio"
+                                        + (hibernation ? " (this VM could otherwise hibernate)" : ""),
+                                    fix: hibernation ? "set services.<name> = kernel for those services, then hvagent release" : nil))
+        }
+        return findings
+    }
+
+    func timeFindings() -> [Finding] {
+        var findings: [Finding] = []
+        let ptp = system.list("/sys/class/ptp").first { (system.read("/sys/class/ptp/\($0)/clock_name") ?? "").trimmedLine == "hyperv" }
+        let chrony = system.exists("/usr/sbin/chronyd")
+        let mode = config.string("timesync", "mode")
+        let effective = mode == "auto" ? (chrony ? "chrony" : "discipline") : mode
+        findings.append(Finding("time.mode", .info, "timesync mode \(mode) -> \(effective)"
+            + (ptp.map { "; kernel PTP clock \($0) (hyperv) present" } ?? "; no hyperv PTP clock")))
+        if effective == "chrony" && !chrony {
+            findings.append(Finding("time.chrony", .error, "timesync.mode is chrony but chronyd is not installed", fix: "apt-get install chrony  (or dnf install chrony)"))
+        }
+        if effective == "chrony" && chrony {
+            let confs = (system.list("/etc/chrony/conf.d").map { "/etc/chrony/conf.d/\($0)" } + system.list("/etc/chrony.d").map { "/etc/chrony.d/\($0)" } + ["/etc/chrony/chrony.conf", "/etc/chrony.conf"])
+            let socket = config.string("timesync", "chrony_socket")
+            let configured = confs.contains { (system.read($0) ?? "").split(separator: "\n").contains { $0.hasPrefix("refclock SOCK \(socket)") } }
+            findings.append(configured
+                ? Finding("time.chrony", .ok, "chrony reads hvagent's refclock at \(socket)")
+                : Finding("time.chrony", .warning, "chrony has no `refclock SOCK \(socket)` line: hvagent's samples are not used",
+                          fix: "uncomment the refclock line in /etc/chrony/conf.d/hvagent.conf and run: systemctl restart chrony"))
+        }
+        return findings
+    }
+}
+
+extension StringProtocol {
+    var trimmedLine: String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s = s.dropFirst() }
+        while let c = s.last, c.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}

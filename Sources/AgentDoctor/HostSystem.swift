@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real machine: files under `/`, commands through posix_spawnp with a pipe for stdout.
+public final class HostSystem: SystemAccess {
+    public init() {}
+
+    public func read(_ path: String) -> String? {
+        guard let f = fopen(path, "r") else { return nil }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while out.count < 4 << 20 {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n <= 0 { break }
+            out += chunk[..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public func list(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    public func fileStatus(_ path: String) -> (mtime: Int, size: Int)? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = Glibc.stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return (Int(st.st_mtim.tv_sec), Int(st.st_size))
+    }
+
+    public func run(_ argv: [String]) -> (status: Int32, output: String)? {
+        guard !argv.isEmpty else { return nil }
+        var pipeFDs: [Int32] = [-1, -1]
+        guard pipe(&pipeFDs) == 0 else { return nil }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, argv[0], &actions, nil, &cArgs, environ)
+        close(pipeFDs[1])
+        guard rc == 0 else {
+            close(pipeFDs[0])
+            return nil
+        }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(pipeFDs[0], $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            if out.count < 4 << 20 { out += chunk[..<n] }
+        }
+        close(pipeFDs[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED / WEXITSTATUS; a signal-killed child reports 128 + signal, like a shell.
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        // posix_spawnp reports "not found" as exit status 127 from the child on glibc.
+        if exit == 127 { return nil }
+        return (exit, String(decoding: out, as: UTF8.self))
+    }
+
+    public func append(_ path: String, _ text: String) throws {
+        guard let f = fopen(path, "a") else { throw HostSystemError(path: path, errno: errno) }
+        defer { fclose(f) }
+        guard fputs(text, f) >= 0 else { throw HostSystemError(path: path, errno: errno) }
+    }
+}
+
+public struct HostSystemError: Error, CustomStringConvertible {
+    public var path: String
+    public var errno: Int32
+    public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+}

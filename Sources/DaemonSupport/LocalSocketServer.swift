@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A listening Unix stream socket that answers every client with one document and closes, for
+/// `hvagent status`. The event loop polls ``descriptor`` and calls ``serve(_:)`` when it is
+/// readable; a slow or silent client cannot block the loop (non-blocking accept and send, the answer
+/// is small, and the connection is closed right after).
+public final class LocalSocketServer: @unchecked Sendable {
+    public let descriptor: Int32
+    public let path: String
+
+    /// Binds `path` (replacing a stale socket file), mode 0600.
+    public init(path: String) throws(SystemCallError) {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: errno) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw SystemCallError(call: "socket path too long: \(path)", errno: ENAMETOOLONG)
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        unlink(path)
+        let oldMask = umask(0o177)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(oldMask)
+        guard rc == 0, listen(fd, 8) == 0 else {
+            let e = errno
+            close(fd)
+            throw SystemCallError(call: "bind/listen(\(path))", errno: e)
+        }
+        descriptor = fd
+        self.path = path
+    }
+
+    deinit {
+        close(descriptor)
+        unlink(path)
+    }
+
+    /// Accepts every waiting client and sends each `document()`.
+    public func serve(_ document: () -> [UInt8]) {
+        while true {
+            let client = accept(descriptor, nil, nil)
+            guard client >= 0 else { return }
+            let flags = fcntl(client, F_GETFL)
+            _ = fcntl(client, F_SETFL, flags | O_NONBLOCK)
+            let bytes = document()
+            _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            close(client)
+        }
+    }
+
+    /// Client side: connects to `path` and reads the whole answer (up to 1 MiB).
+    public static func fetch(path: String) throws(SystemCallError) -> [UInt8] {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: errno) }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw SystemCallError(call: "connect(\(path))", errno: ENAMETOOLONG) }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw SystemCallError(call: "connect(\(path))", errno: errno) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while out.count < 1 << 20 {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw SystemCallError(call: "recv(\(path))", errno: errno) }
+            if n == 0 { break }
+            out += chunk[..<n]
+        }
+        return out
+    }
+}

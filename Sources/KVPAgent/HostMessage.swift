@@ -1,0 +1,191 @@
+/// The KVP message body ("M") the Hyper-V host sends over the KVP VMBus
+/// channel, after the 28-byte ICMSG header that the IC framework handles
+/// (spec §1.3–§1.5, §1.7, §1.8; include/uapi/linux/hyperv.h).
+///
+/// This is the ring front end's half of what drivers/hv/hv_kvp.c does:
+/// decode the host's UTF-16LE request into a ``KVPRequest`` exactly as
+/// `kvp_send_key()` converts it for the daemon, and encode the engine's
+/// answer exactly as `kvp_respond_to_host()` does (254 / 1022 unit caps,
+/// sizes in bytes including the UTF-16 NUL, value_type REG_SZ), except that
+/// GET's value lands at its own offset (the kernel reads it 4 bytes late,
+/// bug B1) and every field we fill is zeroed first.  Offsets are relative
+/// to M.  Message versions 3.0 and 4.0 share this layout (string IP form).
+public struct HostMessage: Equatable, Sendable {
+    /// Size of the non-IP bodies: header 2 + pad 2 + exchg_msg_value 2572 (+ enum index 4).
+    public static let minimumSize = 2580
+    /// hv_kvp_ip_msg: header 2 + hv_kvp_ipaddr_value 7426.
+    public static let ipMessageSize = 7428
+
+    /// operation (u8).
+    static let operationOffset = 0
+    /// pool (u8).
+    static let poolOffset = 1
+
+    // SET / GET: hv_kvp_exchg_msg_value at 4.
+    /// value_type (u32): 1 REG_SZ, 4 REG_U32, 8 REG_U64.
+    static let setValueTypeOffset = 4
+    /// key_size (u32): bytes of UTF-16 including the NUL.
+    static let setKeySizeOffset = 8
+    /// value_size (u32): bytes.
+    static let setValueSizeOffset = 12
+    /// key: UTF-16LE, 256 units.
+    static let setKeyOffset = 16
+    /// value: UTF-16LE, 1024 units (or a LE u32/u64).
+    static let setValueOffset = 528
+
+    // DELETE.
+    static let deleteKeySizeOffset = 4
+    static let deleteKeyOffset = 8
+
+    // ENUMERATE: index then hv_kvp_exchg_msg_value.
+    static let enumIndexOffset = 4
+    static let enumValueTypeOffset = 8
+    static let enumKeySizeOffset = 12
+    static let enumValueSizeOffset = 16
+    static let enumKeyOffset = 20
+    static let enumValueOffset = 532
+
+    // IP info: 2-byte header, no pad.
+    /// adapter_id: UTF-16LE, 128 units (MAC for GET, GUID for SET).
+    static let ipAdapterOffset = 2
+    static let ipFamilyOffset = 258
+    static let ipDHCPOffset = 259
+    static let ipAddressOffset = 260
+    static let ipSubnetOffset = 2308
+    static let ipGatewayOffset = 4356
+    static let ipDNSOffset = 5380
+
+    /// Value types (spec §1.6).
+    static let regSZ: UInt32 = 1
+    static let regU32: UInt32 = 4
+    static let regU64: UInt32 = 8
+
+    /// The body bytes; the reply is written into them in place.
+    public private(set) var bytes: [UInt8]
+
+    /// Wraps a body; nil when it is too short for the operation it names.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count >= 2 else { return nil }
+        let op = KVPOperation(rawValue: bytes[0])
+        let needed = (op == .getIPInfo || op == .setIPInfo) ? Self.ipMessageSize : Self.minimumSize
+        guard bytes.count >= needed else { return nil }
+        self.bytes = bytes
+    }
+
+    public var operation: UInt8 { bytes[Self.operationOffset] }
+    public var pool: UInt8 { bytes[Self.poolOffset] }
+
+    /// The request, converted like `kvp_send_key()`: key to UTF-8 capped at
+    /// 511 bytes, REG_SZ value capped at 2047 bytes, REG_U32/REG_U64
+    /// rendered as unsigned decimal, other value types as the empty string.
+    public func request() -> KVPRequest {
+        let pool = self.pool
+        switch KVPOperation(rawValue: operation) {
+        case .set:
+            let key = string(Self.setKeyOffset, 512, sizeBytes: u32(Self.setKeySizeOffset), maxBytes: 511)
+            return .set(pool: pool, key: key, value: setValue())
+        case .get:
+            return .get(pool: pool, key: string(Self.setKeyOffset, 512, sizeBytes: u32(Self.setKeySizeOffset), maxBytes: 511))
+        case .delete:
+            return .delete(pool: pool, key: string(Self.deleteKeyOffset, 512, sizeBytes: u32(Self.deleteKeySizeOffset), maxBytes: 511))
+        case .enumerate:
+            return .enumerate(pool: pool, index: u32(Self.enumIndexOffset))
+        case .getIPInfo:
+            return .getIPInfo(adapterID: adapterID)
+        case .setIPInfo:
+            return .setIPInfo(adapterID: adapterID)
+        case nil:
+            return .unsupported(operation: operation)
+        }
+    }
+
+    private func setValue() -> [UInt8] {
+        switch u32(Self.setValueTypeOffset) {
+        case Self.regSZ:
+            return string(Self.setValueOffset, 2048, sizeBytes: u32(Self.setValueSizeOffset), maxBytes: 2047)
+        case Self.regU32:
+            return Array(String(u32(Self.setValueOffset)).utf8)
+        case Self.regU64:
+            let lo = UInt64(u32(Self.setValueOffset)), hi = UInt64(u32(Self.setValueOffset + 4))
+            return Array(String(lo | hi << 32).utf8)
+        default:
+            // EXPAND_SZ (2), QWORD (11), ...: the kernel leaves value_size 0 (B12).
+            return []
+        }
+    }
+
+    private var adapterID: String {
+        let raw = HostString.utf8(fromUTF16LE: bytes[Self.ipAdapterOffset..<(Self.ipAdapterOffset + 256)],
+                                  maxUnits: 128, maxBytes: 128)
+        return String(decoding: raw, as: UTF8.self)
+    }
+
+    /// A UTF-16 field, as many units as the host's byte count allows (the
+    /// NUL normally ends it first), never past the field.
+    private func string(_ offset: Int, _ fieldBytes: Int, sizeBytes: UInt32, maxBytes: Int) -> [UInt8] {
+        HostString.utf8(fromUTF16LE: bytes[offset..<(offset + fieldBytes)],
+                        maxUnits: Int(min(sizeBytes, UInt32(fieldBytes))), maxBytes: maxBytes)
+    }
+
+    private func u32(_ offset: Int) -> UInt32 {
+        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8
+            | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+    }
+
+    private mutating func putU32(_ offset: Int, _ v: UInt32) {
+        for i in 0..<4 { bytes[offset + i] = UInt8((v >> (8 * UInt32(i))) & 0xFF) }
+    }
+
+    // MARK: - Reply
+
+    /// Writes the engine's answer into the body in place and returns the
+    /// status for the ICMSG header.  Conversion failures become HV_E_FAIL,
+    /// as in the kernel.
+    public mutating func encodeReply(_ response: KVPResponse, for request: KVPRequest) -> KVPStatus {
+        switch response {
+        case let .status(s):
+            return s
+        case let .record(key, value):
+            if case .get = request {
+                guard putString(value, at: Self.setValueOffset, fieldBytes: 2048, maxUnits: 1022,
+                                sizeOffset: Self.setValueSizeOffset) else { return .fail }
+                putU32(Self.setValueTypeOffset, Self.regSZ)
+                return .ok
+            }
+            guard putString(key, at: Self.enumKeyOffset, fieldBytes: 512, maxUnits: 254,
+                            sizeOffset: Self.enumKeySizeOffset),
+                  putString(value, at: Self.enumValueOffset, fieldBytes: 2048, maxUnits: 1022,
+                            sizeOffset: Self.enumValueSizeOffset) else { return .fail }
+            putU32(Self.enumValueTypeOffset, Self.regSZ)
+            return .ok
+        case let .ipInfo(info):
+            guard bytes.count >= Self.ipMessageSize else { return .fail }
+            for i in Self.ipAdapterOffset..<Self.ipMessageSize { bytes[i] = 0 }
+            bytes[Self.ipFamilyOffset] = info.addressFamily
+            bytes[Self.ipDHCPOffset] = info.dhcpEnabled ? 1 : 0
+            let fields: [(String, Int, Int)] = [
+                (info.adapterID, Self.ipAdapterOffset, 128), (info.ipAddresses, Self.ipAddressOffset, 1024),
+                (info.subnets, Self.ipSubnetOffset, 1024), (info.gateways, Self.ipGatewayOffset, 512),
+                (info.dnsServers, Self.ipDNSOffset, 1024),
+            ]
+            for (text, offset, units) in fields {
+                guard putString(Array(text.utf8), at: offset, fieldBytes: units * 2, maxUnits: units,
+                                sizeOffset: nil) else { return .fail }
+            }
+            return .ok
+        }
+    }
+
+    /// Zero-fills a UTF-16 field and converts `utf8` into it (at most
+    /// maxUnits units, leaving room for the NUL); writes the byte size
+    /// including the NUL when asked.  False on malformed UTF-8.
+    private mutating func putString(_ utf8: [UInt8], at offset: Int, fieldBytes: Int, maxUnits: Int,
+                                    sizeOffset: Int?) -> Bool {
+        guard let (encoded, units) = HostString.utf16LE(fromUTF8: utf8, maxUnits: min(maxUnits, fieldBytes / 2 - 1))
+        else { return false }
+        for i in offset..<(offset + fieldBytes) { bytes[i] = 0 }
+        bytes.replaceSubrange(offset..<(offset + encoded.count), with: encoded)
+        if let s = sizeOffset { putU32(s, UInt32(2 * (units + 1))) }
+        return true
+    }
+}

@@ -1,0 +1,95 @@
+import AgentConfig
+import ArgumentParser
+import KVPAgent
+import KVPStore
+import NetInfo
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `hvagent kvp-daemon`: KVP over the kernel's /dev/vmbus/hv_kvp in the
+/// foreground, a drop-in for `hv_kvp_daemon -n`.
+struct KVPDaemonCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kvp-daemon",
+        abstract: "Serve Hyper-V KVP over /dev/vmbus/hv_kvp in the foreground (like hv_kvp_daemon -n)."
+    )
+
+    @Option(name: .long, help: "Directory of the pool files .kvp_pool_0..4.")
+    var poolDir: String = PoolStore.defaultDirectory
+
+    @Option(name: .long, help: "KVP character device.")
+    var device: String = KernelDeviceFrontEnd.defaultDevicePath
+
+    @Option(name: .long, help: "Longest wait (seconds) for another program's pool-file lock.")
+    var lockTimeout: Double = 10
+
+    @Flag(name: [.customShort("n"), .long], help: "Accepted for hv_kvp_daemon compatibility; always foreground.")
+    var noDaemon = false
+
+    @Flag(name: [.customShort("d"), .long], help: "Log every request.")
+    var debug = false
+
+    @Option(name: .long, help: "Configuration file ([network] rules for the auto pool).")
+    var config = AgentSettings.defaultPath
+
+    func validate() throws {
+        // Every reply must reach the kernel well within its 30-second timeout.
+        guard lockTimeout >= 0, lockTimeout <= 25 else {
+            throw ValidationError("--lock-timeout must be between 0 and 25 seconds")
+        }
+    }
+
+    /// The auto pool's interface rules from the `[network]` section.
+    static func rules(_ settings: AgentSettings) -> InterfaceRules {
+        InterfaceRules(exclude: settings.list("network", "exclude"), includeOnly: settings.list("network", "include"),
+                       includeIPv6LinkLocal: settings.bool("network", "ipv6_link_local"))
+    }
+
+    func run() throws {
+        let log: (String) -> Void = { line in
+            var text = line + "\n"
+            text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+        }
+        // A write to a device that went away must be an error we handle
+        // (reopen), never a signal that kills the daemon.
+        signal(SIGPIPE, SIG_IGN)
+        let store: PoolStore
+        do {
+            store = try PoolStore(directory: poolDir, writable: true, lockTimeout: lockTimeout)
+            for r in try store.openAll() {
+                log("KVP: dropped a partial record (\(r.droppedBytes) bytes) at the end of pool \(r.pool)")
+            }
+        } catch {
+            log("hvagent kvp-daemon: \(error)")
+            throw ExitCode(1)
+        }
+        let settings: AgentSettings
+        do {
+            settings = try AgentSettings.load(path: config)
+        } catch {
+            log("hvagent kvp-daemon: refusing to start: \(error)")
+            throw ExitCode(1)
+        }
+        // The auto pool and GET_IP_INFO come from live netlink state; without it (no netlink
+        // access) pool 2 is empty and GET_IP_INFO fails, and KVP otherwise works.
+        let facts: NetworkFacts?
+        do {
+            facts = try NetworkFacts(configuration: .init(rules: Self.rules(settings)))
+        } catch {
+            log("KVP: network facts unavailable (\(error)); the auto pool will be empty")
+            facts = nil
+        }
+        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: log)
+        let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: device, log: log)
+        frontEnd.traceRequests = debug
+        log("KVP starting; pid is:\(getpid())")
+        do {
+            let watching = facts.map { f in [(descriptor: f.fileDescriptor, onReadable: { _ = try? f.processPendingEvents() })] } ?? []
+            try frontEnd.run(watching: watching)
+        } catch {
+            log("hvagent kvp-daemon: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import AgentConfig
+
+@Suite("Configuration file")
+struct AgentSettingsTests {
+    @Test func defaultsForEveryKey() {
+        let c = AgentSettings()
+        #expect(c.values.count == ConfigKey.all.count)
+        #expect(c.string("services", "kvp") == "auto")
+        #expect(c.list("network", "exclude") == ["lo", "docker*", "veth*", "virbr*", "cni*", "flannel*"])
+        #expect(c.int("timesync", "step_threshold_seconds") == 5)
+        #expect(!c.bool("network", "ipv6_link_local"))
+    }
+
+    @Test func parsesAValidFile() throws {
+        let text = """
+            # comment
+            [services]
+            kvp = kernel
+            timesync=UIO
+
+            ; another comment
+            [heartbeat]
+            health_units = nginx.service   postgresql.service
+            [shutdown]
+            poweroff_command = "/usr/local/bin/drain && systemctl poweroff"
+            [network]
+            ipv6_link_local = yes
+            include = "eth*"
+            """
+        let c = try AgentSettings.parse(text, file: "t.conf")
+        #expect(c.string("services", "kvp") == "kernel")
+        #expect(c.string("services", "timesync") == "uio")
+        #expect(c.list("heartbeat", "health_units") == ["nginx.service", "postgresql.service"])
+        #expect(c.string("shutdown", "poweroff_command") == "/usr/local/bin/drain && systemctl poweroff")
+        #expect(c.bool("network", "ipv6_link_local"))
+        #expect(c.origins["services.kvp"] == "t.conf:3")
+        #expect(c.string("services", "heartbeat") == "auto")
+    }
+
+    @Test(arguments: [
+        ("kvp = kernel", 1, "t.conf:1: key before any [section]"),
+        ("[services]\nkvp = sometimes", 2, "t.conf:2: services.kvp must be one of auto, uio, kernel, off, not \"sometimes\""),
+        ("[services]\nkvp = uio\nkvp = kernel", 3, "t.conf:3: services.kvp is set twice"),
+        ("[nonsense]", 1, "t.conf:1: unknown section [nonsense]"),
+        ("[kvp]\npooldir = /x", 2, "t.conf:2: unknown key kvp.pooldir"),
+        ("[kvp]\npool_dir = relative/dir", 2, "t.conf:2: kvp.pool_dir must be an absolute path, not \"relative/dir\""),
+        ("[timesync]\nstep_threshold_seconds = 0", 2, "t.conf:2: timesync.step_threshold_seconds must be a whole number from 1 to 3600, not \"0\""),
+        ("[agent]\nrelease_on_stop = maybe", 2, "t.conf:2: agent.release_on_stop must be true or false, not \"maybe\""),
+        ("[agent\n", 1, "t.conf:1: a section header is [name]"),
+        ("[agent]\njust words", 2, "t.conf:2: expected key = value, [section], or a # comment"),
+        ("[shutdown]\nreboot_command = \"unterminated", 2, "t.conf:2: unterminated quoted value"),
+    ])
+    func errorsAreLocated(text: String, line: Int, message: String) {
+        do {
+            _ = try AgentSettings.parse(text, file: "t.conf")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.line == line)
+            #expect(error.description == message)
+        }
+    }
+
+    @Test func overridesApplyAfterTheFile() throws {
+        var c = try AgentSettings.parse("[services]\nkvp = uio\n", file: "t.conf")
+        try c.override("services.kvp=kernel")
+        #expect(c.string("services", "kvp") == "kernel")
+        #expect(c.origins["services.kvp"] == "command line")
+        #expect(throws: ConfigError.self) { try c.override("services.nothing=1") }
+        #expect(throws: ConfigError.self) { try c.override("novalue") }
+        #expect(throws: ConfigError.self) { try c.override("services.kvp=maybe") }
+    }
+
+    @Test func documentedDefaultsRoundTrip() throws {
+        let doc = AgentSettings.documentedDefaults()
+        // Every key appears once, commented out.
+        for key in ConfigKey.all { #expect(doc.contains("\n#\(key.name) = ")) }
+        #expect(try AgentSettings.parse(doc, file: "doc") == AgentSettings())
+        // Uncommenting every key gives the defaults again.
+        let uncommented = doc.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { line -> String in
+                let s = String(line)
+                return s.hasPrefix("#") && s.contains(" = ") && !s.hasPrefix("# ") ? String(s.dropFirst()) : s
+            }.joined(separator: "\n")
+        let c = try AgentSettings.parse(uncommented, file: "doc")
+        #expect(c.values == AgentSettings().values)
+        #expect(c.origins.count == ConfigKey.all.count)
+    }
+
+    @Test func missingDefaultFileMeansDefaultsButANamedFileMustExist() throws {
+        #expect(throws: ConfigError.self) { _ = try AgentSettings.load(path: "/nonexistent/hvagent.conf") }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("a.conf")
+        try "[kvp]\npool_dir = /tmp/pools\n".write(to: file, atomically: true, encoding: .utf8)
+        let c = try AgentSettings.load(path: file.path, overrides: ["network.include=eth0 eth1"])
+        #expect(c.string("kvp", "pool_dir") == "/tmp/pools")
+        #expect(c.list("network", "include") == ["eth0", "eth1"])
+    }
+}
