@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import ProcessSupport
 
 /// Runs the administrator's hooks before a shutdown: every executable regular file in a
 /// directory, in name order, with the request in the environment (HVAGENT_SHUTDOWN_KIND,
@@ -52,60 +50,15 @@ public struct ShutdownHookRunner: Sendable {
         return results
     }
 
-    /// Spawns the hook in its own process group with a clean signal mask (so SIGTERM works
-    /// even if this process blocks it) and kills the whole group at the deadline.
     private func runOne(name: String, path: String, request: ShutdownRequest, deadline: Date) -> Result {
         var environment = ProcessInfo.processInfo.environment
         environment["HVAGENT_SHUTDOWN_KIND"] = request.kind.rawValue
         environment["HVAGENT_SHUTDOWN_REASON"] = "0x" + String(request.reasonCode, radix: 16)
         environment["HVAGENT_SHUTDOWN_MESSAGE"] = request.message
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+        switch BoundedProcess.run(path: path, environment: environment, deadline: deadline) {
+        case .exited(let status): return Result(name: name, status: status, timedOut: false)
+        case .timedOut: return Result(name: name, status: nil, timedOut: true)
+        case .signalled, .failedToStart: return Result(name: name, status: nil, timedOut: false)
         }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, path, &actions, &attributes, argv, envp) == 0 else {
-            return Result(name: name, status: nil, timedOut: false)
-        }
-        var status: Int32 = 0
-        while Date() < deadline {
-            if waitpid(pid, &status, WNOHANG) == pid { return Result(name: name, status: Self.exitCode(status), timedOut: false) }
-            usleep(10_000)
-        }
-        kill(-pid, SIGTERM)
-        let grace = Date().addingTimeInterval(1)
-        while Date() < grace {
-            if waitpid(pid, &status, WNOHANG) == pid {
-                kill(-pid, SIGKILL)  // stragglers in the hook's group
-                return Result(name: name, status: nil, timedOut: true)
-            }
-            usleep(10_000)
-        }
-        kill(-pid, SIGKILL)
-        _ = waitpid(pid, &status, 0)
-        return Result(name: name, status: nil, timedOut: true)
-    }
-
-    /// The exit code of a normal exit; nil for death by signal.
-    static func exitCode(_ status: Int32) -> Int32? {
-        status & 0x7f == 0 ? (status >> 8) & 0xff : nil
     }
 }
