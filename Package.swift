@@ -52,7 +52,10 @@ let package = Package(
             ]
         ),
         // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
-        .target(name: "FuzzTargets", dependencies: ["RingTransport", "AgentConfig"]),
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore"]
+        ),
         .executableTarget(name: "hvagent-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
             name: "ring-bench",
@@ -84,7 +87,7 @@ let package = Package(
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "ProcessSupport"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "VMBusTestSupport"]
+            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport"]
         ),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
         .systemLibrary(
@@ -100,8 +103,8 @@ let package = Package(
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .target(name: "VMBusTestSupport", dependencies: ["VMBusDiscovery", "RingTransport"], path: "Tests/VMBusTestSupport"),
-        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "VMBusTestSupport"]),
+        .target(name: "TestSupport", dependencies: ["VMBusDiscovery", "RingTransport"], path: "Tests/TestSupport"),
+        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport"]),
         // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
         .target(name: "KVPStore"),
         // KVP operations engine and the /dev/vmbus/hv_kvp front end.
@@ -111,9 +114,9 @@ let package = Package(
             name: "kvp",
             dependencies: ["KVPStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "KVPStoreTests", dependencies: ["KVPStore"]),
-        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore"]),
+        .testTarget(name: "KVPStoreTests", dependencies: ["KVPStore", "TestSupport"]),
+        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore", "TestSupport"]),
         // Runs the built `kvp` executable (the dependency makes sure it is built).
-        .testTarget(name: "KVPCLITests", dependencies: ["kvp", "KVPStore"]),
+        .testTarget(name: "KVPCLITests", dependencies: ["kvp", "KVPStore", "TestSupport"]),
     ]
 )

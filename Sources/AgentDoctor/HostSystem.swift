@@ -1,38 +1,21 @@
+import VMBusDiscovery
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The real machine: files under `/`, commands through posix_spawnp with a pipe for stdout.
 public final class HostSystem: SystemAccess {
+    /// File reads and listings are the same as sysfs's: one implementation.
+    private let files = DirectorySysfs(root: "/")
+
     public init() {}
 
-    public func read(_ path: String) -> String? {
-        guard let f = fopen(path, "r") else { return nil }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        while out.count < 4 << 20 {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n <= 0 { break }
-            out += chunk[..<n]
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public func read(_ path: String) -> String? { files.read(path) }
 
-    public func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+    public func exists(_ path: String) -> Bool { files.exists(path) }
 
-    public func list(_ path: String) -> [String] {
-        guard let dir = opendir(path) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
-    }
+    public func list(_ path: String) -> [String] { files.list(path) }
 
     public func fileStatus(_ path: String) -> (mtime: Int, size: Int)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)

@@ -17,6 +17,12 @@ public struct FuzzTarget: Sendable {
         RingFuzzTargets.reader,
         RingFuzzTargets.writer,
         ConfigFuzzTarget.parser,
+        ICFuzzTargets.heartbeat,
+        ICFuzzTargets.shutdown,
+        ICFuzzTargets.timesync,
+        KVPFuzzTargets.kernelMessage,
+        KVPFuzzTargets.hostMessage,
+        KVPFuzzTargets.poolFile,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

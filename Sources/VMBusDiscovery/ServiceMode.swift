@@ -1,3 +1,5 @@
+import RingTransport
+
 /// How hvagent serves one integration service (spec §3, issue "mode selection").
 public enum ServiceMode: String, Sendable, Codable {
     /// hvagent owns the channel through uio_hv_generic and serves it over its own ring.

@@ -1,3 +1,4 @@
+import RingTransport
 import AgentConfig
 import AgentCore
 import DaemonSupport

@@ -1,3 +1,4 @@
+import RingTransport
 import Foundation
 import Testing
 @testable import AgentConfig

@@ -4,7 +4,7 @@ import FuzzTargets
 
 /// Replays every committed fuzz input (seeds and past crashes) through its target in the plain
 /// build: a regression that once crashed stays a test.
-@Suite("Fuzz corpus replay")
+@Suite("Fuzz corpus replay", .serialized)
 struct FuzzCorpusReplayTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fuzz/corpus")

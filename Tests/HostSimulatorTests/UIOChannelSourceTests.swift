@@ -5,7 +5,7 @@ import RingTransport
 import ShutdownSvc
 import Timesync
 import VMBusDiscovery
-import VMBusTestSupport
+import TestSupport
 
 @Suite("uio channel source on a fake sysfs tree")
 struct UIOChannelSourceTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import RingTransport
 @testable import VMBusDiscovery
-import VMBusTestSupport
+import TestSupport
 
 @Suite("VMBus discovery on a fake sysfs tree")
 struct DiscoveryTests {

@@ -3,10 +3,10 @@ import Glibc
 #endif
 
 /// A fresh private directory under /tmp, removed with its files at deinit.
-final class TempDir {
-    let path: String
+public final class TempDir {
+    public let path: String
 
-    init() {
+    public init() {
         var template = Array("/tmp/kvpstore-test.XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { p -> String? in
             guard let base = p.baseAddress, mkdtemp(base) != nil else { return nil }
@@ -28,7 +28,7 @@ final class TempDir {
         rmdir(path)
     }
 
-    func bytes(_ name: String) -> [UInt8] {
+    public func bytes(_ name: String) -> [UInt8] {
         guard let f = fopen(path + "/" + name, "rb") else { return [] }
         defer { fclose(f) }
         var out: [UInt8] = []
@@ -41,7 +41,7 @@ final class TempDir {
         return out
     }
 
-    func write(_ name: String, _ bytes: [UInt8], append: Bool = false) {
+    public func write(_ name: String, _ bytes: [UInt8], append: Bool = false) {
         guard let f = fopen(path + "/" + name, append ? "ab" : "wb") else { return }
         _ = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
         fclose(f)
@@ -49,7 +49,7 @@ final class TempDir {
 }
 
 /// Encodes a record the way cloud-init does (`struct.pack("512s2048s")`).
-func rawRecord(_ key: String, _ value: String) -> [UInt8] {
+public func rawRecord(_ key: String, _ value: String) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: 2560)
     let k = Array(key.utf8), v = Array(value.utf8)
     out.replaceSubrange(0..<k.count, with: k)

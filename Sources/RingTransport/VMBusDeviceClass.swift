@@ -1,4 +1,4 @@
-import RingTransport
+
 
 /// A VMBus device class: what a class GUID means (spec §4; names as tools/hv/lsvmbus prints them).
 public struct VMBusDeviceClass: Hashable, Sendable {
