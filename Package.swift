@@ -65,7 +65,8 @@ let package = Package(
         .target(name: "ICFramework", dependencies: ["RingTransport"]),
         // Integration services as pure message handlers over ICFramework.
         // Bounded helper processes (health probes, shutdown hooks): own process group, clean signal mask.
-        .target(name: "ProcessSupport"),
+        .target(name: "CProcessSupport"),
+        .target(name: "ProcessSupport", dependencies: ["CProcessSupport"]),
         .target(name: "Heartbeat", dependencies: ["ICFramework", "ProcessSupport"]),
         .target(name: "ShutdownSvc", dependencies: ["ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.

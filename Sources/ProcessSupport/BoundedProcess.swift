@@ -1,3 +1,4 @@
+import CProcessSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -48,12 +49,24 @@ public enum BoundedProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // Helpers get stdin/stdout/stderr only: no ring memfds, eventfds, sockets or pool files
+        // of the daemon (and no file another thread is writing, which would make exec fail with
+        // ETXTBSY for as long as the helper lives).
+        _ = cprocess_addclosefrom(&actions, 3)
         if !inheritOutput {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        var spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        // ETXTBSY: a file just written is still open for writing in some concurrently forked
+        // child (or an editor is saving it); it clears within milliseconds.
+        var retries = 0
+        while spawned == ETXTBSY && retries < 20 {
+            usleep(10_000)
+            retries += 1
+            spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        }
         guard spawned == 0 else { return .failedToStart(spawned) }
         var status: Int32 = 0
         while Date() < deadline {

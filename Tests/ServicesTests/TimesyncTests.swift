@@ -145,6 +145,28 @@ func negotiated(_ version: ICVersion, service: TimesyncService) -> ICEndpoint<Ti
         #expect(abs(clock.errorNanoseconds()) < 100_000)
     }
 
+    @Test func implausibleHostTimesAreIgnored() {
+        let source = ManualTimeSource()
+        let clock = SimulatedClock(source: source)
+        var endpoint = negotiated(ICVersion(4, 0), service: TimesyncService(mode: .discipline, clock: clock))
+        func send(_ parent: UInt64, _ reference: UInt64) -> ICOutcome<TimesyncAction> {
+            endpoint.process(timesyncRequest(version: ICVersion(4, 0), message: TimesyncMessage(parentTime: parent, referenceTime: reference, flags: .sync)))
+        }
+        for (parent, reference) in [(UInt64(0), UInt64(0)), (UInt64.max, 1), (WindowsTime.unixEpochTicks - 1, 5)] {
+            let outcome = send(parent, reference)
+            #expect(outcome.reply != nil)  // still answered
+            #expect(outcome.action == nil)
+        }
+        #expect(endpoint.service.rejectedSamples == 3)
+        // A reference time near the top of the range is accepted on its own, but the next
+        // sample would put host time centuries away: rejected, and the estimator starts over.
+        let now = { WindowsTime.ticks(fromUnixNanoseconds: source.trueNanoseconds()) }
+        #expect(send(now(), UInt64(Int64.max / 100)).action != nil)
+        #expect(send(now(), UInt64(source.monotonicNanoseconds() / 100)).action == nil)
+        #expect(endpoint.service.rejectedSamples == 4)
+        #expect(send(now(), UInt64(source.monotonicNanoseconds() / 100)).action == .step(nanoseconds: 0, reason: .sync))
+    }
+
     @Test func guestAheadIsNeverStepped() throws {
         let source = ManualTimeSource()
         let clock = SimulatedClock(source: source, initialOffsetNanoseconds: 30_000_000_000)
