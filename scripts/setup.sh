@@ -11,6 +11,8 @@ PACKAGES=(
   iproute2 util-linux hostname coreutils  # network-namespace tests (ip, unshare)
   hyperv-daemons                          # the real hv_kvp_daemon (differential tests, benchmark)
   cloud-init                              # HyperVKvpReportingHandler (pool-file concurrency test)
+  dpkg-dev rpm lintian rpmlint            # scripts/package.sh, scripts/check-packages.sh
+  systemd man-db binutils                 # systemd-analyze verify/security, readelf/strip
   chrony                                  # timesync chrony SOCK refclock interop test (service not started)
 )
 

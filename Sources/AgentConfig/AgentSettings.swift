@@ -105,6 +105,41 @@ public struct AgentSettings: Equatable, Sendable {
         return out
     }
 
+    /// The KEYS section of hvagent.conf(5), in roff: the man page is generated from the same table.
+    public static func manPageKeys() -> String {
+        func roff(_ s: String) -> String {
+            var out = ""
+            for c in s {
+                switch c {
+                case "\\": out += "\\e"
+                case "-": out += "\\-"
+                default: out.append(c)
+                }
+            }
+            return out
+        }
+        var out = ""
+        var current = ""
+        for key in ConfigKey.all {
+            if key.section != current {
+                current = key.section
+                out += ".SS [\(current)]\n"
+            }
+            let kind: String
+            switch key.kind {
+            case .choice(let words): kind = words.joined(separator: " | ")
+            case .boolean: kind = "true | false"
+            case .text: kind = "command or text"
+            case .path: kind = "absolute path"
+            case .list: kind = "space-separated list"
+            case .integer(let r): kind = "\(r.lowerBound)..\(r.upperBound)"
+            }
+            out += ".TP\n.BR \(roff(key.name)) \" = \" \(roff(kind))\n\(roff(key.help))\n"
+                + "Default: " + (key.defaultValue.isEmpty ? "empty" : "\\fB\(roff(key.defaultValue))\\fR") + ".\n"
+        }
+        return out
+    }
+
     static func wrap(_ text: String, width: Int = 98) -> [String] {
         var lines: [String] = []
         var line = ""

@@ -18,7 +18,14 @@ struct ConfigCommand: ParsableCommand {
     @Flag(help: "Print the documented default file and exit.")
     var defaults = false
 
+    @Flag(help: ArgumentHelp("Print the KEYS section of hvagent.conf(5) in roff (for packaging).", visibility: .hidden))
+    var manKeys = false
+
     func run() throws {
+        if manKeys {
+            print(AgentSettings.manPageKeys(), terminator: "")
+            return
+        }
         if defaults {
             print(AgentSettings.documentedDefaults(), terminator: "")
             return

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// The agent must not wake while the host is quiet: after the channels are negotiated and the first
+/// time sample is handled, a 10 s window without host traffic costs 0 context switches in every
+/// thread of the agent. Also checks `hvagent status` against the running agent.
+@Suite struct IdleAgentTests {
+    static var binDirectory: URL { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent() }
+    static var hvagent: String { binDirectory.appendingPathComponent("hvagent").path }
+
+    /// Voluntary + involuntary context switches summed over all threads, and VmRSS in kB.
+    static func counters(_ pid: Int32) -> (switches: Int, rssKB: Int, threads: Int) {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var switches = 0
+        for task in tasks {
+            let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+            for line in status.split(separator: "\n") where line.hasPrefix("voluntary_ctxt_switches") || line.hasPrefix("nonvoluntary_ctxt_switches") {
+                switches += Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) ?? 0
+            }
+        }
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS") }
+            .flatMap { Int($0.split(whereSeparator: { $0 == " " || $0 == "\t" })[1]) } ?? 0
+        return (switches, rss, tasks.count)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: IdleAgentTests.hvagent), "hvagent binary not built"))
+    func idleAgentDoesNotWakeAndReportsStatus() throws {
+        let directory = NSTemporaryDirectory() + "hvagent-idle-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/sim.sock"
+        let statusSocket = directory + "/status.sock"
+        let host = Process()
+        host.executableURL = URL(fileURLWithPath: Self.hvagent)
+        // Periodic traffic every 60 s: after negotiation and the first SYNC the host is silent.
+        host.arguments = ["sim-host", "--socket", socket, "--heartbeat-interval", "60", "--timesync-interval", "60",
+                          "--seconds", "20", "--log", directory + "/exchange.jsonl"]
+        host.standardError = FileHandle.nullDevice
+        try host.run()
+        defer { if host.isRunning { host.terminate() } }
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(20_000) }
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: Self.hvagent)
+        agent.arguments = ["run", "--sim-socket", socket, "--timesync-mode", "discipline", "--status-socket", statusSocket]
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle.nullDevice
+        try agent.run()
+        defer { if agent.isRunning { agent.terminate() } }
+
+        // Let negotiation, the first heartbeat and the SYNC happen.
+        sleep(2)
+        let before = Self.counters(agent.processIdentifier)
+        sleep(10)
+        let after = Self.counters(agent.processIdentifier)
+        print("idle agent: \(after.switches - before.switches) context switches in 10 s over \(after.threads) thread(s); VmRSS \(after.rssKB) kB")
+        #expect(before.switches > 0)
+        #expect(after.switches - before.switches == 0)
+
+        // `hvagent status` asks the agent over its socket (one wake-up, after the window).
+        let status = Process()
+        status.executableURL = URL(fileURLWithPath: Self.hvagent)
+        status.arguments = ["status", "--socket", statusSocket, "--json"]
+        let pipe = Pipe()
+        status.standardOutput = pipe
+        try status.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        status.waitUntilExit()
+        #expect(status.terminationStatus == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let services = try #require(json["services"] as? [[String: Any]])
+        let heartbeat = try #require(services.first { $0["name"] as? String == "heartbeat" })
+        #expect(heartbeat["open"] as? Bool == true)
+        #expect(heartbeat["framework_version"] as? String == "3.0")
+        #expect((heartbeat["requests"] as? Int ?? 0) >= 2)
+
+        // SIGTERM stops it cleanly.
+        agent.terminate()
+        agent.waitUntilExit()
+        #expect(agent.terminationReason == .exit && agent.terminationStatus == 0)
+    }
+}
