@@ -64,8 +64,11 @@ let package = Package(
         // IC message framing and version negotiation shared by every integration service.
         .target(name: "ICFramework", dependencies: ["RingTransport"]),
         // Integration services as pure message handlers over ICFramework.
-        .target(name: "Heartbeat", dependencies: ["ICFramework"]),
-        .target(name: "ShutdownSvc", dependencies: ["ICFramework", .product(name: "Logging", package: "swift-log")]),
+        // Bounded helper processes (health probes, shutdown hooks): own process group, clean signal mask.
+        .target(name: "CProcessSupport"),
+        .target(name: "ProcessSupport", dependencies: ["CProcessSupport"]),
+        .target(name: "Heartbeat", dependencies: ["ICFramework", "ProcessSupport"]),
+        .target(name: "ShutdownSvc", dependencies: ["ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
         .target(name: "CClock"),
         .target(name: "Timesync", dependencies: ["ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
@@ -82,7 +85,7 @@ let package = Package(
             dependencies: ["AgentCore", "HostSimulator", "ICFramework", "ShutdownSvc", "SimTransport", "CHVSupport", "Timesync"]
         ),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
-        .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync"]),
+        .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "ProcessSupport"]),
         .testTarget(
             name: "HostSimulatorTests",
             dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport"]

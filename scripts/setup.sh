@@ -13,6 +13,7 @@ PACKAGES=(
   cloud-init                              # HyperVKvpReportingHandler (pool-file concurrency test)
   dpkg-dev rpm lintian rpmlint            # scripts/package.sh, scripts/check-packages.sh
   systemd man-db binutils                 # systemd-analyze verify/security, readelf/strip
+  chrony                                  # timesync chrony SOCK refclock interop test (service not started)
 )
 
 missing=()

@@ -20,6 +20,8 @@ public protocol ChannelSource: AnyObject {
 public enum ChannelSourceEvent {
     case offer(classID: VMBusGUID, instanceID: VMBusGUID, channel: VMBusChannel)
     case rescind(classID: VMBusGUID, instanceID: VMBusGUID)
+    /// An offer that failed validation (bad sizes, wrong descriptors); nothing was mapped.
+    case refused(reason: String)
 }
 
 /// Channels offered by a simulated host over its control socket.
@@ -39,6 +41,8 @@ public final class SimChannelSource: ChannelSource {
         case .success(.offer(let c, let i, let channel)): return [.offer(classID: c, instanceID: i, channel: channel)]
         case .success(.rescind(let c, let i)): return [.rescind(classID: c, instanceID: i)]
         case .failure(.rescinded): return nil
+        // A malformed offer is refused; the agent keeps serving the other channels.
+        case .failure(.invalidConfiguration(let what)): return [.refused(reason: what)]
         case .failure(let error): throw error
         }
     }

@@ -126,6 +126,8 @@ public final class IntegrationAgent: @unchecked Sendable {
             if let entry = channels.removeValue(forKey: instanceID) {
                 observer?(.channelClosed(service: entry.loop.handler.serviceName, reason: "rescinded"))
             }
+        case .refused(let reason):
+            observer?(.actionFailed(service: "vmbus", error: "offer refused: \(reason)"))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessSupport
 
 /// Health from a command: exit status 0 = healthy, anything else = critical.
 ///
@@ -35,18 +36,10 @@ public final class CommandHealthProbe: HealthProbe, @unchecked Sendable {
     }
 
     private func run() -> ApplicationState {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return .unknown }
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
-            return .critical
+        switch BoundedProcess.run(path: executable, arguments: arguments, deadline: Date().addingTimeInterval(timeoutSeconds)) {
+        case .exited(0): return .healthy
+        case .exited, .signalled, .timedOut: return .critical
+        case .failedToStart: return .unknown
         }
-        return process.terminationStatus == 0 ? .healthy : .critical
     }
 }

@@ -131,8 +131,10 @@ public final class SimulatedHyperVHost {
         switch message.kind {
         case .opened:
             log.record(channel: kind.rawValue, event: "open", detail: "agent opened the channel")
-            let request = channels[kind]!.machine.negotiateRequest()
-            let offer = channels[kind]!.machine.offer
+            guard var state = channels[kind] else { return }
+            let request = state.machine.negotiateRequest()
+            channels[kind] = state
+            let offer = state.machine.offer
             transmit(kind, request, type: .negotiate,
                      detail: "framework \(offer.frameworkVersions.map(\.description).joined(separator: ",")) service \(offer.serviceVersions.map(\.description).joined(separator: ","))")
         case .closed:

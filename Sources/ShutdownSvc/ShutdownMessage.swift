@@ -1,3 +1,4 @@
+import Foundation
 import ICFramework
 
 /// Body of a SHUTDOWN request (spec §6.2, Linux `struct shutdown_msg_data`,
@@ -57,6 +58,8 @@ public struct ShutdownMessage: Hashable, Sendable {
             units.append(unit)
             index += 2
         }
-        return String(decoding: units, as: UTF16.self)
+        // Host text goes into logs and wall messages: no control characters (no forged lines).
+        let text = String(decoding: units, as: UTF16.self)
+        return String(String.UnicodeScalarView(text.unicodeScalars.filter { !$0.properties.isNoncharacterCodePoint && !(CharacterSet.controlCharacters.contains($0)) }))
     }
 }

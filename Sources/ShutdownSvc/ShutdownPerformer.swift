@@ -13,17 +13,31 @@ public enum ShutdownPerformerError: Error, Equatable {
 }
 
 /// Runs `systemctl poweroff|reboot|hibernate` (or a configured command with the kind as its
-/// last argument), after writing the host's reason to the log.
+/// last argument), after writing the host's reason to the log and as a wall message, and after
+/// the optional hooks (bounded by the host's timeout).
 public struct CommandShutdownPerformer: ShutdownPerformer {
     public var executable: String
     public var leadingArguments: [String]
     public var logger: Logger
+    /// Hooks run before acting; nil: none.
+    public var hooks: ShutdownHookRunner?
+    /// `wall` (or nil for no wall message).
+    public var wallExecutable: String?
 
     public init(executable: String = "/usr/bin/systemctl", leadingArguments: [String] = [],
-                logger: Logger = Logger(label: "hvagent.shutdown")) {
+                logger: Logger = Logger(label: "hvagent.shutdown"), hooks: ShutdownHookRunner? = nil,
+                wallExecutable: String? = "/usr/bin/wall") {
         self.executable = executable
         self.leadingArguments = leadingArguments
         self.logger = logger
+        self.hooks = hooks
+        self.wallExecutable = wallExecutable
+    }
+
+    /// The wall text for a request.
+    public static func wallMessage(for request: ShutdownRequest) -> String {
+        "The Hyper-V host requested \(request.kind.rawValue) of this machine"
+            + (request.message.isEmpty ? "." : ": \(request.message)")
     }
 
     public func perform(_ request: ShutdownRequest) throws {
@@ -31,6 +45,23 @@ public struct CommandShutdownPerformer: ShutdownPerformer {
             "reason": "0x\(String(request.reasonCode, radix: 16))", "timeout_s": "\(request.timeoutSeconds)",
             "message": "\(request.message)",
         ])
+        if let wallExecutable, FileManager.default.isExecutableFile(atPath: wallExecutable) {
+            let wall = Process()
+            wall.executableURL = URL(fileURLWithPath: wallExecutable)
+            wall.arguments = [Self.wallMessage(for: request)]
+            wall.standardOutput = FileHandle.nullDevice
+            wall.standardError = FileHandle.nullDevice
+            if (try? wall.run()) != nil { wall.waitUntilExit() }
+        }
+        if let hooks {
+            for result in hooks.run(request, budgetSeconds: ShutdownHookRunner.budget(for: request)) {
+                if result.timedOut {
+                    logger.warning("shutdown hook \(result.name) killed or skipped at the host's deadline")
+                } else if result.status != 0 {
+                    logger.warning("shutdown hook \(result.name) failed (status \(result.status.map(String.init) ?? "not started"))")
+                }
+            }
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = leadingArguments + [request.kind.rawValue]

@@ -30,6 +30,8 @@ public struct TimesyncService: ICService {
 
     /// Guest ≥ this far behind on a SAMPLE → step (Linux `timesync_implicit`).
     public static let implicitStepThresholdNanoseconds: Int64 = 5_000_000_000
+    /// Unix nanoseconds from 1970-01-01 to 2200-01-01.
+    public static let plausibleHostTime: ClosedRange<Int64> = 0...7_258_118_400_000_000_000
 
     public var name: String { "timesync" }
     public var serviceVersions: [ICVersion] { ICVersionList.timesync }
@@ -67,8 +69,19 @@ public struct TimesyncService: ICService {
         if let ticks = message.referenceTime, ticks <= UInt64(Int64.max / WindowsTime.nanosecondsPerTick) {
             reference = Int64(ticks) * WindowsTime.nanosecondsPerTick
         }
+        // A host time outside 1970...2200 is corrupt, not a clock to follow (and the wrapping
+        // arithmetic of the estimator must not turn it into a step by centuries).
+        guard Self.plausibleHostTime.contains(host) else {
+            rejectedSamples += 1
+            return ICHandled(status: .ok, body: request.body)
+        }
         estimator.add(hostNanoseconds: host, referenceNanoseconds: reference, receivedMonotonic: monotonic)
         let estimate = estimator.hostNanoseconds(atMonotonic: monotonic) ?? host
+        guard Self.plausibleHostTime.contains(estimate) else {
+            estimator.reset()
+            rejectedSamples += 1
+            return ICHandled(status: .ok, body: request.body)
+        }
         let offset = estimate &- realtime
         lastOffsetNanoseconds = offset
 

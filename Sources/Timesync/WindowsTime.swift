@@ -20,9 +20,10 @@ public enum WindowsTime {
         return overflow ? nil : product
     }
 
-    /// Ticks for a Unix time in nanoseconds (truncated to 100 ns), as a host writes it.
+    /// Ticks for a Unix time in nanoseconds (rounded down to 100 ns), as a host writes it.
+    /// Times before 1601 clamp to 0.
     public static func ticks(fromUnixNanoseconds nanoseconds: Int64) -> UInt64 {
-        let ticks = nanoseconds >= 0 ? nanoseconds / nanosecondsPerTick : (nanoseconds - 99) / nanosecondsPerTick
-        return UInt64(Int64(bitPattern: unixEpochTicks) + ticks)
+        let ticks = nanoseconds >= 0 ? nanoseconds / nanosecondsPerTick : (nanoseconds + 1) / nanosecondsPerTick - 1
+        return UInt64(clamping: Int64(bitPattern: unixEpochTicks) + ticks)
     }
 }

@@ -154,11 +154,14 @@ struct ConfiguredShutdownPerformer: ShutdownPerformer {
     var poweroff: String
     var reboot: String
     var hibernate: String
+    /// Hooks run before acting, bounded by the host's timeout (`[shutdown] hook_dir`).
+    var hookDirectory: String
 
     init(config: AgentSettings) {
         poweroff = config.string("shutdown", "poweroff_command")
         reboot = config.string("shutdown", "reboot_command")
         hibernate = config.string("shutdown", "hibernate_command")
+        hookDirectory = config.string("shutdown", "hook_dir")
     }
 
     func perform(_ request: ShutdownRequest) throws {
@@ -168,7 +171,8 @@ struct ConfiguredShutdownPerformer: ShutdownPerformer {
         case .reboot: command = reboot
         case .hibernate: command = hibernate
         }
-        try CommandShutdownPerformer(executable: "/bin/sh", leadingArguments: ["-c", command + " #"]).perform(request)
+        let hooks = hookDirectory.isEmpty ? nil : ShutdownHookRunner(directory: hookDirectory)
+        try CommandShutdownPerformer(executable: "/bin/sh", leadingArguments: ["-c", command + " #"], hooks: hooks).perform(request)
     }
 }
 

@@ -71,7 +71,9 @@ struct RunCommand: ParsableCommand {
         let timeline = Timeline()
         let mode = timesyncMode ?? DefaultTimesyncMode.detected
         let clock: any GuestClock
-        if systemClock {
+        if systemClock || mode == .chrony {
+            // chrony mode only reads the clock (chronyd owns it), and its samples must carry
+            // the real system time that chronyd compares them with.
             #if canImport(Glibc)
             clock = SystemClock()
             #else

@@ -44,11 +44,12 @@ final class SimHarness {
     let agent: IntegrationAgent
     let performer = RecordingPerformer()
     let recorder = EventRecorder()
-    let clock: SimulatedClock
+    let clock: any GuestClock
     private let finished = DispatchSemaphore(value: 0)
 
-    init(configure: (inout SimHostConfiguration) -> Void = { _ in }, clock: SimulatedClock? = nil,
-         hibernation: any HibernationSupport = NoHibernation(), timesyncMode: TimesyncMode = .discipline) throws {
+    init(configure: (inout SimHostConfiguration) -> Void = { _ in }, clock: (any GuestClock)? = nil,
+         hibernation: any HibernationSupport = NoHibernation(), timesyncMode: TimesyncMode = .discipline,
+         chrony: ChronySocketSender? = nil) throws {
         let (hostSocket, agentSocket) = try SimSocket.pair()
         var configuration = SimHostConfiguration()
         configuration.heartbeatInterval = 0.05
@@ -60,7 +61,8 @@ final class SimHarness {
         agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(socket: agentSocket),
             configuration: AgentConfiguration(
-                shutdownPerformer: performer, hibernation: hibernation, timesyncMode: timesyncMode, clock: self.clock),
+                shutdownPerformer: performer, hibernation: hibernation, timesyncMode: timesyncMode, clock: self.clock,
+                chrony: chrony),
             observer: { recorder.record($0) })
         let agent = self.agent
         let finished = self.finished

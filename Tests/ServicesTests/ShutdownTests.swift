@@ -51,6 +51,11 @@ func shutdownBody(reason: UInt32 = 0x8000_0000, timeout: UInt32 = 30, flags: UIn
         }
     }
 
+    @Test func displayMessageLosesControlCharacters() {
+        let body = shutdownBody(flags: 0, text: "line1\nforged: root login\u{7}")
+        #expect(ShutdownMessage.decode(body)?.displayText == "line1forged: root login")
+    }
+
     @Test func shortBodyIsDroppedWithoutReply() {
         var endpoint = endpoint()
         let body = Array(shutdownBody(flags: 0).prefix(2059))
@@ -80,13 +85,58 @@ func shutdownBody(reason: UInt32 = 0x8000_0000, timeout: UInt32 = 30, flags: UIn
 
     @Test func commandPerformerRunsTheKindAndReportsFailure() throws {
         // /bin/echo stands in for systemctl: it succeeds with the kind as its argument.
-        try CommandShutdownPerformer(executable: "/bin/echo").perform(
+        try CommandShutdownPerformer(executable: "/bin/echo", wallExecutable: nil).perform(
             ShutdownRequest(kind: .reboot, reasonCode: 0, timeoutSeconds: 0, message: ""))
         #expect(throws: ShutdownPerformerError.commandFailed(command: "/bin/false poweroff", status: 1)) {
-            try CommandShutdownPerformer(executable: "/bin/false").perform(
+            try CommandShutdownPerformer(executable: "/bin/false", wallExecutable: nil).perform(
                 ShutdownRequest(kind: .powerOff, reasonCode: 0, timeoutSeconds: 0, message: ""))
         }
     }
 }
 
 import Foundation
+
+@Suite struct ShutdownHookTests {
+    func makeHooks(_ scripts: [String: String]) throws -> String {
+        let directory = NSTemporaryDirectory() + "hvagent-hooks-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (name, body) in scripts {
+            try ("#!/bin/sh\n" + body + "\n").write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory + "/" + name)
+        }
+        return directory
+    }
+
+    @Test func hooksRunInOrderWithTheRequestInTheEnvironment() throws {
+        let directory = try makeHooks([
+            "10-first": "echo \"$HVAGENT_SHUTDOWN_KIND $HVAGENT_SHUTDOWN_REASON $HVAGENT_SHUTDOWN_MESSAGE\" >> \"$(dirname \"$0\")/out\"",
+            "20-fails": "exit 3",
+        ])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "not executable".write(toFile: directory + "/30-plain", atomically: true, encoding: .utf8)
+        let request = ShutdownRequest(kind: .reboot, reasonCode: 0x8000_0000, timeoutSeconds: 30, message: "maintenance")
+        let results = ShutdownHookRunner(directory: directory).run(request, budgetSeconds: 10)
+        #expect(results.map(\.name) == ["10-first", "20-fails"])
+        #expect(results.map(\.status) == [0, 3])
+        #expect(try String(contentsOfFile: directory + "/out", encoding: .utf8) == "reboot 0x80000000 maintenance\n")
+    }
+
+    @Test func hooksAreBoundedByTheHostTimeout() throws {
+        let directory = try makeHooks(["10-slow": "sleep 30", "20-later": "exit 0"])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let request = ShutdownRequest(kind: .powerOff, reasonCode: 0, timeoutSeconds: 2, message: "")
+        #expect(ShutdownHookRunner.budget(for: request) == 1)
+        let start = Date()
+        let results = ShutdownHookRunner(directory: directory).run(request, budgetSeconds: ShutdownHookRunner.budget(for: request))
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(results == [
+            ShutdownHookRunner.Result(name: "10-slow", status: nil, timedOut: true),
+            ShutdownHookRunner.Result(name: "20-later", status: nil, timedOut: true),
+        ])
+    }
+
+    @Test func wallMessageNamesTheRequest() {
+        let request = ShutdownRequest(kind: .powerOff, reasonCode: 0, timeoutSeconds: 0, message: "host maintenance")
+        #expect(CommandShutdownPerformer.wallMessage(for: request) == "The Hyper-V host requested poweroff of this machine: host maintenance")
+    }
+}

@@ -41,6 +41,10 @@ func negotiated(_ version: ICVersion, service: TimesyncService) -> ICEndpoint<Ti
         #expect(WindowsTime.unixNanoseconds(fromTicks: 116_444_736_000_000_000 + 17_672_256_000_000_000) == 1_767_225_600_000_000_000)
         #expect(WindowsTime.unixNanoseconds(fromTicks: 0) == nil)  // 1601 is before Int64 nanoseconds reach
         #expect(WindowsTime.unixNanoseconds(fromTicks: UInt64.max) == nil)
+        #expect(WindowsTime.ticks(fromUnixNanoseconds: -100) == 116_444_735_999_999_999)
+        #expect(WindowsTime.ticks(fromUnixNanoseconds: -1) == 116_444_735_999_999_999)
+        // Int64.min ns is in 1677, still after 1601: floor(-9223372036854775808 / 100) ticks before 1970.
+        #expect(WindowsTime.ticks(fromUnixNanoseconds: Int64.min) == 116_444_736_000_000_000 - 92_233_720_368_547_759)
         #expect(WindowsTime.ticks(fromUnixNanoseconds: 1_767_225_600_000_000_050) == 116_444_736_000_000_000 + 17_672_256_000_000_000)
     }
 
@@ -139,6 +143,28 @@ func negotiated(_ version: ICVersion, service: TimesyncService) -> ICEndpoint<Ti
         guard case .step(let delta, .behind) = try sample() else { Issue.record("expected implicit step"); return }
         #expect(delta > 60_000_000_000)
         #expect(abs(clock.errorNanoseconds()) < 100_000)
+    }
+
+    @Test func implausibleHostTimesAreIgnored() {
+        let source = ManualTimeSource()
+        let clock = SimulatedClock(source: source)
+        var endpoint = negotiated(ICVersion(4, 0), service: TimesyncService(mode: .discipline, clock: clock))
+        func send(_ parent: UInt64, _ reference: UInt64) -> ICOutcome<TimesyncAction> {
+            endpoint.process(timesyncRequest(version: ICVersion(4, 0), message: TimesyncMessage(parentTime: parent, referenceTime: reference, flags: .sync)))
+        }
+        for (parent, reference) in [(UInt64(0), UInt64(0)), (UInt64.max, 1), (WindowsTime.unixEpochTicks - 1, 5)] {
+            let outcome = send(parent, reference)
+            #expect(outcome.reply != nil)  // still answered
+            #expect(outcome.action == nil)
+        }
+        #expect(endpoint.service.rejectedSamples == 3)
+        // A reference time near the top of the range is accepted on its own, but the next
+        // sample would put host time centuries away: rejected, and the estimator starts over.
+        let now = { WindowsTime.ticks(fromUnixNanoseconds: source.trueNanoseconds()) }
+        #expect(send(now(), UInt64(Int64.max / 100)).action != nil)
+        #expect(send(now(), UInt64(source.monotonicNanoseconds() / 100)).action == nil)
+        #expect(endpoint.service.rejectedSamples == 4)
+        #expect(send(now(), UInt64(source.monotonicNanoseconds() / 100)).action == .step(nanoseconds: 0, reason: .sync))
     }
 
     @Test func guestAheadIsNeverStepped() throws {
