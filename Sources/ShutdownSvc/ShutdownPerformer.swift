@@ -1,4 +1,5 @@
 import Foundation
+import ProcessSupport
 import Logging
 
 /// Carries out an accepted shutdown request. Injected so tests and the demo never power
@@ -45,13 +46,11 @@ public struct CommandShutdownPerformer: ShutdownPerformer {
             "reason": "0x\(String(request.reasonCode, radix: 16))", "timeout_s": "\(request.timeoutSeconds)",
             "message": "\(request.message)",
         ])
+        // Helpers run through BoundedProcess: the daemon blocks SIGTERM for its signalfd, and a child
+        // started by Foundation's Process would inherit that mask.
         if let wallExecutable, FileManager.default.isExecutableFile(atPath: wallExecutable) {
-            let wall = Process()
-            wall.executableURL = URL(fileURLWithPath: wallExecutable)
-            wall.arguments = [Self.wallMessage(for: request)]
-            wall.standardOutput = FileHandle.nullDevice
-            wall.standardError = FileHandle.nullDevice
-            if (try? wall.run()) != nil { wall.waitUntilExit() }
+            _ = BoundedProcess.run(path: wallExecutable, arguments: [Self.wallMessage(for: request)],
+                                   deadline: Date().addingTimeInterval(5))
         }
         if let hooks {
             for result in hooks.run(request, budgetSeconds: ShutdownHookRunner.budget(for: request)) {
@@ -62,15 +61,18 @@ public struct CommandShutdownPerformer: ShutdownPerformer {
                 }
             }
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = leadingArguments + [request.kind.rawValue]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let outcome = BoundedProcess.run(path: executable, arguments: leadingArguments + [request.kind.rawValue],
+                                         deadline: Date().addingTimeInterval(120), inheritOutput: true)
+        guard outcome == .exited(0) else {
+            let status: Int32
+            switch outcome {
+            case .exited(let s): status = s
+            case .signalled(let s): status = 128 + s
+            case .timedOut: status = -1
+            case .failedToStart(let e): status = -Int32(e)
+            }
             throw ShutdownPerformerError.commandFailed(
-                command: ([executable] + leadingArguments + [request.kind.rawValue]).joined(separator: " "),
-                status: process.terminationStatus)
+                command: ([executable] + leadingArguments + [request.kind.rawValue]).joined(separator: " "), status: status)
         }
     }
 }
