@@ -85,7 +85,7 @@ let package = Package(
             dependencies: ["AgentCore", "HostSimulator", "ICFramework", "ShutdownSvc", "SimTransport", "CHVSupport", "Timesync"]
         ),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
-        .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "ProcessSupport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "ProcessSupport", "TestSupport"]),
         .testTarget(
             name: "HostSimulatorTests",
             dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport"]
@@ -99,7 +99,7 @@ let package = Package(
         // Live system facts behind KVP: addresses, gateways, DNS, DHCP state, OS info, FQDN.
         .target(name: "NetInfo", dependencies: ["CNetlink"]),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo"]),
-        .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport"]),
+        .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),
         .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery"]),
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),

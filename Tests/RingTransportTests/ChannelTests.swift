@@ -1,5 +1,6 @@
 import CHVSupport
 import Foundation
+import TestSupport
 import Testing
 @testable import RingTransport
 @testable import SimTransport

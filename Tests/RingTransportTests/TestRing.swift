@@ -55,15 +55,3 @@ func expectedPacketBytes(type: UInt16, flags: UInt16, transactionID: UInt64, pay
 func pattern(_ seq: UInt64, _ count: Int) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: 1 + (seq &* 7 &+ UInt64($0)) % 255) }
 }
-
-/// A small deterministic PRNG (SplitMix64) so randomized tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

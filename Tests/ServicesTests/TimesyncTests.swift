@@ -1,18 +1,9 @@
 import ICFramework
 import Testing
+import TestSupport
 import Timesync
 
-/// Deterministic SplitMix64 so simulated latencies are reproducible.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+extension SplitMix64 {
     /// Heavy-tailed delivery latency: 20 µs floor + Pareto(α = 1.5, 10 µs), capped at 50 ms.
     mutating func latencyNanoseconds() -> Int64 {
         let pareto = 10_000 / pow(1 - unit(), 1 / 1.5)
