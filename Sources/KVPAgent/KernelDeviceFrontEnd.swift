@@ -28,6 +28,11 @@ public final class KernelDeviceFrontEnd {
     /// Log every request and its status (`-d`, like hv_kvp_daemon --debug).
     public var traceRequests = false
 
+    /// Wait (with back-off) while another program holds the device. `hvagent kvp-daemon` waits, like
+    /// a dedicated daemon should; the integrated agent must not stall its other services, so it
+    /// reports the busy device instead.
+    public var waitWhileBusy = true
+
     /// Number of registrations completed (first one included).
     public private(set) var registrations = 0
 
@@ -159,7 +164,7 @@ public final class KernelDeviceFrontEnd {
             let e = errno
             // Another program (Ignition/libhvee) holds the device: wait for
             // it instead of exiting like upstream (bug B14).
-            guard e == EBUSY else { throw Failure.open(path: devicePath, errno: e) }
+            guard e == EBUSY, waitWhileBusy else { throw Failure.open(path: devicePath, errno: e) }
             log("KVP: \(devicePath) busy; retrying in \(delay / 1000) ms")
             usleep(delay)
             delay = min(delay * 2, 5_000_000)

@@ -107,6 +107,7 @@ struct DaemonRunner {
         if facts == nil { logger.warning("KVP: network facts unavailable; the auto pool will be empty") }
         let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: log)
         let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: config.string("kvp", "device"), log: log)
+        frontEnd.waitWhileBusy = false
         do {
             try frontEnd.start()
         } catch {
