@@ -41,7 +41,7 @@ let package = Package(
         // Daemon plumbing: sd_notify, signalfd, kernel uevents.
         .target(name: "DaemonSupport", dependencies: ["CHVSupport"]),
         // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
-        .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery"]),
+        .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore"]),
         .executableTarget(
             name: "hvagent",
             dependencies: [

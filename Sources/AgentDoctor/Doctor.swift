@@ -1,5 +1,6 @@
 import RingTransport
 import AgentConfig
+import KVPStore
 import VMBusDiscovery
 
 /// `hvagent doctor`: the checks an admin would otherwise do by hand on a Hyper-V Linux guest, each
@@ -49,6 +50,35 @@ public struct Doctor {
         findings += initramfsFindings()
         if isHyperV { findings += bindingFindings() }
         findings += timeFindings()
+        findings += poolFindings()
+        return findings
+    }
+
+    /// The KVP pool files: present, whole records, and whether they predate this boot (a pool 3 or 0
+    /// older than the boot is the host's data from a previous run that nothing refreshed).
+    func poolFindings() -> [Finding] {
+        let directory = config.string("kvp", "pool_dir")
+        let bootTime = (system.read("/proc/stat") ?? "").split(separator: "\n")
+            .first { $0.hasPrefix("btime ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
+        var findings: [Finding] = []
+        for pool in KVPPool.allCases {
+            let path = "\(directory)/\(pool.fileName)"
+            let id = "kvp.pool.\(pool.rawValue)"
+            guard let status = system.fileStatus(path) else {
+                findings.append(Finding(id, .info, "\(path) does not exist yet (created when KVP first writes pool \(pool))"))
+                continue
+            }
+            let records = status.size / PoolRecord.size
+            if status.size % PoolRecord.size != 0 {
+                findings.append(Finding(id, .warning,
+                    "\(path) is \(status.size) bytes: \(records) whole records and a partial one (a writer died mid-record); the agent drops the partial record when it starts",
+                    fix: "systemctl restart hvagent"))
+            } else if let bootTime, status.mtime < bootTime, pool == .external || pool == .autoExternal {
+                findings.append(Finding(id, .info, "\(path): \(records) records, last written before this boot"))
+            } else {
+                findings.append(Finding(id, .ok, "\(path): \(records) records"))
+            }
+        }
         return findings
     }
 

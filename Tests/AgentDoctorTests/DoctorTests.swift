@@ -110,6 +110,21 @@ struct DoctorTests {
         #expect(finding(doctor.run(), "initramfs.modules")?.severity == .ok)
     }
 
+    @Test func poolFilesAreCheckedForWholeRecordsAndAge() {
+        let h = seeded()
+        h.files["/proc/stat"] = "cpu 1 2 3\nbtime 1000\n"
+        h.files["/var/lib/hyperv/.kvp_pool_1"] = String(repeating: "x", count: 2560 * 3)
+        h.files["/var/lib/hyperv/.kvp_pool_3"] = String(repeating: "x", count: 2560 * 2 + 100)
+        h.files["/var/lib/hyperv/.kvp_pool_0"] = String(repeating: "x", count: 2560) // mtime 0 in the fake: before boot
+        let findings = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
+        #expect(finding(findings, "kvp.pool.1")?.severity == .ok)
+        #expect(finding(findings, "kvp.pool.1")?.message == "/var/lib/hyperv/.kvp_pool_1: 3 records")
+        #expect(finding(findings, "kvp.pool.3")?.severity == .warning)
+        #expect(finding(findings, "kvp.pool.3")?.message.contains("2 whole records and a partial one") == true)
+        #expect(finding(findings, "kvp.pool.0")?.message.contains("before this boot") == true)
+        #expect(finding(findings, "kvp.pool.2")?.severity == .info)
+    }
+
     @Test func notHyperVIsAnErrorWithTheReason() {
         let h = FakeHost()
         h.commands["systemd-detect-virt"] = (1, "kvm\n")
