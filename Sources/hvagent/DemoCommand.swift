@@ -68,7 +68,8 @@ struct DemoCommand: ParsableCommand {
         try host.offerAll()
         // KVP a moment in, once the channels are up; then the rest of the time for heartbeats
         // and timesync.
-        try host.run(timeout: min(2, seconds - 3))
+        _ = try host.run(timeout: seconds - 2.5) { host.isReady(.kvp) }
+        try host.run(timeout: min(2, max(0, seconds - 2.5 - Date().timeIntervalSince(start))))
         let kvpOK = kvp.exchange(with: host)
         try host.run(timeout: max(0, seconds - 2 - Date().timeIntervalSince(start)))
         var shutdownOK = false
