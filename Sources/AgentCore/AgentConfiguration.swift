@@ -1,4 +1,5 @@
 import Heartbeat
+import KVPAgent
 import ShutdownSvc
 import Timesync
 
@@ -13,10 +14,14 @@ public struct AgentConfiguration: Sendable {
     public var chrony: ChronySocketSender?
     /// How long a shutdown waits for the host to consume the reply (spec §6.2: about 1 s).
     public var replyConsumeTimeout: Double
+    /// Serves the KVP channel (pools, auto pool, IP info); nil leaves KVP offers unopened, e.g.
+    /// when the kernel's hv_kvp device serves KVP instead.
+    public var kvpEngine: KVPEngine?
 
     public init(shutdownPerformer: any ShutdownPerformer, hibernation: any HibernationSupport = SysfsHibernationSupport(),
                 timesyncMode: TimesyncMode, clock: any GuestClock, chrony: ChronySocketSender? = nil,
-                heartbeatProbe: (any HealthProbe)? = nil, replyConsumeTimeout: Double = 1.0) {
+                heartbeatProbe: (any HealthProbe)? = nil, replyConsumeTimeout: Double = 1.0,
+                kvpEngine: KVPEngine? = nil) {
         self.shutdownPerformer = shutdownPerformer
         self.hibernation = hibernation
         self.timesyncMode = timesyncMode
@@ -24,5 +29,6 @@ public struct AgentConfiguration: Sendable {
         self.chrony = chrony
         self.heartbeatProbe = heartbeatProbe
         self.replyConsumeTimeout = replyConsumeTimeout
+        self.kvpEngine = kvpEngine
     }
 }

@@ -2,6 +2,7 @@ import CHVSupport
 import Foundation
 import Heartbeat
 import ICFramework
+import KVPAgent
 import RingTransport
 import ShutdownSvc
 import SimTransport
@@ -174,6 +175,12 @@ public final class IntegrationAgent: @unchecked Sendable {
                         observer?(.timesync(offsetNanoseconds: offset, action: outcome.action))
                     }
                 })
+        case ICClassGUID.kvp:
+            guard let engine = configuration.kvpEngine else { return nil }
+            return ServiceChannelHandler(
+                service: KVPICService(engine: engine),
+                perform: { _, _ in nil },
+                observe: { outcome, _ in observer?(.packet(service: "kvp", event: outcome.event)) })
         default:
             return nil
         }

@@ -23,6 +23,7 @@ public struct FuzzTarget: Sendable {
         KVPFuzzTargets.kernelMessage,
         KVPFuzzTargets.hostMessage,
         KVPFuzzTargets.poolFile,
+        KVPFuzzTargets.icKVP,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

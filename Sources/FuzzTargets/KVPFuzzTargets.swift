@@ -1,3 +1,4 @@
+import ICFramework
 import KVPAgent
 import KVPStore
 
@@ -40,6 +41,13 @@ enum KVPFuzzTargets {
         guard var message = HostMessage(bytes: Array(input)), let engine else { return }
         let request = message.request()
         _ = message.encodeReply(engine.handle(request), for: request)
+    }
+
+    /// A sequence of IC packets to the KVP integration component (ring mode): negotiation, then
+    /// KVPEXCHANGE bodies of any size, through the real engine.
+    static let icKVP = FuzzTarget(name: "ic-kvp") { input in
+        guard let engine else { return }
+        ICFuzzTargets.run(KVPICService(engine: engine), input)
     }
 
     /// Arbitrary bytes as a pool file another program left: read, modify, append, delete.

@@ -37,6 +37,8 @@ public final class SimulatedHyperVHost {
     public private(set) var shutdownStatuses: [HResult] = []
     public private(set) var protocolErrors: [String] = []
     public private(set) var agentConnected = true
+    /// The last KVP reply not yet taken by the KVP API (SimulatedHyperVHost+KVP.swift).
+    var kvpReply: (header: ICMessageHeader, body: [UInt8])?
 
     public init(endpoint: SimHostEndpoint, configuration: SimHostConfiguration = SimHostConfiguration(), log: ExchangeLog = ExchangeLog()) {
         self.endpoint = endpoint
@@ -205,7 +207,9 @@ public final class SimulatedHyperVHost {
             shutdownStatuses.append(header.status)
             log.record(channel: "shutdown", event: "reply", type: "shutdown", status: header.status.description, detail: "guest answered")
         case .kvp:
-            log.record(channel: "kvp", event: "reply", type: header.messageType.description, status: header.status.description, detail: "")
+            kvpReply = (header, body)
+            log.record(channel: "kvp", event: "reply", type: header.messageType.description, status: header.status.description,
+                       detail: KVPHostLogic.describe(reply: body, status: header.status))
         }
     }
 
@@ -238,7 +242,7 @@ public final class SimulatedHyperVHost {
         }
     }
 
-    private func send(_ kind: HostServiceKind, type: ICMessageType, body: [UInt8], detail: String) throws {
+    func send(_ kind: HostServiceKind, type: ICMessageType, body: [UInt8], detail: String) throws {
         guard var state = channels[kind] else { throw HostChannelError.notReady }
         let request = try state.machine.request(type: type, body: body)
         channels[kind]?.machine = state.machine

@@ -43,12 +43,7 @@ struct DaemonRunner {
                 statuses.append(.init(name: service.name, mode: "off", reason: "off in the configuration"))
                 continue
             }
-            var decision = selector.decide(service, preference: preference, device: discovery.devices(of: service).first)
-            if service == .kvp && decision.mode == .uio {
-                // KVP over our own ring needs the KVP integration component front end, which this
-                // build does not have yet: serve KVP through the kernel's device instead.
-                decision = ModeDecision(service: "kvp", mode: .kernel, reason: "KVP over uio is not available in this build; using /dev/vmbus/hv_kvp")
-            }
+            let decision = selector.decide(service, preference: preference, device: discovery.devices(of: service).first)
             let mode = decision.mode?.rawValue ?? "unavailable"
             logger.notice("\(service.name): \(mode) mode (\(decision.reason))")
             statuses.append(.init(name: service.name, mode: mode, reason: decision.reason))
@@ -65,11 +60,13 @@ struct DaemonRunner {
         let timesyncMode = Self.timesyncMode(config.string("timesync", "mode"))
         let chrony = timesyncMode == .chrony ? try? ChronySocketSender(path: config.string("timesync", "chrony_socket")) : nil
         let performer: any ShutdownPerformer = dryRunShutdown ? DryRunShutdownPerformer() : ConfiguredShutdownPerformer(config: config)
+        // KVP over uio: the ring front end (KVPICService) serves the same engine the kernel mode uses.
+        let ringKVP = uioServices.contains(.kvp) ? try makeKVPEngine() : nil
         let agent = try IntegrationAgent(
             source: source,
             configuration: AgentCore.AgentConfiguration(
                 shutdownPerformer: performer, timesyncMode: timesyncMode, clock: SystemClock(), chrony: chrony,
-                heartbeatProbe: Self.healthProbe(config)),
+                heartbeatProbe: Self.healthProbe(config), kvpEngine: ringKVP?.engine),
             observer: { event in
                 board.record(event)
                 if let line = Timeline.describe(event) { Logger(label: "hvagent").info("\(line)") }
@@ -88,6 +85,9 @@ struct DaemonRunner {
             let kvp = try startKernelKVP(board: board)
             agent.inputs += kvp
         }
+        if let facts = ringKVP?.facts {
+            agent.inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
+        }
         try agent.acceptPendingChannels()
         try plumbing.run()
         if config.bool("agent", "release_on_stop") {
@@ -99,13 +99,7 @@ struct DaemonRunner {
     /// behind the auto pool become two more poll inputs.
     func startKernelKVP(board: StatusBoard) throws -> [PollInput] {
         let log: (String) -> Void = { logger.info("\($0)") }
-        let store = try PoolStore(directory: config.string("kvp", "pool_dir"), writable: true, lockTimeout: 10)
-        for r in try store.openAll() {
-            logger.warning("KVP: dropped a partial record (\(r.droppedBytes) bytes) at the end of pool \(r.pool)")
-        }
-        let facts = try? NetworkFacts(configuration: .init(rules: KVPDaemonCommand.rules(config)))
-        if facts == nil { logger.warning("KVP: network facts unavailable; the auto pool will be empty") }
-        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: log)
+        let (engine, facts) = try makeKVPEngine()
         let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: config.string("kvp", "device"), log: log)
         frontEnd.waitWhileBusy = false
         do {
@@ -128,6 +122,19 @@ struct DaemonRunner {
             inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
         }
         return inputs
+    }
+
+    /// The KVP engine both front ends use: the configured pool directory, and the live network
+    /// facts (netlink) behind the auto pool and GET_IP_INFO when they can be had.
+    func makeKVPEngine() throws -> (engine: KVPEngine, facts: NetworkFacts?) {
+        let store = try PoolStore(directory: config.string("kvp", "pool_dir"), writable: true, lockTimeout: 10)
+        for r in try store.openAll() {
+            logger.warning("KVP: dropped a partial record (\(r.droppedBytes) bytes) at the end of pool \(r.pool)")
+        }
+        let facts = try? NetworkFacts(configuration: .init(rules: KVPDaemonCommand.rules(config)))
+        if facts == nil { logger.warning("KVP: network facts unavailable; the auto pool will be empty") }
+        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: { [logger] in logger.info("\($0)") })
+        return (engine, facts)
     }
 
     static func timesyncMode(_ configured: String) -> TimesyncMode {

@@ -3,14 +3,18 @@ import ArgumentParser
 import Foundation
 import HostSimulator
 import ICFramework
+import KVPAgent
+import KVPStore
+import NetInfo
 import Logging
 import ShutdownSvc
 import SimTransport
 import Timesync
 
 /// `hvagent demo`: the simulated Hyper-V host and the agent in one process, with a live
-/// timeline: negotiations, heartbeats, the guest clock converging on host time, and a
-/// shutdown request carried out as a dry run.
+/// timeline: negotiations, heartbeats, the guest clock converging on host time, the host reading
+/// the KVP auto pool and a key the guest set (pools in a temporary directory, never
+/// /var/lib/hyperv), and a shutdown request carried out as a dry run.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -43,10 +47,13 @@ struct DemoCommand: ParsableCommand {
         let clock = SimulatedClock(source: configuration.timeSource, initialOffsetNanoseconds: Int64(clockOffsetMs * 1e6),
                                    driftPPM: driftPpm)
         let performer = DemoShutdownPerformer(timeline: timeline)
+        let kvp = try DemoKVP(timeline: timeline)
+        defer { kvp.removeDirectory() }
         let agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(socket: agentSocket),
             configuration: AgentConfiguration(
-                shutdownPerformer: performer, hibernation: SysfsHibernationSupport(), timesyncMode: .discipline, clock: clock),
+                shutdownPerformer: performer, hibernation: SysfsHibernationSupport(), timesyncMode: .discipline, clock: clock,
+                kvpEngine: kvp.engine),
             observer: { event in
                 if let line = Timeline.describe(event) { timeline.log("agent", line) }
             })
@@ -57,8 +64,14 @@ struct DemoCommand: ParsableCommand {
         }.start()
         timeline.log("demo", String(format: "guest clock starts %.1f ms off host time, drifting %.0f ppm (simulated; the real clock is never touched)",
                                     clockOffsetMs, driftPpm))
+        let start = Date()
         try host.offerAll()
-        try host.run(timeout: seconds - 2)
+        // KVP a moment in, once the channels are up; then the rest of the time for heartbeats
+        // and timesync.
+        _ = try host.run(timeout: seconds - 2.5) { host.isReady(.kvp) }
+        try host.run(timeout: min(2, max(0, seconds - 2.5 - Date().timeIntervalSince(start))))
+        let kvpOK = kvp.exchange(with: host)
+        try host.run(timeout: max(0, seconds - 2 - Date().timeIntervalSince(start)))
         var shutdownOK = false
         if host.isReady(.shutdown) {
             try host.requestShutdown(flags: 0, reason: ShutdownMessage.reasonPlanned, timeoutSeconds: 30, message: "demo: planned shutdown")
@@ -70,8 +83,9 @@ struct DemoCommand: ParsableCommand {
         let error = Double(clock.errorNanoseconds()) / 1e6
         timeline.log("demo", "heartbeats answered: \(host.heartbeatsOK), timesync samples: \(host.timesyncReplies), "
             + String(format: "guest clock error now %+.3f ms, frequency correction %+.1f ppm", error, clock.frequencyCorrectionPPM))
-        let negotiatedAll = [HostServiceKind.heartbeat, .shutdown, .timesync].allSatisfy { host.negotiated[$0] != nil }
+        let negotiatedAll = HostServiceKind.allCases.allSatisfy { host.negotiated[$0] != nil }
         let ok = negotiatedAll && host.heartbeatsOK > 0 && host.heartbeatFailures.isEmpty && host.protocolErrors.isEmpty && shutdownOK
+            && kvpOK
         timeline.log("demo", ok ? "done: all services healthy, shutdown carried out as a dry run" : "done with errors: \(host.protocolErrors + host.heartbeatFailures)")
         if !ok { throw ExitCode.failure }
     }
@@ -86,6 +100,8 @@ struct DemoCommand: ParsableCommand {
         case ("request", "shutdown"): "shutdown: request sent (\(record.detail))"
         case ("reply", "shutdown"): "shutdown: guest replied \(record.status ?? "?")"
         case ("reply", "heartbeat"): "heartbeat: \(record.detail) ok"
+        case ("request", "kvp") where !record.detail.hasPrefix("ENUMERATE"): "kvp: \(record.detail)"
+        case ("reply", "kvp"): "kvp: guest replied \(record.status ?? "?"), \(record.detail)"
         case ("error", _), ("rescind", _): "\(record.channel): \(record.event) \(record.detail)"
         default: nil
         }

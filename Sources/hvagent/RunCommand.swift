@@ -3,6 +3,9 @@ import AgentCore
 import DaemonSupport
 import ArgumentParser
 import Foundation
+import KVPAgent
+import KVPStore
+import NetInfo
 import Logging
 import ShutdownSvc
 import SimTransport
@@ -14,7 +17,7 @@ import Timesync
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the agent (heartbeat, shutdown, timesync).")
+        abstract: "Run the agent (heartbeat, shutdown, timesync, KVP).")
 
     @Option(help: "Connect to a simulated host (`hvagent sim-host --socket PATH`) instead of the real VMBus.")
     var simSocket: String?
@@ -45,6 +48,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Drift of the simulated guest clock, ppm.")
     var simulatedClockDriftPpm: Double = 100
+
+    @Option(help: "Serve the simulated host's KVP channel with pools in this directory (simulated VMBus; default: KVP not served).")
+    var kvpPoolDir: String?
 
     @Flag(help: "Really run `systemctl poweroff|reboot|hibernate` when the simulated host asks (default: dry run).")
     var actOnShutdown = false
@@ -85,16 +91,23 @@ struct RunCommand: ParsableCommand {
         }
         let chrony = mode == .chrony ? try ChronySocketSender(path: chronySocket) : nil
         let performer: any ShutdownPerformer = actOnShutdown ? CommandShutdownPerformer() : DryRunShutdownPerformer()
-        let board = StatusBoard(version: HVAgentVersion.string, services: ["heartbeat", "shutdown", "timesync"].map {
+        // KVP only into a directory the user named: a simulated host must never write /var/lib/hyperv by default.
+        let facts = kvpPoolDir == nil ? nil : try? NetworkFacts()
+        let kvpEngine = try kvpPoolDir.map { KVPEngine(store: try PoolStore(directory: $0, writable: true), autoPool: facts, ipInfo: facts) }
+        let board = StatusBoard(version: HVAgentVersion.string, services: (["heartbeat", "shutdown", "timesync"] + (kvpEngine == nil ? [] : ["kvp"])).map {
             AgentStatus.Service(name: $0, mode: "simulated", reason: "simulated VMBus at \(simSocket)")
         })
         let agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(connectingTo: simSocket),
-            configuration: AgentConfiguration(shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony),
+            configuration: AgentConfiguration(shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony,
+                                              kvpEngine: kvpEngine),
             observer: { event in
                 board.record(event)
                 if let line = Timeline.describe(event) { timeline.log("agent", line) }
             })
+        if let facts {
+            agent.inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
+        }
         let plumbing = DaemonPlumbing(agent: agent, board: board, signals: signals, notifier: SystemdNotifier(),
                                       statusSocket: statusSocket, logger: Logger(label: "hvagent")) {}
         timeline.log("agent", "connected to \(simSocket); timesync mode \(mode.rawValue), \(systemClock ? "system" : "simulated") clock")

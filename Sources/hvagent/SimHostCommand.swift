@@ -32,6 +32,9 @@ struct SimHostCommand: ParsableCommand {
     @Option(help: "Seconds after start for the shutdown request.")
     var shutdownAfter: Double = 10
 
+    @Option(help: "Walk KVP pools 2 (auto) and 1 (guest) with ENUMERATE this many seconds after start (exchanges go to the log).")
+    var kvpEnumerateAfter: Double?
+
     @Option(help: "Write the JSON-lines exchange log here instead of standard output.")
     var log: String?
 
@@ -62,12 +65,17 @@ struct SimHostCommand: ParsableCommand {
         try host.offerAll()
         let start = Date()
         var shutdownSent = false
+        var kvpDone = false
         while host.agentConnected {
             let elapsed = Date().timeIntervalSince(start)
             if seconds > 0 && elapsed >= seconds { break }
             if let flags = shutdownFlags, !shutdownSent, elapsed >= shutdownAfter, host.isReady(.shutdown) {
                 try host.requestShutdown(flags: flags, message: "sim-host scheduled shutdown")
                 shutdownSent = true
+            }
+            if let after = kvpEnumerateAfter, !kvpDone, elapsed >= after, host.isReady(.kvp) {
+                for pool: UInt8 in [2, 1] { _ = try host.kvpEnumerate(pool: pool) }
+                kvpDone = true
             }
             try host.pump(timeoutMilliseconds: 100)
         }

@@ -2,6 +2,7 @@ import AgentCore
 import Foundation
 import HostSimulator
 import ICFramework
+import KVPAgent
 import ShutdownSvc
 import SimTransport
 import Timesync
@@ -49,7 +50,7 @@ final class SimHarness {
 
     init(configure: (inout SimHostConfiguration) -> Void = { _ in }, clock: (any GuestClock)? = nil,
          hibernation: any HibernationSupport = NoHibernation(), timesyncMode: TimesyncMode = .discipline,
-         chrony: ChronySocketSender? = nil) throws {
+         chrony: ChronySocketSender? = nil, kvpEngine: KVPEngine? = nil) throws {
         let (hostSocket, agentSocket) = try SimSocket.pair()
         var configuration = SimHostConfiguration()
         configuration.heartbeatInterval = 0.05
@@ -62,7 +63,7 @@ final class SimHarness {
             endpoint: SimGuestEndpoint(socket: agentSocket),
             configuration: AgentConfiguration(
                 shutdownPerformer: performer, hibernation: hibernation, timesyncMode: timesyncMode, clock: self.clock,
-                chrony: chrony),
+                chrony: chrony, kvpEngine: kvpEngine),
             observer: { recorder.record($0) })
         let agent = self.agent
         let finished = self.finished

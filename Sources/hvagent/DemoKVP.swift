@@ -1,0 +1,68 @@
+import Foundation
+import HostSimulator
+import ICFramework
+import KVPAgent
+import KVPStore
+import NetInfo
+
+/// The demo's KVP part: an engine over pools in a fresh temporary directory (never
+/// /var/lib/hyperv) with this machine's real network facts behind the auto pool when netlink is
+/// available; the host enumerates the auto pool and reads back a key the guest set.
+final class DemoKVP {
+    static let key = "hvagent-demo"
+
+    let engine: KVPEngine
+    private let directory: String
+    private let timeline: Timeline
+    private let hasFacts: Bool
+
+    init(timeline: Timeline) throws {
+        self.timeline = timeline
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("hvagent-demo-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let facts: NetworkFacts?
+        do {
+            facts = try NetworkFacts()
+        } catch {
+            facts = nil
+            timeline.log("demo", "kvp: network facts unavailable (\(error)); the auto pool walk is skipped")
+        }
+        hasFacts = facts != nil
+        engine = KVPEngine(store: try PoolStore(directory: directory, writable: true), autoPool: facts, ipInfo: facts)
+    }
+
+    /// Guest sets a key (as `kvp set` does, through the pool files), the host walks the auto pool
+    /// and reads the key back. True when every step gave the expected answer.
+    func exchange(with host: SimulatedHyperVHost) -> Bool {
+        guard host.isReady(.kvp) else {
+            timeline.log("demo", "kvp: channel not ready, KVP part skipped")
+            return false
+        }
+        do {
+            let value = "set by the guest at \(ISO8601DateFormatter().string(from: Date()))"
+            guard let record = PoolRecord(key: Self.key, value: value) else { return false }
+            _ = try PoolStore(directory: directory, writable: true).file(.guest).set(record)
+            timeline.log("guest", "kvp set --pool guest \(Self.key) \"\(value)\"  (pools in \(directory))")
+            var ok = true
+            if hasFacts {
+                timeline.log("demo", "host enumerates the auto pool (this machine's live facts):")
+                let walk = try host.kvpEnumerate(pool: KVPPool.auto.rawValue)
+                ok = ok && walk.end == .noMoreItems && !walk.records.isEmpty
+            } else {
+                timeline.log("demo", "kvp: auto pool walk skipped (no network facts on this machine)")
+            }
+            let got = try host.kvpGet(pool: KVPPool.guest.rawValue, key: Self.key)
+            ok = ok && got.status == .ok && got.value == value
+            timeline.log("demo", "kvp: host read the guest's key " + (ok ? "back intact" : "with errors: \(got.status)"))
+            return ok
+        } catch {
+            timeline.log("demo", "kvp: \(error)")
+            return false
+        }
+    }
+
+    func removeDirectory() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
