@@ -216,10 +216,18 @@ public final class PoolFile {
         let cachedBytes = records.count * PoolRecord.size
         if let old = identity, old.device == now.device, old.inode == now.inode,
            now.size > old.size, old.size >= cachedBytes {
-            // Only grew: read the tail, starting at our last whole record.
-            let tail = try readAll(from: cachedBytes, to: now.size)
-            append(parsing: tail)
-            identity = tail.count == now.size - cachedBytes ? now : nil
+            // It grew. stat() cannot tell "appended" from "changed in place and appended" (our own
+            // `kvp set` modifies in place), so the known records are compared with the file before
+            // only the tail is parsed; any difference means a full re-parse, never a stale value.
+            let all = try readAll(from: 0, to: now.size)
+            if all.count == now.size, prefixMatches(all, records: cachedBytes / PoolRecord.size) {
+                append(parsing: Array(all[cachedBytes...]))
+            } else {
+                records = []
+                firstIndex = [:]
+                append(parsing: all)
+            }
+            identity = all.count == now.size ? now : nil
         } else {
             records = []
             firstIndex = [:]
@@ -228,6 +236,19 @@ public final class PoolFile {
             // Shrunk while we read (a writer that ignores locks): re-read next time.
             identity = all.count == now.size ? now : nil
         }
+    }
+
+    /// Whether the first `count` records of `bytes` decode to the cached ones (key and value up to
+    /// their NUL, as `PoolRecord(decoding:)` reads them), without allocating.
+    private func prefixMatches(_ bytes: [UInt8], records count: Int) -> Bool {
+        guard count <= records.count, bytes.count >= count * PoolRecord.size else { return false }
+        for n in 0..<count {
+            let start = n * PoolRecord.size
+            let key = bytes[start..<(start + PoolRecord.keyFieldSize)].prefix { $0 != 0 }
+            let value = bytes[(start + PoolRecord.keyFieldSize)..<(start + PoolRecord.size)].prefix { $0 != 0 }
+            if !key.elementsEqual(records[n].key) || !value.elementsEqual(records[n].value) { return false }
+        }
+        return true
     }
 
     private func append(parsing bytes: [UInt8]) {

@@ -95,9 +95,9 @@ struct StaticIPInfo: IPInfoSource {
         #expect(got.status == .ok && got.value == "green")
     }
 
-    /// Found by this suite: when another writer modifies a record in place AND appends between
-    /// two reads of the engine, PoolFile's "only grew: read the tail" path keeps the stale
-    /// in-place value (KVPStore, not the ring front end). Kept visible until PoolFile is fixed.
+    /// Another writer modifies a record in place AND appends between two reads of the engine: the
+    /// file only looks grown, and the engine must still see the new value (PoolFile compares the
+    /// known records before parsing only the tail).
     @Test func inPlaceChangePlusAppendBetweenHostReads() throws {
         let harness = try harness()
         defer { harness.stop() }
@@ -107,9 +107,7 @@ struct StaticIPInfo: IPInfoSource {
         _ = try guest.file(.guest).set(try #require(PoolRecord(key: "deployment", value: "green")))
         _ = try guest.file(.guest).set(try #require(PoolRecord(key: "stage", value: "canary")))
         let records = try harness.host.kvpEnumerate(pool: 1).records
-        withKnownIssue("PoolFile reads only the appended tail and misses the in-place change") {
-            #expect(records == [KVPHostRecord(key: "deployment", value: "green"), KVPHostRecord(key: "stage", value: "canary")])
-        }
+        #expect(records == [KVPHostRecord(key: "deployment", value: "green"), KVPHostRecord(key: "stage", value: "canary")])
     }
 
     @Test func hostGetsIPInfoForAMAC() throws {
