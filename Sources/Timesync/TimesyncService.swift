@@ -85,27 +85,39 @@ public struct TimesyncService: ICService {
         let offset = estimate &- realtime
         lastOffsetNanoseconds = offset
 
-        let action: TimesyncAction?
+        let action = Self.action(mode: mode, offsetNanoseconds: offset, realtime: realtime, monotonic: monotonic,
+                                 sync: message.flags.contains(.sync), leapIndicator: message.leapIndicator,
+                                 discipline: &discipline)
+        return ICHandled(status: .ok, body: request.body, action: action)
+    }
+
+    /// The one decision of the time service, shared by host samples (this IC) and the kernel's
+    /// hyperv PTP clock (kernel mode): what to do about an offset `offsetNanoseconds` (host −
+    /// guest) measured at `realtime`/`monotonic`. Discipline mode steps on SYNC or when the guest
+    /// is ≥ 5 s behind and slews otherwise; chrony mode hands the sample to chronyd.
+    public static func action(
+        mode: TimesyncMode, offsetNanoseconds offset: Int64, realtime: Int64, monotonic: Int64, sync: Bool,
+        leapIndicator: UInt8, discipline: inout ClockDiscipline
+    ) -> TimesyncAction? {
         switch mode {
         case .off:
-            action = nil
+            return nil
         case .chrony:
-            action = .chrony(ChronySockSample(
+            return .chrony(ChronySockSample(
                 systemTimeNanoseconds: realtime, offsetSeconds: Double(offset) / 1e9,
-                leap: ChronySockSample.leap(fromNTPIndicator: message.leapIndicator)))
+                leap: ChronySockSample.leap(fromNTPIndicator: leapIndicator)))
         case .discipline:
-            if message.flags.contains(.sync) {
+            if sync {
                 discipline.didStep()
-                action = .step(nanoseconds: offset, reason: .sync)
-            } else if offset >= Self.implicitStepThresholdNanoseconds {
+                return .step(nanoseconds: offset, reason: .sync)
+            } else if offset >= implicitStepThresholdNanoseconds {
                 discipline.didStep()
-                action = .step(nanoseconds: offset, reason: .behind)
+                return .step(nanoseconds: offset, reason: .behind)
             } else {
                 let ppm = discipline.update(offsetNanoseconds: offset, atMonotonic: monotonic)
-                action = .setFrequency(ppm: ppm, offsetNanoseconds: offset)
+                return .setFrequency(ppm: ppm, offsetNanoseconds: offset)
             }
         }
-        return ICHandled(status: .ok, body: request.body, action: action)
     }
 
     /// NEGOTIATE: the host starts over (restore, resume, reopen). Forget the samples; keep

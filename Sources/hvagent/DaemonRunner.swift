@@ -88,6 +88,9 @@ struct DaemonRunner {
         if let facts = ringKVP?.facts {
             agent.inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
         }
+        if statuses.contains(where: { $0.name == "timesync" && $0.mode == "kernel" }), timesyncMode != .off {
+            agent.inputs += followKernelPTPClock(mode: timesyncMode, chrony: chrony, board: board)
+        }
         try agent.acceptPendingChannels()
         try plumbing.run()
         if config.bool("agent", "release_on_stop") {
@@ -135,6 +138,33 @@ struct DaemonRunner {
         if facts == nil { logger.warning("KVP: network facts unavailable; the auto pool will be empty") }
         let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: { [logger] in logger.info("\($0)") })
         return (engine, facts)
+    }
+
+    /// Timesync in kernel mode: hv_utils keeps the channel and exposes host time as the `hyperv`
+    /// PTP clock; a 5 s timer reads it and slews the clock (or feeds chronyd), like a host sample.
+    func followKernelPTPClock(mode: TimesyncMode, chrony: ChronySocketSender?, board: StatusBoard) -> [PollInput] {
+        guard let path = PTPHostClock.findHyperV() else {
+            logger.warning("timesync: kernel mode but no hyperv PTP clock (hv_utils not loaded?); the clock is not disciplined")
+            return []
+        }
+        let ptp: PTPHostClock
+        let timer: PeriodicTimer
+        do {
+            ptp = try PTPHostClock(devicePath: path)
+            timer = try PeriodicTimer(intervalMicroseconds: UInt64(PTPFollower.tickSeconds) * 1_000_000)
+        } catch {
+            logger.error("timesync: \(error)")
+            return []
+        }
+        logger.notice("timesync: following the kernel's hyperv PTP clock \(path) (\(mode.rawValue))")
+        let actuator = TimesyncActuator(clock: SystemClock(), chrony: chrony)
+        let follower = Box(PTPFollower(mode: mode, clock: actuator.clock, host: ptp))
+        return [PollInput(descriptor: timer.descriptor) { [logger] in
+            timer.acknowledge()
+            guard let action = follower.value.tick() else { return }
+            board.record(.packet(service: "timesync", event: .handled(type: .timesync, status: .ok)))
+            do { try actuator.apply(action) } catch { logger.error("timesync: \(error)") }
+        }]
     }
 
     static func timesyncMode(_ configured: String) -> TimesyncMode {
@@ -243,4 +273,10 @@ final class DaemonPlumbing {
         logger.notice("ready: \(open.isEmpty ? "no channels open yet" : open.joined(separator: ", "))")
         try agent.run()
     }
+}
+
+/// A mutable value captured by an event-loop closure (the loop runs on one thread).
+final class Box<T> {
+    var value: T
+    init(_ value: T) { self.value = value }
 }

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads host time where the kernel keeps it in kernel mode: hv_utils registers the host's time
+/// samples as a PTP clock named "hyperv" (`/dev/ptpN`), whose only working operation is gettime
+/// (host time extrapolated by the reference counter; -ESTALE after 600 s without a sample).
+public protocol HostTimeReading: AnyObject {
+    /// Host time now, Unix nanoseconds.
+    func hostNanoseconds() throws(PTPHostClock.ReadError) -> Int64
+}
+
+public final class PTPHostClock: HostTimeReading {
+    public let devicePath: String
+    private let descriptor: Int32
+
+    public struct ReadError: Error, Equatable, CustomStringConvertible {
+        public var path: String
+        public var errno: Int32
+        public init(path: String, errno: Int32) {
+            self.path = path
+            self.errno = errno
+        }
+        public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+    }
+
+    /// Finds the PTP clock whose `clock_name` is "hyperv" under `sysfsRoot`/class/ptp.
+    public static func findHyperV(sysfsRoot: String = "/sys", devRoot: String = "/dev") -> String? {
+        guard let dir = opendir(sysfsRoot + "/class/ptp") else { return nil }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            guard name.hasPrefix("ptp"), let f = fopen("\(sysfsRoot)/class/ptp/\(name)/clock_name", "r") else { continue }
+            var buffer = [CChar](repeating: 0, count: 64)
+            let line = fgets(&buffer, 64, f).map { _ in String(cString: buffer) } ?? ""
+            fclose(f)
+            if line.trimmingCharacters(in: " \n") == "hyperv" { return "\(devRoot)/\(name)" }
+        }
+        return nil
+    }
+
+    public init(devicePath: String) throws(ReadError) {
+        let fd = open(devicePath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ReadError(path: devicePath, errno: errno) }
+        self.devicePath = devicePath
+        self.descriptor = fd
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    public func hostNanoseconds() throws(ReadError) -> Int64 {
+        // FD_TO_CLOCKID: a dynamic POSIX clock is addressed through its open descriptor.
+        let clock = clockid_t((~descriptor << 3) | 3)
+        var ts = timespec()
+        guard clock_gettime(clock, &ts) == 0 else { throw ReadError(path: devicePath, errno: errno) }
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let c = s.first, set.contains(c) { s = s.dropFirst() }
+        while let c = s.last, set.contains(c) { s = s.dropLast() }
+        return String(s)
+    }
+}
