@@ -57,6 +57,7 @@ struct DaemonRunner {
         for error in source.errors { logger.error("\(error)") }
 
         let board = StatusBoard(version: HVAgentVersion.string, services: statuses)
+        let gate = ReadinessGate(board: board, notifier: notifier, logger: logger)
         let timesyncMode = Self.timesyncMode(config.string("timesync", "mode"))
         let chrony = timesyncMode == .chrony ? try? ChronySocketSender(path: config.string("timesync", "chrony_socket")) : nil
         let performer: any ShutdownPerformer = dryRunShutdown ? DryRunShutdownPerformer() : ConfiguredShutdownPerformer(config: config)
@@ -69,10 +70,11 @@ struct DaemonRunner {
                 heartbeatProbe: Self.healthProbe(config), kvpEngine: ringKVP?.engine),
             observer: { event in
                 board.record(event)
+                gate.check()
                 if let line = Timeline.describe(event) { Logger(label: "hvagent").info("\(line)") }
             })
 
-        let plumbing = DaemonPlumbing(agent: agent, board: board, signals: signals, notifier: notifier,
+        let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
                                       statusSocket: config.string("agent", "status_socket"), logger: logger) {
             do {
                 _ = try AgentSettings.load(path: configPath, overrides: overrides)
@@ -223,11 +225,15 @@ final class DaemonPlumbing {
     private let statusServer: LocalSocketServer?
     private let watchdog: PeriodicTimer?
 
-    init(agent: IntegrationAgent, board: StatusBoard, signals: SignalEvents, notifier: SystemdNotifier,
+    let gate: ReadinessGate
+    private var readinessTimer: PeriodicTimer?
+
+    init(agent: IntegrationAgent, board: StatusBoard, gate: ReadinessGate, signals: SignalEvents, notifier: SystemdNotifier,
          statusSocket: String?, logger: Logger, onReload: @escaping () -> Void) {
         self.agent = agent
         self.notifier = notifier
         self.logger = logger
+        self.gate = gate
         var inputs: [PollInput] = []
         inputs.append(PollInput(descriptor: signals.descriptor) { [agent, notifier, logger] in
             for signal in signals.drain() {
@@ -266,12 +272,25 @@ final class DaemonPlumbing {
         agent.inputs = inputs
     }
 
-    /// Tells systemd we are ready and serves until stopped.
+    /// Serves until stopped; READY goes out when the channels have negotiated (the gate is checked
+    /// on every agent event) or after the start-up window, whose one-shot timer then goes away.
     func run() throws {
-        let open = agent.openServices
-        notifier.notify("READY=1\nSTATUS=serving \(open.isEmpty ? "nothing yet" : open.joined(separator: ", "))")
-        logger.notice("ready: \(open.isEmpty ? "no channels open yet" : open.joined(separator: ", "))")
+        gate.check()
+        if !gate.sent, let timer = try? PeriodicTimer(intervalMicroseconds: ReadinessGate.windowMicroseconds) {
+            readinessTimer = timer
+            gate.onSent = { [weak self] in self?.dropReadinessTimer() }
+            agent.inputs.append(PollInput(descriptor: timer.descriptor) { [weak self] in
+                timer.acknowledge()
+                self?.gate.check(windowExpired: true)
+            })
+        }
         try agent.run()
+    }
+
+    private func dropReadinessTimer() {
+        guard let timer = readinessTimer else { return }
+        agent.inputs.removeAll { $0.descriptor() == timer.descriptor }
+        readinessTimer = nil
     }
 }
 
@@ -279,4 +298,42 @@ final class DaemonPlumbing {
 final class Box<T> {
     var value: T
     init(_ value: T) { self.value = value }
+}
+
+/// systemd readiness (Type=notify): READY=1 once every open channel has negotiated with the host,
+/// or when the start-up window runs out (a host that never negotiates must not hold the boot).
+/// Used only on the agent's thread (its observer and poll inputs).
+final class ReadinessGate: @unchecked Sendable {
+    let board: StatusBoard
+    let notifier: SystemdNotifier
+    let logger: Logger
+    private(set) var sent = false
+    /// Called once READY went out (the plumbing drops its start-up timer).
+    var onSent: () -> Void = {}
+    /// How long start-up may wait for negotiations.
+    static let windowMicroseconds: UInt64 = 5_000_000
+
+    init(board: StatusBoard, notifier: SystemdNotifier, logger: Logger) {
+        self.board = board
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    /// Every open channel negotiated (kernel-mode services have nothing to negotiate).
+    var negotiated: Bool {
+        board.status.services.filter(\.open).allSatisfy { $0.frameworkVersion != nil || $0.mode == "kernel" }
+    }
+
+    /// Sends READY once, when negotiated or when `windowExpired`.
+    func check(windowExpired: Bool = false) {
+        guard !sent, negotiated || windowExpired else { return }
+        sent = true
+        let open = board.status.services.filter(\.open)
+        let pending = open.filter { $0.frameworkVersion == nil && $0.mode != "kernel" }.map(\.name)
+        let status = open.isEmpty ? "no channels open" : "serving " + open.map(\.name).joined(separator: ", ")
+            + (pending.isEmpty ? "" : "; not negotiated yet: " + pending.joined(separator: ", "))
+        notifier.notify("READY=1\nSTATUS=\(status)")
+        logger.notice("ready: \(status)")
+        onSent()
+    }
 }

@@ -97,18 +97,21 @@ struct RunCommand: ParsableCommand {
         let board = StatusBoard(version: HVAgentVersion.string, services: (["heartbeat", "shutdown", "timesync"] + (kvpEngine == nil ? [] : ["kvp"])).map {
             AgentStatus.Service(name: $0, mode: "simulated", reason: "simulated VMBus at \(simSocket)")
         })
+        let notifier = SystemdNotifier()
+        let gate = ReadinessGate(board: board, notifier: notifier, logger: Logger(label: "hvagent"))
         let agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(connectingTo: simSocket),
             configuration: AgentConfiguration(shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony,
                                               kvpEngine: kvpEngine),
             observer: { event in
                 board.record(event)
+                gate.check()
                 if let line = Timeline.describe(event) { timeline.log("agent", line) }
             })
         if let facts {
             agent.inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
         }
-        let plumbing = DaemonPlumbing(agent: agent, board: board, signals: signals, notifier: SystemdNotifier(),
+        let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
                                       statusSocket: statusSocket, logger: Logger(label: "hvagent")) {}
         timeline.log("agent", "connected to \(simSocket); timesync mode \(mode.rawValue), \(systemClock ? "system" : "simulated") clock")
         try plumbing.run()
