@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport"]
+            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport"]
         ),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
         .systemLibrary(

@@ -65,6 +65,7 @@ struct DaemonRunner {
         let timesyncMode = Self.timesyncMode(config.string("timesync", "mode"))
         let chrony = timesyncMode == .chrony ? try? ChronySocketSender(path: config.string("timesync", "chrony_socket")) : nil
         let performer: any ShutdownPerformer = dryRunShutdown ? DryRunShutdownPerformer() : ConfiguredShutdownPerformer(config: config)
+        let limiter = RefusalLogLimiter()
         let agent = try IntegrationAgent(
             source: source,
             configuration: AgentCore.AgentConfiguration(
@@ -72,7 +73,7 @@ struct DaemonRunner {
                 heartbeatProbe: Self.healthProbe(config)),
             observer: { event in
                 board.record(event)
-                if let line = Timeline.describe(event) { Logger(label: "hvagent").info("\(line)") }
+                if let line = limiter.line(for: event, describe: Timeline.describe) { Logger(label: "hvagent").info("\(line)") }
             })
 
         let plumbing = DaemonPlumbing(agent: agent, board: board, signals: signals, notifier: notifier,

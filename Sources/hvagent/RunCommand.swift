@@ -86,12 +86,13 @@ struct RunCommand: ParsableCommand {
         let board = StatusBoard(version: HVAgentVersion.string, services: ["heartbeat", "shutdown", "timesync"].map {
             AgentStatus.Service(name: $0, mode: "simulated", reason: "simulated VMBus at \(simSocket)")
         })
+        let limiter = RefusalLogLimiter()
         let agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(connectingTo: simSocket),
             configuration: AgentConfiguration(shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony),
             observer: { event in
                 board.record(event)
-                if let line = Timeline.describe(event) { timeline.log("agent", line) }
+                if let line = limiter.line(for: event, describe: Timeline.describe) { timeline.log("agent", line) }
             })
         let plumbing = DaemonPlumbing(agent: agent, board: board, signals: signals, notifier: SystemdNotifier(),
                                       statusSocket: statusSocket, logger: Logger(label: "hvagent")) {}
