@@ -100,10 +100,8 @@ struct DaemonRunner {
     /// behind the auto pool become two more poll inputs.
     func startKernelKVP(board: StatusBoard) throws -> [PollInput] {
         let log: (String) -> Void = { logger.info("\($0)") }
-        let store = try PoolStore(directory: config.string("kvp", "pool_dir"), writable: true, lockTimeout: 10)
-        for r in try store.openAll() {
-            logger.warning("KVP: dropped a partial record (\(r.droppedBytes) bytes) at the end of pool \(r.pool)")
-        }
+        let store = try PoolStore.openForDaemon(directory: config.string("kvp", "pool_dir"), lockTimeout: 10,
+                                                log: { logger.warning("\($0)") })
         let facts = try? NetworkFacts(configuration: .init(rules: KVPDaemonCommand.rules(config)))
         if facts == nil { logger.warning("KVP: network facts unavailable; the auto pool will be empty") }
         let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: log)

@@ -56,10 +56,7 @@ struct KVPDaemonCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let store: PoolStore
         do {
-            store = try PoolStore(directory: poolDir, writable: true, lockTimeout: lockTimeout)
-            for r in try store.openAll() {
-                log("KVP: dropped a partial record (\(r.droppedBytes) bytes) at the end of pool \(r.pool)")
-            }
+            store = try PoolStore.openForDaemon(directory: poolDir, lockTimeout: lockTimeout, log: log)
         } catch {
             log("hvagent kvp-daemon: \(error)")
             throw ExitCode(1)
