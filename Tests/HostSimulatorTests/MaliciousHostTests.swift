@@ -131,31 +131,35 @@ final class ThreadClockBox: @unchecked Sendable {
 
     struct RingCase: CustomTestStringConvertible, Sendable {
         var name: String
+        /// The error the channel must be closed with (a fragment of its description).
+        var expected: String
         var attack: @Sendable (HostileChannel) throws -> Void
         var testDescription: String { name }
     }
 
     static let ringCases: [RingCase] = [
-        .init(name: "write_index past the ring") { try $0.setWriteIndex($0.guestInbound.dataSize + 8) },
-        .init(name: "write_index unaligned") { try $0.setWriteIndex($0.channel.outbound.nextPacketOffset + 4) },
-        .init(name: "write_index 0xFFFFFFF8") { try $0.setWriteIndex(0xFFFF_FFF8) },
-        .init(name: "write_index moved backwards behind read_index") { channel in
+        .init(name: "write_index past the ring", expected: "writeIndex") { try $0.setWriteIndex($0.guestInbound.dataSize + 8) },
+        .init(name: "write_index unaligned", expected: "writeIndex") { try $0.setWriteIndex($0.channel.outbound.nextPacketOffset + 4) },
+        .init(name: "write_index 0xFFFFFFF8", expected: "writeIndex") { try $0.setWriteIndex(0xFFFF_FFF8) },
+        // The bytes at the read position were never written (zero), so the descriptor check fires
+        // first; the exact backwards check (unread span shrinking) is MalformedRingTests' job.
+        .init(name: "write_index moved backwards behind read_index", expected: "offsetTooSmall") { channel in
             try channel.send(probe())  // consumed by the agent first
             let deadline = Date().addingTimeInterval(2)
             while channel.guestReadIndex != channel.channel.outbound.nextPacketOffset && Date() < deadline { usleep(1000) }
             try channel.setWriteIndex(channel.guestReadIndex &- 8)
         },
-        .init(name: "offset8 < 2") { try $0.forgeDescriptor(offset8: 1, length8: 4, published: 40) },
-        .init(name: "len8 < offset8") { try $0.forgeDescriptor(offset8: 4, length8: 3, published: 40) },
-        .init(name: "len8 beyond the published bytes") { try $0.forgeDescriptor(offset8: 2, length8: 5, published: 40) },
-        .init(name: "len8 larger than the ring") { try $0.forgeDescriptor(offset8: 2, length8: 0xFFFF, published: 40) },
-        .init(name: "unknown descriptor flags") { try $0.forgeDescriptor(offset8: 2, length8: 4, flags: 0x8000, published: 40) },
-        .init(name: "fewer than 24 bytes published") { try $0.forgeDescriptor(offset8: 2, length8: 2, published: 16) },
-        .init(name: "guest TX read_index unaligned") { channel in
+        .init(name: "offset8 < 2", expected: "offsetTooSmall") { try $0.forgeDescriptor(offset8: 1, length8: 4, published: 40) },
+        .init(name: "len8 < offset8", expected: "lengthBeforeOffset") { try $0.forgeDescriptor(offset8: 4, length8: 3, published: 40) },
+        .init(name: "len8 beyond the published bytes", expected: "lengthBeyondAvailable") { try $0.forgeDescriptor(offset8: 2, length8: 5, published: 40) },
+        .init(name: "len8 larger than the ring", expected: "lengthBeyondAvailable") { try $0.forgeDescriptor(offset8: 2, length8: 0xFFFF, published: 40) },
+        .init(name: "unknown descriptor flags", expected: "unknownFlags") { try $0.forgeDescriptor(offset8: 2, length8: 4, flags: 0x8000, published: 40) },
+        .init(name: "fewer than 24 bytes published", expected: "truncated") { try $0.forgeDescriptor(offset8: 2, length8: 2, published: 16) },
+        .init(name: "guest TX read_index unaligned", expected: "readIndex") { channel in
             channel.setGuestOutboundReadIndex(5)
             try channel.send(probe())  // the agent's reply makes its writer look at read_index
         },
-        .init(name: "guest TX read_index past the ring") { channel in
+        .init(name: "guest TX read_index past the ring", expected: "readIndex") { channel in
             channel.setGuestOutboundReadIndex(channel.guestOutbound.dataSize)
             try channel.send(probe())
         },
@@ -169,7 +173,8 @@ final class ThreadClockBox: @unchecked Sendable {
         try ringCase.attack(channel)
         #expect(try harness.wait { harness.closeReason(victim.rawValue) != nil }, "channel not failed")
         let reason = harness.closeReason(victim.rawValue) ?? ""
-        #expect(reason.hasPrefix("ring error"), "closed for \(reason)")
+        #expect(reason.hasPrefix("ring error") && reason.contains(ringCase.expected), "closed for \(reason)")
+        print("malicious host, \(ringCase.name) on \(victim.rawValue): channel closed (\(reason))")
         // The agent told the host it dropped the channel, and the host is not answered on it again.
         try channel.signal(times: 10)
         try harness.expectStillServing(witness: victim == .heartbeat ? .timesync : .heartbeat)
