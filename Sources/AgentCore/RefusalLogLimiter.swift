@@ -35,6 +35,12 @@ public final class RefusalLogLimiter: @unchecked Sendable {
     /// logged one. Non-refusal events are always logged with 0 suppressed.
     public func admit(_ event: AgentEvent) -> (log: Bool, suppressed: Int) {
         guard let kind = Self.refusalKind(event) else { return (true, 0) }
+        return admit(kind: kind)
+    }
+
+    /// The same budget for any other host-triggered line, keyed by `kind` (the KVP daemon passes
+    /// the whole line: a host repeating a failing request repeats the same line).
+    public func admit(kind: String) -> (log: Bool, suppressed: Int) {
         let time = now()
         lock.lock()
         defer { lock.unlock() }
@@ -49,10 +55,16 @@ public final class RefusalLogLimiter: @unchecked Sendable {
 
     /// `describe(event)` when the event may be logged now, with the suppressed count appended.
     public func line(for event: AgentEvent, describe: (AgentEvent) -> String?) -> String? {
-        let (log, suppressed) = admit(event)
-        guard log, let text = describe(event) else { return nil }
-        if suppressed == 0 { return text }
-        return text + " (\(suppressed) more of this kind suppressed in the last \(Int(interval)) s)"
+        guard let kind = Self.refusalKind(event) else { return describe(event) }
+        guard let text = describe(event) else { return nil }
+        return line(kind: kind, text: text)
+    }
+
+    /// `text` when a line of `kind` may be logged now, with the suppressed count appended.
+    public func line(kind: String, text: String) -> String? {
+        let (log, suppressed) = admit(kind: kind)
+        guard log else { return nil }
+        return suppressed == 0 ? text : text + " (\(suppressed) more of this kind suppressed in the last \(Int(interval)) s)"
     }
 
     private static func caseName(_ error: ICParseError) -> String {

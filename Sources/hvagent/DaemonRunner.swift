@@ -99,7 +99,9 @@ struct DaemonRunner {
     /// KVP over /dev/vmbus/hv_kvp (kernel mode) in the same loop: the device and the network facts
     /// behind the auto pool become two more poll inputs.
     func startKernelKVP(board: StatusBoard) throws -> [PollInput] {
-        let log: (String) -> Void = { logger.info("\($0)") }
+        // Host-triggered lines (a failing SET, a malformed message) once per distinct line per minute.
+        let limiter = RefusalLogLimiter()
+        let log: (String) -> Void = { line in if let text = limiter.line(kind: line, text: line) { logger.info("\(text)") } }
         let store = try PoolStore.openForDaemon(directory: config.string("kvp", "pool_dir"), lockTimeout: 10,
                                                 log: { logger.warning("\($0)") })
         let facts = try? NetworkFacts(configuration: .init(rules: KVPDaemonCommand.rules(config)))

@@ -29,6 +29,12 @@ import Testing
         let line = limiter.line(for: Self.badPipe, describe: describe)
         #expect(line?.hasSuffix("(999 more of this kind suppressed in the last 60 s)") == true)
         #expect(limiter.line(for: Self.badPipe, describe: describe) == nil)
+        // Free-form host-triggered lines (the KVP daemon's) share the mechanism, keyed by the line.
+        let kvp = "KVP set pool 1: /var/lib/hyperv/.kvp_pool_1 was opened read-only"
+        #expect(limiter.line(kind: kvp, text: kvp) == kvp)
+        for _ in 0..<5 { #expect(limiter.line(kind: kvp, text: kvp) == nil) }
+        time.now += 61
+        #expect(limiter.line(kind: kvp, text: kvp) == kvp + " (5 more of this kind suppressed in the last 60 s)")
     }
 
     /// End to end: 1000 packets with a lying pipe size from the host produce 1000 dropped

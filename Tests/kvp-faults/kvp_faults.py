@@ -191,6 +191,12 @@ def case_read_only(a, work, shim):
             problems.append("GET/ENUMERATE failed on a read-only pool: %s/%s" % (r_get["status"], r_enum["status"]))
         if "read-only" not in d.log_text().lower():
             problems.append("no log line naming the read-only file system")
+        # A host repeating the failing SET must not flood the log: one line per minute.
+        for i in range(50):
+            d.op(op="set", pool=1, key="Again", value=str(i))
+        repeated = [l for l in d.log_text().splitlines() if "set pool 1" in l.lower()]
+        if len(repeated) != 1:
+            problems.append("%d log lines for 51 identical failing SETs (want 1)" % len(repeated))
         if open(os.path.join(view, ".kvp_pool_1"), "rb").read() != before:
             problems.append("pool file changed")
         if not d.alive():
