@@ -5,8 +5,8 @@ peer harness's kernel emulator (kvp_kernel_emu.py + LD_PRELOAD shim).
 Cases (each prints one line, then a closing "N passed, N failed" line):
   lock-lockf / lock-flock
       another process holds the pool file's POSIX (lockf) or BSD (flock)
-      lock for 5 s; the daemon runs with --lock-timeout 1 under an emulated
-      kernel timeout of 3 s.  The SET during the hold must be answered with a
+      lock for 3.5 s (longer than the host timeout); the daemon runs with
+      --lock-timeout 1 under an emulated kernel timeout of 3 s.  The SET during the hold must be answered with a
       failure before the kernel timeout (not time out, not block), the daemon
       must stay alive, and after the hold a SET succeeds and the record
       written before the hold is intact.
@@ -81,7 +81,7 @@ def case_lock(a, work, shim, kind):
         if d.op(op="set", pool=1, key="BeforeHold", value="1")["status"] != OK:
             problems.append("first SET failed")
         holder = subprocess.Popen([sys.executable, os.path.join(PEER, "kvp_pool_writer.py"),
-                                   os.path.join(pool_dir, ".kvp_pool_1"), "--lock", kind, "--hold", "5"],
+                                   os.path.join(pool_dir, ".kvp_pool_1"), "--lock", kind, "--hold", "3.5"],
                                   stdout=subprocess.PIPE, text=True)
         holder.stdout.readline()  # {"acquired": true}
         t0 = time.monotonic()
