@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "ProcessSupport", "TestSupport"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore"]
+            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore"]
         ),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
         .systemLibrary(

@@ -9,6 +9,8 @@ swift test --skip-build
 # KVP against the real hv_kvp_daemon and real pool-file writers (each skips with a reason when not root).
 python3 Tests/kvp-diff/kvp_diff.py --hvagent .build/debug/hvagent
 python3 Tests/kvp-crash/kvp_crash.py --hvagent .build/debug/hvagent --rounds 20 --sets 10000
+# Pool-file faults: a lock held past the timeout, a full and a read-only pool directory (~8 s).
+python3 Tests/kvp-faults/kvp_faults.py --hvagent .build/debug/hvagent
 /usr/bin/python3 Tests/kvp-concurrency/kvp_cloudinit_concurrency.py --build .build/debug
 # The packages: the .deb and .rpm from a release build, then lintian, rpmlint, the unit's
 # systemd-analyze checks and an install into a throwaway root (packaging/README.md). About 70 s

@@ -24,7 +24,7 @@ public final class SimulatedHyperVHost {
     public let endpoint: SimHostEndpoint
     public let log: ExchangeLog
     public var configuration: SimHostConfiguration
-    private var channels: [HostServiceKind: HostChannel] = [:]
+    var channels: [HostServiceKind: HostChannel] = [:]  // internal: HostileActions.swift reaches the raw channel
 
     public private(set) var negotiated: [HostServiceKind: NegotiatedVersions] = [:]
     public private(set) var negotiationCount: [HostServiceKind: Int] = [:]

@@ -108,7 +108,15 @@ public final class PoolFile {
             }
             let i = records.count
             let end = (i + 1) * PoolRecord.size
-            try writeAll(record.encoded(), at: i * PoolRecord.size)
+            do {
+                try writeAll(record.encoded(), at: i * PoolRecord.size)
+            } catch {
+                // A full disk (ENOSPC, EFBIG) can fail the write after part of the record
+                // landed: cut the file back so other readers never see a partial record
+                // and the next append stays aligned.
+                try? truncateFile(to: i * PoolRecord.size)
+                throw error
+            }
             // Drop a partial record left behind by a writer that died: we hold
             // both locks, so no live writer is in the middle of that append.
             if let id = identity, id.size > end {

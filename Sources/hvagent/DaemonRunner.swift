@@ -63,6 +63,7 @@ struct DaemonRunner {
         let performer: any ShutdownPerformer = dryRunShutdown ? DryRunShutdownPerformer() : ConfiguredShutdownPerformer(config: config)
         // KVP over uio: the ring front end (KVPICService) serves the same engine the kernel mode uses.
         let ringKVP = uioServices.contains(.kvp) ? try makeKVPEngine() : nil
+        let limiter = RefusalLogLimiter()
         let agent = try IntegrationAgent(
             source: source,
             configuration: AgentCore.AgentConfiguration(
@@ -71,7 +72,7 @@ struct DaemonRunner {
             observer: { event in
                 board.record(event)
                 gate.check()
-                if let line = Timeline.describe(event) { Logger(label: "hvagent").info("\(line)") }
+                if let line = limiter.line(for: event, describe: Timeline.describe) { Logger(label: "hvagent").info("\(line)") }
             })
 
         let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
@@ -103,8 +104,7 @@ struct DaemonRunner {
     /// KVP over /dev/vmbus/hv_kvp (kernel mode) in the same loop: the device and the network facts
     /// behind the auto pool become two more poll inputs.
     func startKernelKVP(board: StatusBoard) throws -> [PollInput] {
-        let log: (String) -> Void = { logger.info("\($0)") }
-        let (engine, facts) = try makeKVPEngine()
+        let (engine, facts, log) = try makeKVPEngine()
         let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: config.string("kvp", "device"), log: log)
         frontEnd.waitWhileBusy = false
         do {
@@ -131,15 +131,18 @@ struct DaemonRunner {
 
     /// The KVP engine both front ends use: the configured pool directory, and the live network
     /// facts (netlink) behind the auto pool and GET_IP_INFO when they can be had.
-    func makeKVPEngine() throws -> (engine: KVPEngine, facts: NetworkFacts?) {
-        let store = try PoolStore(directory: config.string("kvp", "pool_dir"), writable: true, lockTimeout: 10)
-        for r in try store.openAll() {
-            logger.warning("KVP: dropped a partial record (\(r.droppedBytes) bytes) at the end of pool \(r.pool)")
-        }
+    /// The KVP engine both front ends serve: the configured pool directory (read-only with a
+    /// logged reason when it cannot be written), live network facts, and host-triggered log lines
+    /// rate limited (once per distinct line per minute).
+    func makeKVPEngine() throws -> (engine: KVPEngine, facts: NetworkFacts?, log: (String) -> Void) {
+        let limiter = RefusalLogLimiter()
+        let log: (String) -> Void = { [logger] line in if let text = limiter.line(kind: line, text: line) { logger.info("\(text)") } }
+        let store = try PoolStore.openForDaemon(directory: config.string("kvp", "pool_dir"), lockTimeout: 10,
+                                                log: { [logger] in logger.warning("\($0)") })
         let facts = try? NetworkFacts(configuration: .init(rules: KVPDaemonCommand.rules(config)))
         if facts == nil { logger.warning("KVP: network facts unavailable; the auto pool will be empty") }
-        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: { [logger] in logger.info("\($0)") })
-        return (engine, facts)
+        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: log)
+        return (engine, facts, log)
     }
 
     /// Timesync in kernel mode: hv_utils keeps the channel and exposes host time as the `hyperv`
@@ -269,7 +272,7 @@ final class DaemonPlumbing {
         } else {
             watchdog = nil
         }
-        agent.inputs = inputs
+        agent.inputs += inputs
     }
 
     /// Serves until stopped; READY goes out when the channels have negotiated (the gate is checked

@@ -1,4 +1,5 @@
 import AgentConfig
+import AgentCore
 import ArgumentParser
 import KVPAgent
 import KVPStore
@@ -56,10 +57,7 @@ struct KVPDaemonCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let store: PoolStore
         do {
-            store = try PoolStore(directory: poolDir, writable: true, lockTimeout: lockTimeout)
-            for r in try store.openAll() {
-                log("KVP: dropped a partial record (\(r.droppedBytes) bytes) at the end of pool \(r.pool)")
-            }
+            store = try PoolStore.openForDaemon(directory: poolDir, lockTimeout: lockTimeout, log: log)
         } catch {
             log("hvagent kvp-daemon: \(error)")
             throw ExitCode(1)
@@ -80,8 +78,12 @@ struct KVPDaemonCommand: ParsableCommand {
             log("KVP: network facts unavailable (\(error)); the auto pool will be empty")
             facts = nil
         }
-        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: log)
-        let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: device, log: log)
+        // What the host can trigger over and over (a failing SET, a malformed message) is logged
+        // once per distinct line per minute.
+        let limiter = RefusalLogLimiter()
+        let hostLog: (String) -> Void = { line in if let text = limiter.line(kind: line, text: line) { log(text) } }
+        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: hostLog)
+        let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: device, log: hostLog)
         frontEnd.traceRequests = debug
         log("KVP starting; pid is:\(getpid())")
         do {

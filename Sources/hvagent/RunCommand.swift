@@ -99,6 +99,7 @@ struct RunCommand: ParsableCommand {
         })
         let notifier = SystemdNotifier()
         let gate = ReadinessGate(board: board, notifier: notifier, logger: Logger(label: "hvagent"))
+        let limiter = RefusalLogLimiter()
         let agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(connectingTo: simSocket),
             configuration: AgentConfiguration(shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony,
@@ -106,7 +107,7 @@ struct RunCommand: ParsableCommand {
             observer: { event in
                 board.record(event)
                 gate.check()
-                if let line = Timeline.describe(event) { timeline.log("agent", line) }
+                if let line = limiter.line(for: event, describe: Timeline.describe) { timeline.log("agent", line) }
             })
         if let facts {
             agent.inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })

@@ -38,6 +38,9 @@ struct SimHostCommand: ParsableCommand {
     @Option(help: "Write the JSON-lines exchange log here instead of standard output.")
     var log: String?
 
+    @Flag(help: "When the agent disconnects (or is killed), wait for it to connect again and start over, until --seconds.")
+    var acceptReconnect = false
+
     func validate() throws {
         guard timesyncVersion == 3 || timesyncVersion == 4 else { throw ValidationError("--timesync-version must be 3 or 4") }
         guard heartbeatInterval >= 0, timesyncInterval >= 0, seconds >= 0 else { throw ValidationError("intervals must be >= 0") }
@@ -59,11 +62,29 @@ struct SimHostCommand: ParsableCommand {
         if timesyncVersion == 3 { configuration.offers[.timesync] = .timesyncV3 }
         let listener = try SimListener(path: socket)
         FileHandle.standardError.write(Data("sim-host: listening on \(socket)\n".utf8))
-        guard let connection = try listener.accept(timeoutMilliseconds: -1) else { return }
-        let host = SimulatedHyperVHost(
-            endpoint: SimHostEndpoint(socket: connection), configuration: configuration, log: ExchangeLog(output: output))
-        try host.offerAll()
+        let log = ExchangeLog(output: output)
         let start = Date()
+        var connections = 0
+        var protocolErrors: [String] = []
+        repeat {
+            let left = seconds > 0 ? seconds - Date().timeIntervalSince(start) : -1
+            if seconds > 0 && left <= 0 { break }
+            guard let connection = try listener.accept(timeoutMilliseconds: seconds > 0 ? Int32(left * 1000) : -1) else { break }
+            connections += 1
+            log.record(channel: "host", event: "connect", detail: "agent connection \(connections)")
+            let host = SimulatedHyperVHost(endpoint: SimHostEndpoint(socket: connection), configuration: configuration, log: log)
+            try serve(host, start: start)
+            protocolErrors += host.protocolErrors
+        } while acceptReconnect
+        if !protocolErrors.isEmpty {
+            FileHandle.standardError.write(Data("sim-host: protocol errors: \(protocolErrors)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    /// Offers every service on one agent connection and runs until it ends or --seconds pass.
+    private func serve(_ host: SimulatedHyperVHost, start: Date) throws {
+        try host.offerAll()
         var shutdownSent = false
         var kvpDone = false
         while host.agentConnected {
@@ -78,10 +99,6 @@ struct SimHostCommand: ParsableCommand {
                 kvpDone = true
             }
             try host.pump(timeoutMilliseconds: 100)
-        }
-        if !host.protocolErrors.isEmpty {
-            FileHandle.standardError.write(Data("sim-host: protocol errors: \(host.protocolErrors)\n".utf8))
-            throw ExitCode.failure
         }
     }
 }
