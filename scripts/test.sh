@@ -21,3 +21,14 @@ if [ "${CI:-}" = true ] || [ "${HVAGENT_PACKAGE_TESTS:-}" = 1 ]; then
 else
   echo "package tests: skipped (set HVAGENT_PACKAGE_TESTS=1 to build and check the .deb and .rpm; CI=true does)"
 fi
+# Fuzz smoke: every libFuzzer target for 30 s from its seed corpus (libFuzzer + AddressSanitizer
+# build; a crash fails the run and leaves its input in .build-fuzz/artifacts/). About 6 minutes,
+# so in CI or on request (HVAGENT_FUZZ_SMOKE=1).
+if [ "${CI:-}" = true ] || [ "${HVAGENT_FUZZ_SMOKE:-}" = 1 ]; then
+  for target in $(ls Tests/Fuzz/corpus); do
+    scripts/fuzz.sh "$target" 30 2>&1 | grep -E "^(Done|==[0-9]+==|SUMMARY)|deadly" | sed "s/^/fuzz $target: /"
+    [ "${PIPESTATUS[0]}" = 0 ] || { echo "fuzz $target: FAILED"; exit 1; }
+  done
+else
+  echo "fuzz smoke: skipped (set HVAGENT_FUZZ_SMOKE=1 to run every fuzz target for 30 s; CI=true does)"
+fi
