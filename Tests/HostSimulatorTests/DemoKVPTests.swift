@@ -3,10 +3,10 @@ import Testing
 
 /// `hvagent demo` (the README's first command) with its KVP part, as a separate process.
 @Suite struct DemoKVPTests {
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: TwoProcessTests.hvagent), "hvagent binary not built"))
+    @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func demoShowsTheHostReadingKVPAndCleansUp() throws {
         let demo = Process()
-        demo.executableURL = URL(fileURLWithPath: TwoProcessTests.hvagent)
+        demo.executableURL = URL(fileURLWithPath: AgentProcesses.hvagent)
         demo.arguments = ["demo", "--seconds", "3"]
         let output = Pipe()
         demo.standardOutput = output

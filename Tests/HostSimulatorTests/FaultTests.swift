@@ -8,7 +8,7 @@ import Glibc
 /// Faults around the agent: killed mid-exchange and restarted, channels rescinded and re-offered
 /// over and over.
 @Suite(.serialized) struct FaultTests {
-    static var hvagent: String { IdleAgentTests.hvagent }
+    static var hvagent: String { AgentProcesses.hvagent }
 
     /// Reads the host's JSON-lines log.
     static func records(_ path: String) -> [ExchangeRecord] {
@@ -40,19 +40,14 @@ import Glibc
     /// which sees a second connection, negotiates every service again, and serves it.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: FaultTests.hvagent), "hvagent binary not built"))
     func sigkillMidExchangeAndRestartRenegotiates() throws {
-        let directory = NSTemporaryDirectory() + "hvagent-kill-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try AgentProcesses.directory("kill")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let socket = directory + "/sim.sock"
         let log = directory + "/exchange.jsonl"
-        let host = Process()
-        host.executableURL = URL(fileURLWithPath: Self.hvagent)
-        host.arguments = ["sim-host", "--socket", socket, "--heartbeat-interval", "0.02", "--timesync-interval", "0.1",
-                          "--seconds", "20", "--accept-reconnect", "--log", log]
-        host.standardError = FileHandle.nullDevice
-        try host.run()
+        let host = try AgentProcesses.startSimHost(socket: socket, [
+            "--heartbeat-interval", "0.02", "--timesync-interval", "0.1", "--seconds", "20", "--accept-reconnect", "--log", log])
         defer { if host.isRunning { host.terminate() } }
-        #expect(Self.waitFor(10) { FileManager.default.fileExists(atPath: socket) })
+        #expect(FileManager.default.fileExists(atPath: socket))
 
         let first = try Self.startAgent(socket: socket)
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }

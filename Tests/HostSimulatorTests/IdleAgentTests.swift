@@ -5,8 +5,7 @@ import Testing
 /// time sample is handled, a 10 s window without host traffic costs 0 context switches in every
 /// thread of the agent. Also checks `hvagent status` against the running agent.
 @Suite struct IdleAgentTests {
-    static var binDirectory: URL { URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent() }
-    static var hvagent: String { binDirectory.appendingPathComponent("hvagent").path }
+    static var hvagent: String { AgentProcesses.hvagent }
 
     /// Voluntary + involuntary context switches summed over all threads, and VmRSS in kB.
     static func counters(_ pid: Int32) -> (switches: Int, rssKB: Int, threads: Int) {
@@ -24,23 +23,16 @@ import Testing
         return (switches, rss, tasks.count)
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: IdleAgentTests.hvagent), "hvagent binary not built"))
+    @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func idleAgentDoesNotWakeAndReportsStatus() throws {
-        let directory = NSTemporaryDirectory() + "hvagent-idle-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try AgentProcesses.directory("idle")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let socket = directory + "/sim.sock"
         let statusSocket = directory + "/status.sock"
-        let host = Process()
-        host.executableURL = URL(fileURLWithPath: Self.hvagent)
         // Periodic traffic every 60 s: after negotiation and the first SYNC the host is silent.
-        host.arguments = ["sim-host", "--socket", socket, "--heartbeat-interval", "60", "--timesync-interval", "60",
-                          "--seconds", "20", "--log", directory + "/exchange.jsonl"]
-        host.standardError = FileHandle.nullDevice
-        try host.run()
+        let host = try AgentProcesses.startSimHost(socket: socket, [
+            "--heartbeat-interval", "60", "--timesync-interval", "60", "--seconds", "20", "--log", directory + "/exchange.jsonl"])
         defer { if host.isRunning { host.terminate() } }
-        let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(20_000) }
         let agent = Process()
         agent.executableURL = URL(fileURLWithPath: Self.hvagent)
         agent.arguments = ["run", "--sim-socket", socket, "--timesync-mode", "discipline", "--status-socket", statusSocket]

@@ -8,7 +8,7 @@ import TestSupport
 /// The real `kvp` CLI writes pool 1 while the agent serves the simulated host's KVP channel.
 @Suite(.serialized) struct KVPCLIHostTests {
     static var kvpPath: String {
-        URL(fileURLWithPath: TwoProcessTests.hvagent).deletingLastPathComponent().appendingPathComponent("kvp").path
+        URL(fileURLWithPath: AgentProcesses.hvagent).deletingLastPathComponent().appendingPathComponent("kvp").path
     }
 
     func kvp(_ arguments: [String]) throws -> Int32 {

@@ -5,25 +5,17 @@ import Testing
 
 /// KVP between `hvagent sim-host` and `hvagent run --sim-socket --kvp-pool-dir` as separate processes.
 @Suite struct KVPTwoProcessTests {
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: TwoProcessTests.hvagent), "hvagent binary not built"))
+    @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func simHostEnumeratesPoolsServedByRun() throws {
-        let directory = NSTemporaryDirectory() + "hvagent-kvp-twoproc-\(getpid())"
+        let directory = try AgentProcesses.directory("kvp-twoproc")
         let pools = directory + "/pools"
         try FileManager.default.createDirectory(atPath: pools, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         _ = try PoolStore(directory: pools, writable: true).file(.guest).set(try #require(PoolRecord(key: "greeting", value: "hello host")))
         let socket = directory + "/sim.sock"
         let log = directory + "/exchange.jsonl"
-        let host = Process()
-        host.executableURL = URL(fileURLWithPath: TwoProcessTests.hvagent)
-        host.arguments = ["sim-host", "--socket", socket, "--seconds", "2", "--kvp-enumerate-after", "0.3", "--log", log]
-        host.standardError = FileHandle.nullDevice
-        try host.run()
-        let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(20_000) }
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: TwoProcessTests.hvagent)
-        agent.arguments = ["run", "--sim-socket", socket, "--timesync-mode", "off", "--kvp-pool-dir", pools]
+        let host = try AgentProcesses.startSimHost(socket: socket, ["--seconds", "2", "--kvp-enumerate-after", "0.3", "--log", log])
+        let agent = AgentProcesses.process(["run", "--sim-socket", socket, "--timesync-mode", "off", "--kvp-pool-dir", pools])
         let output = Pipe()
         agent.standardOutput = output
         agent.standardError = output
@@ -33,9 +25,7 @@ import Testing
         host.waitUntilExit()
         #expect(host.terminationStatus == 0)
         #expect(agent.terminationStatus == 0, "agent output: \(text)")
-        let records = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
-            try JSONDecoder().decode(ExchangeRecord.self, from: Data($0.utf8))
-        }
+        let records = try AgentProcesses.exchangeLog(log)
         let kvp = records.filter { $0.channel == "kvp" && $0.event == "reply" }
         #expect(kvp.contains { $0.type == "negotiate" && $0.detail == "framework 3.0, service 4.0" })
         #expect(kvp.contains { $0.type == "kvp" && $0.detail == "enumerate pool 2: no more items" })
