@@ -14,10 +14,10 @@ RUNS="${2:-3}"
 SHIM="$(mktemp -d)/hvkvp_shim.so"
 cc -O2 -shared -fPIC -o "$SHIM" "$PEER/hvkvp_shim.c" -ldl
 if [ "$WHO" = reference ]; then
-    KVP_PRELOAD="$SHIM" "$PEER/harness.sh" bench --count 10000 --runs "$RUNS" --enum-walks 20 --idle-seconds 10
+    KVP_PRELOAD="$SHIM" "$PEER/harness.sh" bench --count "${COUNT:-10000}" --runs "$RUNS" --enum-walks 20 --idle-seconds 10
 else
     BIN="$(cd "$(dirname "$WHO")" && pwd)/$(basename "$WHO")"
     KVP_PRELOAD="$SHIM" BIN="$BIN" RUNS="$RUNS" "$PEER/harness.sh" shell bash -c \
-        'python3 "$KVP_EMU" bench --socket "$HV_KVP_SOCKET" --spawn "$BIN kvp-daemon --pool-dir $KVP_POOL_DIR" --preload "$KVP_PRELOAD" --pool-dir "$KVP_POOL_DIR" --count 10000 --runs "$RUNS" --enum-walks 20 --idle-seconds 10'
+        'python3 "$KVP_EMU" bench --socket "$HV_KVP_SOCKET" --spawn "$BIN kvp-daemon --pool-dir $KVP_POOL_DIR" --preload "$KVP_PRELOAD" --pool-dir "$KVP_POOL_DIR" --count "${COUNT:-10000}" --runs "$RUNS" --enum-walks 20 --idle-seconds 10'
 fi
 rm -rf "$(dirname "$SHIM")"
