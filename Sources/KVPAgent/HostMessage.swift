@@ -16,34 +16,7 @@ public struct HostMessage: Equatable, Sendable {
     /// hv_kvp_ip_msg: header 2 + hv_kvp_ipaddr_value 7426.
     public static let ipMessageSize = 7428
 
-    /// operation (u8).
-    static let operationOffset = 0
-    /// pool (u8).
-    static let poolOffset = 1
-
-    // SET / GET: hv_kvp_exchg_msg_value at 4.
-    /// value_type (u32): 1 REG_SZ, 4 REG_U32, 8 REG_U64.
-    static let setValueTypeOffset = 4
-    /// key_size (u32): bytes of UTF-16 including the NUL.
-    static let setKeySizeOffset = 8
-    /// value_size (u32): bytes.
-    static let setValueSizeOffset = 12
-    /// key: UTF-16LE, 256 units.
-    static let setKeyOffset = 16
-    /// value: UTF-16LE, 1024 units (or a LE u32/u64).
-    static let setValueOffset = 528
-
-    // DELETE.
-    static let deleteKeySizeOffset = 4
-    static let deleteKeyOffset = 8
-
-    // ENUMERATE: index then hv_kvp_exchg_msg_value.
-    static let enumIndexOffset = 4
-    static let enumValueTypeOffset = 8
-    static let enumKeySizeOffset = 12
-    static let enumValueSizeOffset = 16
-    static let enumKeyOffset = 20
-    static let enumValueOffset = 532
+    // Header, SET/GET, DELETE and ENUMERATE offsets: KVPMessageLayout.
 
     // IP info: 2-byte header, no pad.
     /// adapter_id: UTF-16LE, 128 units (MAC for GET, GUID for SET).
@@ -72,8 +45,8 @@ public struct HostMessage: Equatable, Sendable {
         self.bytes = bytes
     }
 
-    public var operation: UInt8 { bytes[Self.operationOffset] }
-    public var pool: UInt8 { bytes[Self.poolOffset] }
+    public var operation: UInt8 { bytes[KVPMessageLayout.operationOffset] }
+    public var pool: UInt8 { bytes[KVPMessageLayout.poolOffset] }
 
     /// The request, converted like `kvp_send_key()`: key to UTF-8 capped at
     /// 511 bytes, REG_SZ value capped at 2047 bytes, REG_U32/REG_U64
@@ -82,14 +55,14 @@ public struct HostMessage: Equatable, Sendable {
         let pool = self.pool
         switch KVPOperation(rawValue: operation) {
         case .set:
-            let key = string(Self.setKeyOffset, 512, sizeBytes: u32(Self.setKeySizeOffset), maxBytes: 511)
+            let key = string(KVPMessageLayout.setKeyOffset, 512, sizeBytes: u32(KVPMessageLayout.setKeySizeOffset), maxBytes: 511)
             return .set(pool: pool, key: key, value: setValue())
         case .get:
-            return .get(pool: pool, key: string(Self.setKeyOffset, 512, sizeBytes: u32(Self.setKeySizeOffset), maxBytes: 511))
+            return .get(pool: pool, key: string(KVPMessageLayout.setKeyOffset, 512, sizeBytes: u32(KVPMessageLayout.setKeySizeOffset), maxBytes: 511))
         case .delete:
-            return .delete(pool: pool, key: string(Self.deleteKeyOffset, 512, sizeBytes: u32(Self.deleteKeySizeOffset), maxBytes: 511))
+            return .delete(pool: pool, key: string(KVPMessageLayout.deleteKeyOffset, 512, sizeBytes: u32(KVPMessageLayout.deleteKeySizeOffset), maxBytes: 511))
         case .enumerate:
-            return .enumerate(pool: pool, index: u32(Self.enumIndexOffset))
+            return .enumerate(pool: pool, index: u32(KVPMessageLayout.enumIndexOffset))
         case .getIPInfo:
             return .getIPInfo(adapterID: adapterID)
         case .setIPInfo:
@@ -100,13 +73,13 @@ public struct HostMessage: Equatable, Sendable {
     }
 
     private func setValue() -> [UInt8] {
-        switch u32(Self.setValueTypeOffset) {
+        switch u32(KVPMessageLayout.setValueTypeOffset) {
         case Self.regSZ:
-            return string(Self.setValueOffset, 2048, sizeBytes: u32(Self.setValueSizeOffset), maxBytes: 2047)
+            return string(KVPMessageLayout.setValueOffset, 2048, sizeBytes: u32(KVPMessageLayout.setValueSizeOffset), maxBytes: 2047)
         case Self.regU32:
-            return Array(String(u32(Self.setValueOffset)).utf8)
+            return Array(String(u32(KVPMessageLayout.setValueOffset)).utf8)
         case Self.regU64:
-            let lo = UInt64(u32(Self.setValueOffset)), hi = UInt64(u32(Self.setValueOffset + 4))
+            let lo = UInt64(u32(KVPMessageLayout.setValueOffset)), hi = UInt64(u32(KVPMessageLayout.setValueOffset + 4))
             return Array(String(lo | hi << 32).utf8)
         default:
             // EXPAND_SZ (2), QWORD (11), ...: the kernel leaves value_size 0 (B12).
@@ -147,16 +120,16 @@ public struct HostMessage: Equatable, Sendable {
             return s
         case let .record(key, value):
             if case .get = request {
-                guard putString(value, at: Self.setValueOffset, fieldBytes: 2048, maxUnits: 1022,
-                                sizeOffset: Self.setValueSizeOffset) else { return .fail }
-                putU32(Self.setValueTypeOffset, Self.regSZ)
+                guard putString(value, at: KVPMessageLayout.setValueOffset, fieldBytes: 2048, maxUnits: 1022,
+                                sizeOffset: KVPMessageLayout.setValueSizeOffset) else { return .fail }
+                putU32(KVPMessageLayout.setValueTypeOffset, Self.regSZ)
                 return .ok
             }
-            guard putString(key, at: Self.enumKeyOffset, fieldBytes: 512, maxUnits: 254,
-                            sizeOffset: Self.enumKeySizeOffset),
-                  putString(value, at: Self.enumValueOffset, fieldBytes: 2048, maxUnits: 1022,
-                            sizeOffset: Self.enumValueSizeOffset) else { return .fail }
-            putU32(Self.enumValueTypeOffset, Self.regSZ)
+            guard putString(key, at: KVPMessageLayout.enumKeyOffset, fieldBytes: 512, maxUnits: 254,
+                            sizeOffset: KVPMessageLayout.enumKeySizeOffset),
+                  putString(value, at: KVPMessageLayout.enumValueOffset, fieldBytes: 2048, maxUnits: 1022,
+                            sizeOffset: KVPMessageLayout.enumValueSizeOffset) else { return .fail }
+            putU32(KVPMessageLayout.enumValueTypeOffset, Self.regSZ)
             return .ok
         case let .ipInfo(info):
             guard bytes.count >= Self.ipMessageSize else { return .fail }

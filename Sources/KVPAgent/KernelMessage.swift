@@ -9,39 +9,10 @@ public struct KernelMessage: Equatable, Sendable {
     /// sizeof(struct hv_kvp_msg).
     public static let size = 7432
 
-    // Header.
-    /// kvp_hdr.operation (u8), request direction.
-    static let operationOffset = 0
-    /// kvp_hdr.pool (u8), request direction.
-    static let poolOffset = 1
     /// error (s32): overlays the header in replies.
     static let errorOffset = 0
 
-    // kvp_set / kvp_get: struct hv_kvp_exchg_msg_value at 4.
-    /// value_type (u32); the kernel leaves it 0.
-    static let setValueTypeOffset = 4
-    /// key_size (u32): bytes including the NUL.
-    static let setKeySizeOffset = 8
-    /// value_size (u32): bytes including the NUL; 0 in GET requests.
-    static let setValueSizeOffset = 12
-    /// key[512].
-    static let setKeyOffset = 16
-    /// value[2048].
-    static let setValueOffset = 528
-
-    // kvp_delete.
-    /// key_size (u32).
-    static let deleteKeySizeOffset = 4
-    /// key[512].
-    static let deleteKeyOffset = 8
-
-    // kvp_enum_data.
-    /// index (u32).
-    static let enumIndexOffset = 4
-    /// data.key[512].
-    static let enumKeyOffset = 20
-    /// data.value[2048].
-    static let enumValueOffset = 532
+    // Header, SET/GET, DELETE and ENUMERATE offsets: KVPMessageLayout.
 
     // kvp_ip_val: struct hv_kvp_ipaddr_value, UTF-8 in this direction.
     /// adapter_id[256]: MAC (GET) or GUID (SET) text.
@@ -79,11 +50,11 @@ public struct KernelMessage: Equatable, Sendable {
     /// A zero-filled message with `operation` (e.g. the registration).
     public init(operation: UInt8) {
         bytes = [UInt8](repeating: 0, count: Self.size)
-        bytes[Self.operationOffset] = operation
+        bytes[KVPMessageLayout.operationOffset] = operation
     }
 
-    public var operation: UInt8 { bytes[Self.operationOffset] }
-    public var pool: UInt8 { bytes[Self.poolOffset] }
+    public var operation: UInt8 { bytes[KVPMessageLayout.operationOffset] }
+    public var pool: UInt8 { bytes[KVPMessageLayout.poolOffset] }
 
     /// The registration reply's version text (the kernel sends "3.1").
     public var registrationVersion: String {
@@ -101,21 +72,21 @@ public struct KernelMessage: Equatable, Sendable {
         let pool = self.pool
         switch KVPOperation(rawValue: operation) {
         case .set:
-            guard let key = field(Self.setKeyOffset, 512, size: u32(Self.setKeySizeOffset), allowEmptySize: false),
-                  let value = field(Self.setValueOffset, 2048, size: u32(Self.setValueSizeOffset), allowEmptySize: true)
+            guard let key = field(KVPMessageLayout.setKeyOffset, 512, size: u32(KVPMessageLayout.setKeySizeOffset), allowEmptySize: false),
+                  let value = field(KVPMessageLayout.setValueOffset, 2048, size: u32(KVPMessageLayout.setValueSizeOffset), allowEmptySize: true)
             else { return .failure(KVPStatusError(.noMoreItems)) }
             return .success(.set(pool: pool, key: key, value: value))
         case .get:
             // value_size is ignored: the kernel always sends 0 (bug B1).
-            guard let key = field(Self.setKeyOffset, 512, size: u32(Self.setKeySizeOffset), allowEmptySize: false)
+            guard let key = field(KVPMessageLayout.setKeyOffset, 512, size: u32(KVPMessageLayout.setKeySizeOffset), allowEmptySize: false)
             else { return .failure(KVPStatusError(.noMoreItems)) }
             return .success(.get(pool: pool, key: key))
         case .delete:
-            guard let key = field(Self.deleteKeyOffset, 512, size: u32(Self.deleteKeySizeOffset), allowEmptySize: false)
+            guard let key = field(KVPMessageLayout.deleteKeyOffset, 512, size: u32(KVPMessageLayout.deleteKeySizeOffset), allowEmptySize: false)
             else { return .failure(KVPStatusError(.noMoreItems)) }
             return .success(.delete(pool: pool, key: key))
         case .enumerate:
-            return .success(.enumerate(pool: pool, index: u32(Self.enumIndexOffset)))
+            return .success(.enumerate(pool: pool, index: u32(KVPMessageLayout.enumIndexOffset)))
         case .getIPInfo:
             return .success(.getIPInfo(adapterID: adapterID))
         case .setIPInfo:
@@ -160,10 +131,10 @@ public struct KernelMessage: Equatable, Sendable {
             break
         case let .record(key, value):
             if case .get = request {
-                put(value, at: Self.setValueOffset, capacity: 2048)
+                put(value, at: KVPMessageLayout.setValueOffset, capacity: 2048)
             } else {
-                put(key, at: Self.enumKeyOffset, capacity: 512)
-                put(value, at: Self.enumValueOffset, capacity: 2048)
+                put(key, at: KVPMessageLayout.enumKeyOffset, capacity: 512)
+                put(value, at: KVPMessageLayout.enumValueOffset, capacity: 2048)
             }
         case let .ipInfo(info):
             for i in Self.ipFamilyOffset..<Self.ipEnd { bytes[i] = 0 }
