@@ -154,6 +154,28 @@ else
   fail "deb Depends on more than glibc and libnl: $depends"
 fi
 
+# The libc6 minimum must cover every glibc version the binaries need, including needs that name no
+# symbol (GLIBC_ABI_DT_RELR, packed relocations): each is looked up in libc6's symbols file.
+LIBC_SYMBOLS=$(dpkg-query --control-path libc6 symbols 2>/dev/null || true)
+libc_min=$(sed -n 's/.*libc6 (>= \([^)]*\)).*/\1/p' <<<"$depends")
+uncovered=""
+for need in $(find "$DEBX/usr/bin" "$DEBX/usr/sbin" -type f -exec readelf -V {} \; 2>/dev/null \
+              | sed -n 's/.*Name: \(GLIBC_[A-Z0-9_.]*\).*/\1/p' | sort -u); do
+  case $need in
+    GLIBC_ABI_*) min=$(awk -v n="$need@$need" '$1 == n { print $2 }' "$LIBC_SYMBOLS" 2>/dev/null) ;;
+    GLIBC_PRIVATE) min="" ;;
+    *) min=${need#GLIBC_} ;;
+  esac
+  if [ -n "$need" ] && { [ -z "$libc_min" ] || { [ -n "$min" ] && dpkg --compare-versions "$libc_min" lt "$min"; }; }; then
+    uncovered+=" $need(${min:-?})"
+  fi
+done
+if [ -n "$libc_min" ] && [ -z "$uncovered" ]; then
+  pass "deb libc6 (>= $libc_min) covers every glibc version the binaries need"
+else
+  fail "deb libc6 minimum '${libc_min:-none}' does not cover:$uncovered"
+fi
+
 RPMLIST=$TMP/rpm.list
 rpm -qlp "$RPM" 2>/dev/null >"$RPMLIST"
 # shellcheck disable=SC2046

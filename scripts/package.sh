@@ -13,7 +13,15 @@ DIST=$REPO/dist
 WORK=$DIST/work
 # --disable-local-rpath: no RUNPATH $ORIGIN in an installed system binary (the packages' checkers
 # reject it, and nothing is loaded from beside the binary). -z now: full RELRO (bind at load).
-BUILD=(-c release --static-swift-stdlib --disable-local-rpath -Xlinker -z -Xlinker now)
+# The link is also what keeps the daemon small (docs/PERFORMANCE.md, KVP RSS), measured per item:
+# - lld (packaging/lld.toolset.json; the driver's default, gold, cannot do the next item) with
+#   -z pack-relative-relocs: the ~42,000 relative relocations of a static-stdlib PIE shrink from a
+#   1 MB .rela.dyn, which the loader reads at every start, to 8 KB of DT_RELR (glibc >= 2.36,
+#   which the binaries required already);
+# - --no-export-dynamic: the driver exports every symbol of an executable (6,000+ here), which
+#   only costs load-time hashing and resident pages; nothing dlopens or dlsyms into hvagent.
+BUILD=(-c release --static-swift-stdlib --disable-local-rpath --toolset "$PWD/packaging/lld.toolset.json"
+       -Xlinker -z -Xlinker now -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic)
 
 die() { echo "package.sh: $*" >&2; exit 1; }
 note() { echo "package.sh: $*"; }
@@ -168,6 +176,21 @@ DEB_BINS=()
 for p in "${SHIPPED[@]}"; do DEB_BINS+=("$DEBROOT$([ "${SECTION[$p]}" = 8 ] && echo /usr/sbin || echo /usr/bin)/$p"); done
 DEPENDS=$(cd "$SHLIBS" && dpkg-shlibdeps -O "${DEB_BINS[@]}" | sed -n 's/^shlibs:Depends=//p')
 [ -n "$DEPENDS" ] || die "dpkg-shlibdeps found no dependencies"
+# dpkg-shlibdeps versions libc6 by the symbols the binaries use, so a version need that names no
+# symbol is missed: GLIBC_ABI_DT_RELR (packed relocations, glibc 2.36) would let the package
+# install on glibc 2.35 and then fail to load. Raise libc6 to what libc6's own symbols file says
+# each such need requires.
+LIBC_SYMBOLS=$(dpkg-query --control-path libc6 symbols 2>/dev/null || true)
+for need in $(for b in "${DEB_BINS[@]}"; do readelf -V "$b"; done | sed -n 's/.*Name: \(GLIBC_ABI_[A-Z_]*\).*/\1/p' | sort -u); do
+  [ -n "$LIBC_SYMBOLS" ] || die "libc6's symbols file is missing: cannot version $need"
+  min=$(awk -v n="$need@$need" '$1 == n { print $2 }' "$LIBC_SYMBOLS")
+  [ -n "$min" ] || die "libc6's symbols file does not list $need"
+  have=$(sed -n 's/.*libc6 (>= \([^)]*\)).*/\1/p' <<<"$DEPENDS")
+  if [ -z "$have" ] || dpkg --compare-versions "$have" lt "$min"; then
+    DEPENDS=$(sed "s/libc6 (>= [^)]*)/libc6 (>= $min)/" <<<"$DEPENDS")
+    note "libc6 raised to >= $min for $need"
+  fi
+done
 
 for s in postinst prerm postrm; do install_file 0755 "$PKG/debian/$s" "$DEBROOT/DEBIAN/$s"; done
 (cd "$DEBROOT" && find etc -type f | sort | sed 's|^|/|') >"$DEBROOT/DEBIAN/conffiles"

@@ -2,9 +2,9 @@
 /// or the command line set it).
 public struct AgentSettings: Equatable, Sendable {
     /// Normalised values by qualified name (`section.key`).
-    public private(set) var values: [String: String]
+    public internal(set) var values: [String: String]
     /// Where each explicitly set value came from (`file:line` or `command line`).
-    public private(set) var origins: [String: String] = [:]
+    public internal(set) var origins: [String: String] = [:]
 
     /// All defaults.
     public init() {
@@ -98,7 +98,7 @@ public struct AgentSettings: Equatable, Sendable {
                 current = key.section
                 out += "\n[\(current)]\n"
             }
-            out += wrap(key.help).map { "# \($0)\n" }.joined()
+            out += (wrap(key.help) + [key.whenApplied]).map { "# \($0)\n" }.joined()
             let value = key.defaultValue.isEmpty || key.defaultValue.hasPrefix(" ") ? "\"\(key.defaultValue)\"" : key.defaultValue
             out += "#\(key.name) = \(value)\n"
         }
@@ -134,7 +134,7 @@ public struct AgentSettings: Equatable, Sendable {
             case .list: kind = "space-separated list"
             case .integer(let r): kind = "\(r.lowerBound)..\(r.upperBound)"
             }
-            out += ".TP\n.BR \(roff(key.name)) \" = \" \(roff(kind))\n\(roff(key.help))\n"
+            out += ".TP\n.BR \(roff(key.name)) \" = \" \(roff(kind))\n\(roff(key.help + " " + key.whenApplied))\n"
                 + "Default: " + (key.defaultValue.isEmpty ? "empty" : "\\fB\(roff(key.defaultValue))\\fR") + ".\n"
         }
         return out

@@ -9,6 +9,9 @@ public struct AgentConfiguration: Sendable {
     public var shutdownPerformer: any ShutdownPerformer
     public var hibernation: any HibernationSupport
     public var timesyncMode: TimesyncMode
+    /// How far behind a sample must show the guest to step the clock (asked per sample, so a
+    /// reload applies to open channels).
+    public var timesyncStepThreshold: @Sendable () -> Int64
     public var clock: any GuestClock
     /// Where chrony mode sends samples (nil: chrony mode sends nothing).
     public var chrony: ChronySocketSender?
@@ -21,7 +24,9 @@ public struct AgentConfiguration: Sendable {
     public init(shutdownPerformer: any ShutdownPerformer, hibernation: any HibernationSupport = SysfsHibernationSupport(),
                 timesyncMode: TimesyncMode, clock: any GuestClock, chrony: ChronySocketSender? = nil,
                 heartbeatProbe: (any HealthProbe)? = nil, replyConsumeTimeout: Double = 1.0,
-                kvpEngine: KVPEngine? = nil) {
+                kvpEngine: KVPEngine? = nil,
+                timesyncStepThreshold: @escaping @Sendable () -> Int64 = { TimesyncService.defaultStepThresholdNanoseconds }) {
+        self.timesyncStepThreshold = timesyncStepThreshold
         self.shutdownPerformer = shutdownPerformer
         self.hibernation = hibernation
         self.timesyncMode = timesyncMode

@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import ICFramework
 
 /// What `hvagent status` shows: per service, its mode, negotiated versions, counters, last activity
@@ -28,10 +31,27 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// Configuration reloads (SIGHUP) since start.
+    public struct Reloads: Codable, Sendable, Equatable {
+        public var count = 0
+        public var last: Date?
+        /// Keys changed in the file that take effect only at the next start.
+        public var restartPending: [String] = []
+        /// Why the last reload was refused (the running configuration stayed), nil after a good one.
+        public var lastError: String?
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case count, last, restartPending = "restart_pending", lastError = "last_error"
+        }
+    }
+
     public var version: String
     public var pid: Int32
     public var started: Date
     public var services: [Service]
+    public var reloads = Reloads()
 }
 
 /// Folds agent events into an ``AgentStatus``. Called on the agent's thread only.
@@ -77,6 +97,22 @@ public final class StatusBoard: @unchecked Sendable {
         case .heartbeat, .timesync, .shutdownStarted, .ignoredOffer:
             break
         }
+    }
+
+    /// A reload that applied (or found no change); `restartPending` replaces the previous list,
+    /// since it compares the file with what runs.
+    public func recordReload(restartPending: [String]) {
+        status.reloads.count += 1
+        status.reloads.last = Date()
+        status.reloads.restartPending = restartPending
+        status.reloads.lastError = nil
+    }
+
+    /// A reload refused because the file is invalid; the running configuration stays.
+    public func recordReloadFailure(_ error: String) {
+        status.reloads.count += 1
+        status.reloads.last = Date()
+        status.reloads.lastError = error
     }
 
     public func json() -> [UInt8] {

@@ -1,5 +1,6 @@
 import CHVSupport
-import Foundation
+import FoundationEssentials
+import Synchronization
 import Heartbeat
 import ICFramework
 import KVPAgent
@@ -24,7 +25,7 @@ public final class IntegrationAgent: @unchecked Sendable {
     private var channels: [VMBusGUID: (classID: VMBusGUID, loop: ICChannelLoop)] = [:]
     /// Written by `stop()` from any thread to wake the loop.
     private let stopDescriptor: Int32
-    private let stopLock = NSLock()
+    private let stopLock = Mutex(())
     private var stopRequested = false
 
     public convenience init(endpoint: SimGuestEndpoint, configuration: AgentConfiguration, observer: AgentEventObserver? = nil) throws {
@@ -45,17 +46,15 @@ public final class IntegrationAgent: @unchecked Sendable {
 
     /// Asks `run()` to return; safe from any thread.
     public func stop() {
-        stopLock.lock()
-        stopRequested = true
-        stopLock.unlock()
+        stopLock.withLock { _ in stopRequested = true }
         var one: UInt64 = 1
         _ = write(stopDescriptor, &one, 8)
     }
 
     private var shouldStop: Bool {
-        stopLock.lock()
-        defer { stopLock.unlock() }
-        return stopRequested
+        return stopLock.withLock { _ in
+            return stopRequested
+        }
     }
 
     /// Runs until `stop()` or until the host goes away (returns normally in both cases).
@@ -161,7 +160,8 @@ public final class IntegrationAgent: @unchecked Sendable {
         case ICClassGUID.timesync:
             let actuator = TimesyncActuator(clock: configuration.clock, chrony: configuration.chrony)
             return ServiceChannelHandler(
-                service: TimesyncService(mode: configuration.timesyncMode, clock: configuration.clock),
+                service: TimesyncService(mode: configuration.timesyncMode, clock: configuration.clock,
+                                         stepThresholdNanoseconds: configuration.timesyncStepThreshold),
                 perform: { action, _ in
                     { _ in
                         do { try actuator.apply(action) } catch {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Synchronization
 import ICFramework
 
 /// Rate limit for log lines about packets the agent refused.
@@ -12,7 +13,7 @@ import ICFramework
 public final class RefusalLogLimiter: @unchecked Sendable {
     public let interval: TimeInterval
     private let now: @Sendable () -> Date
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var windows: [String: (start: Date, suppressed: Int)] = [:]
 
     public init(interval: TimeInterval = 60, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -42,15 +43,15 @@ public final class RefusalLogLimiter: @unchecked Sendable {
     /// the whole line: a host repeating a failing request repeats the same line).
     public func admit(kind: String) -> (log: Bool, suppressed: Int) {
         let time = now()
-        lock.lock()
-        defer { lock.unlock() }
-        if let window = windows[kind], time.timeIntervalSince(window.start) < interval {
-            windows[kind]?.suppressed += 1
-            return (false, 0)
+        return lock.withLock { _ in
+            if let window = windows[kind], time.timeIntervalSince(window.start) < interval {
+                windows[kind]?.suppressed += 1
+                return (false, 0)
+            }
+            let suppressed = windows[kind]?.suppressed ?? 0
+            windows[kind] = (time, 0)
+            return (true, suppressed)
         }
-        let suppressed = windows[kind]?.suppressed ?? 0
-        windows[kind] = (time, 0)
-        return (true, suppressed)
     }
 
     /// `describe(event)` when the event may be logged now, with the suppressed count appended.

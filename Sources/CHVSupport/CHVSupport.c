@@ -144,20 +144,17 @@ int chv_uevent_socket(void)
 	return fd;
 }
 
-int chv_periodic_timerfd(unsigned long long interval_us)
+int chv_timerfd(void)
 {
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (fd < 0)
-		return -1;
+	return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+}
+
+int chv_timerfd_set(int fd, unsigned long long first_us, unsigned long long interval_us)
+{
 	struct itimerspec spec;
 	spec.it_interval.tv_sec = (time_t)(interval_us / 1000000ull);
 	spec.it_interval.tv_nsec = (long)(interval_us % 1000000ull) * 1000;
-	spec.it_value = spec.it_interval;
-	if (timerfd_settime(fd, 0, &spec, NULL) != 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	spec.it_value.tv_sec = (time_t)(first_us / 1000000ull);
+	spec.it_value.tv_nsec = (long)(first_us % 1000000ull) * 1000;
+	return timerfd_settime(fd, 0, &spec, NULL);
 }

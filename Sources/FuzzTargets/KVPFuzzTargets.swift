@@ -9,9 +9,12 @@ import Glibc
 /// Fuzz targets for KVP: the 7432-byte kernel-device message, the host's wire body (ring mode), and
 /// the pool-file parser, each through the real engine and a real pool directory.
 enum KVPFuzzTargets {
-    /// One private pool directory for the whole fuzzing process.
+    /// One private pool directory for the whole fuzzing process, in memory (`/dev/shm`) when the
+    /// machine has it: the targets exercise the parsers and the engine, not the disk, and every input
+    /// rewrites a pool file, so a disk-backed `/tmp` would bound the campaign by the file system.
     static let directory: String = {
-        var template = Array("/tmp/hvagent-fuzz-kvp.XXXXXX".utf8CString)
+        let parent = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+        var template = Array((parent + "/hvagent-fuzz-kvp.XXXXXX").utf8CString)
         return template.withUnsafeMutableBufferPointer { p in
             guard let base = p.baseAddress, mkdtemp(base) != nil else { return "/tmp" }
             return String(cString: base)
@@ -19,7 +22,7 @@ enum KVPFuzzTargets {
     }()
 
     // The fuzzer and the replay test drive targets from one thread at a time.
-    nonisolated(unsafe) static let engine: KVPEngine? = {
+    static let engine: KVPEngine? = {
         guard let store = try? PoolStore(directory: directory, writable: true, lockTimeout: 1) else { return nil }
         _ = try? store.openAll()
         return KVPEngine(store: store, log: { _ in })

@@ -13,5 +13,6 @@ public enum ApplicationState: UInt32, Sendable {
 /// Where the heartbeat gets `application_state` from. Implementations must be cheap:
 /// the heartbeat handler calls it on every request, so slow checks should cache.
 public protocol HealthProbe: Sendable {
-    func applicationState() -> ApplicationState
+    /// nil: nothing to report, the host's value is echoed as Linux does.
+    func applicationState() -> ApplicationState?
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Synchronization
 import ProcessSupport
 
 /// Health from a command: exit status 0 = healthy, anything else = critical.
@@ -11,7 +12,7 @@ public final class CommandHealthProbe: HealthProbe, @unchecked Sendable {
     private let arguments: [String]
     private let cacheSeconds: Double
     private let timeoutSeconds: Double
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var cached: (state: ApplicationState, at: Date)?
 
     public init(executable: String, arguments: [String], cacheSeconds: Double = 10, timeoutSeconds: Double = 5) {
@@ -26,13 +27,13 @@ public final class CommandHealthProbe: HealthProbe, @unchecked Sendable {
         CommandHealthProbe(executable: "/usr/bin/systemctl", arguments: ["is-active", "--quiet"] + units)
     }
 
-    public func applicationState() -> ApplicationState {
-        lock.lock()
-        defer { lock.unlock() }
-        if let cached, Date().timeIntervalSince(cached.at) < cacheSeconds { return cached.state }
-        let state = run()
-        cached = (state, Date())
-        return state
+    public func applicationState() -> ApplicationState? {
+        return lock.withLock { _ in
+            if let cached, Date().timeIntervalSince(cached.at) < cacheSeconds { return cached.state }
+            let state = run()
+            cached = (state, Date())
+            return state
+        }
     }
 
     private func run() -> ApplicationState {

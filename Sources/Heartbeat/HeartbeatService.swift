@@ -33,9 +33,9 @@ public struct HeartbeatService: ICService {
         var body = request.body
         let sequence = LittleEndian.u64(body, at: Self.sequenceOffset) ?? 0
         LittleEndian.store(sequence &+ 1, into: &body, at: Self.sequenceOffset)
-        if let healthProbe {
+        if let state = healthProbe?.applicationState() {
             // Written only if the host sent the field; a short body stays short.
-            LittleEndian.store(healthProbe.applicationState().rawValue, into: &body, at: Self.applicationStateOffset)
+            LittleEndian.store(state.rawValue, into: &body, at: Self.applicationStateOffset)
         }
         lastSequence = sequence
         return ICHandled(status: .ok, body: body)

@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One line of the host's exchange log.
 public struct ExchangeRecord: Codable, Hashable, Sendable {
@@ -25,12 +29,12 @@ public struct ExchangeRecord: Codable, Hashable, Sendable {
     }
 }
 
-/// Records every exchange; writes each as a JSON line to an optional file handle and hands
-/// it to an optional observer (the demo's timeline).
+/// Records every exchange; writes each as a JSON line to an optional file descriptor (not
+/// owned: the caller closes it) and hands it to an optional observer (the demo's timeline).
 public final class ExchangeLog: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var stored: [ExchangeRecord] = []
-    private let output: FileHandle?
+    private let output: Int32?
     private let observer: (@Sendable (ExchangeRecord) -> Void)?
     private let start = Date()
     private let encoder: JSONEncoder = {
@@ -39,27 +43,38 @@ public final class ExchangeLog: @unchecked Sendable {
         return encoder
     }()
 
-    public init(output: FileHandle? = nil, observer: (@Sendable (ExchangeRecord) -> Void)? = nil) {
+    public init(output: Int32? = nil, observer: (@Sendable (ExchangeRecord) -> Void)? = nil) {
         self.output = output
         self.observer = observer
     }
 
     public var records: [ExchangeRecord] {
-        lock.lock()
-        defer { lock.unlock() }
-        return stored
+        return lock.withLock { _ in
+            return stored
+        }
     }
 
     public func record(channel: String, event: String, type: String? = nil, status: String? = nil, detail: String) {
         let record = ExchangeRecord(
             time: Date().timeIntervalSince(start), channel: channel, event: event, type: type, status: status, detail: detail)
-        lock.lock()
-        stored.append(record)
-        if let output, var line = try? encoder.encode(record) {
-            line.append(0x0a)
-            output.write(line)
+        lock.withLock { _ in
+            stored.append(record)
+            if let output, var line = try? encoder.encode(record) {
+                line.append(0x0a)
+                Self.writeAll(line, to: output)
+            }
         }
-        lock.unlock()
         observer?(record)
+    }
+
+    /// Writes the whole line (a pipe or terminal may take it in parts); a closed reader drops it.
+    private static func writeAll(_ line: Data, to descriptor: Int32) {
+        line.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = write(descriptor, raw.baseAddress.map { $0 + done }, raw.count - done)
+                if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Heartbeat
 import ICFramework
 import RingTransport
 import ShutdownSvc
@@ -190,10 +191,12 @@ public final class SimulatedHyperVHost {
         case .heartbeat:
             heartbeatRoundTrips.append(monotonicNanoseconds() &- state.sentAt)
             switch state.heartbeat.check(status: header.status, body: body) {
-            case .ok(let sequence, _):
+            case .ok(let sequence, let applicationState):
                 heartbeatsOK += 1
+                // The request carries 0 (unknown); anything else is the guest's health probe.
+                let health = applicationState.flatMap { $0 == 0 ? nil : ApplicationState(rawValue: $0).map { "\($0)" } ?? "\($0)" }
                 log.record(channel: "heartbeat", event: "reply", type: "heartbeat", status: header.status.description,
-                           detail: "seq \(sequence) -> \(sequence &+ 1)")
+                           detail: "seq \(sequence) -> \(sequence &+ 1)" + (health.map { ", application state \($0)" } ?? ""))
             case let failure:
                 heartbeatFailures.append("\(failure)")
                 log.record(channel: "heartbeat", event: "error", type: "heartbeat", status: header.status.description, detail: "\(failure)")

@@ -28,10 +28,12 @@ public final class KernelDeviceFrontEnd {
     /// Log every request and its status (`-d`, like hv_kvp_daemon --debug).
     public var traceRequests = false
 
-    /// Wait (with back-off) while another program holds the device. `hvagent kvp-daemon` waits, like
-    /// a dedicated daemon should; the integrated agent must not stall its other services, so it
-    /// reports the busy device instead.
-    public var waitWhileBusy = true
+    /// Whether the front end may sleep: `hvagent kvp-daemon` waits (with back-off) while another
+    /// program holds the device and before reopening a device that keeps failing, like a dedicated
+    /// daemon should. The integrated agent must never stall its other services: there a failure
+    /// leaves the device closed (``descriptor`` is -1) and the caller calls ``reopen()`` after
+    /// ``reopenDelayMicroseconds`` from its own timer.
+    public var mayBlock = true
 
     /// Number of registrations completed (first one included).
     public private(set) var registrations = 0
@@ -87,7 +89,6 @@ public final class KernelDeviceFrontEnd {
             failuresInARow += 1
             log("KVP: read failed (\(n < 0 ? String(cString: strerror(errno)) : "\(n) bytes")); reopening \(devicePath)")
             try reconnect()
-            inHandshake = true
             return false
         }
         failuresInARow = 0
@@ -108,7 +109,6 @@ public final class KernelDeviceFrontEnd {
             failuresInARow += 1
             log("KVP: write failed (\(w < 0 ? String(cString: strerror(errno)) : "\(w) bytes")); reopening \(devicePath)")
             try reconnect()
-            inHandshake = true
         }
         return true
     }
@@ -164,7 +164,7 @@ public final class KernelDeviceFrontEnd {
             let e = errno
             // Another program (Ignition/libhvee) holds the device: wait for
             // it instead of exiting like upstream (bug B14).
-            guard e == EBUSY, waitWhileBusy else { throw Failure.open(path: devicePath, errno: e) }
+            guard e == EBUSY, mayBlock else { throw Failure.open(path: devicePath, errno: e) }
             log("KVP: \(devicePath) busy; retrying in \(delay / 1000) ms")
             usleep(delay)
             delay = min(delay * 2, 5_000_000)
@@ -183,16 +183,35 @@ public final class KernelDeviceFrontEnd {
         }
     }
 
-    /// Closes and reopens.  The first reopen after a failure is immediate
-    /// (hibernation, a late reply); a device that keeps failing is retried
-    /// with a growing pause (0.1 s → 5 s) instead of a busy loop.
+    /// How long to wait before reopening after the failures so far: the first reopen is immediate
+    /// (hibernation, a late reply); a device that keeps failing is retried with a growing pause
+    /// (0.1 s → 5 s) instead of a busy loop.
+    public var reopenDelayMicroseconds: UInt64 {
+        failuresInARow > 1 ? min(100_000 << UInt64(min(failuresInARow - 2, 6)), 5_000_000) : 0
+    }
+
+    /// Opens and registers again after a failure (the integrated agent's timer calls this). A
+    /// failed attempt counts towards the back-off and is thrown.
+    public func reopen() throws {
+        do {
+            try connect()
+            inHandshake = true
+        } catch {
+            failuresInARow += 1
+            throw error
+        }
+    }
+
+    /// Closes, then reopens now or (when it may block) after the back-off pause; when it may not
+    /// block and a pause is due, the device stays closed until ``reopen()``.
     private func reconnect() throws {
         if fd >= 0 { close(fd) }
         fd = -1
-        if failuresInARow > 1 {
-            let exponent = UInt32(min(failuresInARow - 2, 6))
-            usleep(min(100_000 << exponent, 5_000_000))
+        let delay = reopenDelayMicroseconds
+        if delay > 0 {
+            guard mayBlock else { return }
+            usleep(UInt32(delay))
         }
-        try connect()
+        try reopen()
     }
 }

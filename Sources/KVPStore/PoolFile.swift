@@ -28,9 +28,8 @@ public final class PoolFile {
     public var lockTimeout: Double
 
     private var fd: Int32 = -1
-    private var records: [PoolRecord] = []
-    /// First index of each key, for O(1) SET/GET/DELETE look-ups.
-    private var firstIndex: [[UInt8]: Int] = [:]
+    /// The whole records in file order, with a first-index of keys for O(1) SET/GET/DELETE.
+    private var records = PoolRecordTable()
     private var identity: Identity?
 
     /// What "unchanged" means for the cache.  mtime alone is not enough on
@@ -67,7 +66,7 @@ public final class PoolFile {
 
     /// All whole records in file order.
     public func allRecords() throws -> [PoolRecord] {
-        try locked(exclusive: false) { records }
+        try locked(exclusive: false) { records.allRecords }
     }
 
     /// Number of whole records.
@@ -77,12 +76,12 @@ public final class PoolFile {
 
     /// Record number `index`, or nil past the end.
     public func record(at index: Int) throws -> PoolRecord? {
-        try locked(exclusive: false) { index >= 0 && index < records.count ? records[index] : nil }
+        try locked(exclusive: false) { records.record(at: index) }
     }
 
     /// The first record whose key equals `key` exactly (hv_kvp_daemon's match).
     public func first(key: [UInt8]) throws -> PoolRecord? {
-        try locked(exclusive: false) { firstIndex[key].map { records[$0] } }
+        try locked(exclusive: false) { records.firstIndex(of: key).flatMap { records.record(at: $0) } }
     }
 
     // MARK: - Mutations
@@ -100,9 +99,9 @@ public final class PoolFile {
     public func set(_ record: PoolRecord) throws -> SetOutcome {
         try requireWritable()
         return try locked(exclusive: true) {
-            if let i = firstIndex[record.key] {
+            if let i = records.firstIndex(of: record.key) {
                 try writeAll(record.encoded(), at: i * PoolRecord.size)
-                records[i] = record
+                records.replaceValue(at: i, with: record.value)
                 try noteOwnWrite()
                 return .modified(index: i)
             }
@@ -123,7 +122,6 @@ public final class PoolFile {
                 try truncateFile(to: end)
             }
             records.append(record)
-            firstIndex[record.key] = i
             try noteOwnWrite()
             return .appended(index: i)
         }
@@ -136,14 +134,20 @@ public final class PoolFile {
     public func delete(key: [UInt8]) throws -> Bool {
         try requireWritable()
         return try locked(exclusive: true) {
-            guard let i = firstIndex[key] else { return false }
-            var tail: [UInt8] = []
-            tail.reserveCapacity((records.count - i - 1) * PoolRecord.size)
-            for r in records[(i + 1)...] { tail += r.encoded() }
-            if !tail.isEmpty { try writeAll(tail, at: i * PoolRecord.size) }
+            guard let i = records.firstIndex(of: key) else { return false }
+            // Later records move up one slot, a bounded batch per write (not one buffer of the
+            // whole tail: 25 MB for 10k records).
+            var next = i + 1
+            while next < records.count {
+                let batch = min(Self.recordsPerChunk, records.count - next)
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(batch * PoolRecord.size)
+                for n in next..<(next + batch) { bytes += records.record(at: n)?.encoded() ?? [] }
+                try writeAll(bytes, at: (next - 1) * PoolRecord.size)
+                next += batch
+            }
             try truncateFile(to: (records.count - 1) * PoolRecord.size)
             records.remove(at: i)
-            rebuildIndex()
             try noteOwnWrite()
             return true
         }
@@ -172,8 +176,7 @@ public final class PoolFile {
     private func locked<T>(exclusive: Bool, _ body: () throws -> T) throws -> T {
         try openIfNeeded()
         guard fd >= 0 else {
-            records = []
-            firstIndex = [:]
+            records.removeAll()
             identity = nil
             return try body()
         }
@@ -218,63 +221,63 @@ public final class PoolFile {
             ctime: timespecValue(sec: st.st_ctim.tv_sec, nsec: st.st_ctim.tv_nsec))
     }
 
+    /// Records read per `pread` when (re)loading: bounded memory whatever the file size.
+    static let recordsPerChunk = 64
+
     private func refresh() throws {
         let now = try currentIdentity()
         if now == identity { return }
-        let cachedBytes = records.count * PoolRecord.size
+        let known = records.count
         if let old = identity, old.device == now.device, old.inode == now.inode,
-           now.size > old.size, old.size >= cachedBytes {
+           now.size > old.size, old.size >= known * PoolRecord.size {
             // It grew. stat() cannot tell "appended" from "changed in place and appended" (our own
             // `kvp set` modifies in place), so the known records are compared with the file before
             // only the tail is parsed; any difference means a full re-parse, never a stale value.
-            let all = try readAll(from: 0, to: now.size)
-            if all.count == now.size, prefixMatches(all, records: cachedBytes / PoolRecord.size) {
-                append(parsing: Array(all[cachedBytes...]))
-            } else {
-                records = []
-                firstIndex = [:]
-                append(parsing: all)
+            var same = true
+            let complete = try readRecords(upTo: now.size) { index, key, value in
+                if index < known {
+                    same = records.matches(index, key: key, value: value)
+                    return same
+                }
+                records.append(key: key, value: value)
+                return true
             }
-            identity = all.count == now.size ? now : nil
-        } else {
-            records = []
-            firstIndex = [:]
-            let all = try readAll(from: 0, to: now.size)
-            append(parsing: all)
-            // Shrunk while we read (a writer that ignores locks): re-read next time.
-            identity = all.count == now.size ? now : nil
+            if same {
+                identity = complete ? now : nil
+                return
+            }
         }
+        records.removeAll()
+        let complete = try readRecords(upTo: now.size) { _, key, value in
+            records.append(key: key, value: value)
+            return true
+        }
+        // Shrunk while we read (a writer that ignores locks): re-read next time.
+        identity = complete ? now : nil
     }
 
-    /// Whether the first `count` records of `bytes` decode to the cached ones (key and value up to
-    /// their NUL, as `PoolRecord(decoding:)` reads them), without allocating.
-    private func prefixMatches(_ bytes: [UInt8], records count: Int) -> Bool {
-        guard count <= records.count, bytes.count >= count * PoolRecord.size else { return false }
-        for n in 0..<count {
-            let start = n * PoolRecord.size
-            let key = bytes[start..<(start + PoolRecord.keyFieldSize)].prefix { $0 != 0 }
-            let value = bytes[(start + PoolRecord.keyFieldSize)..<(start + PoolRecord.size)].prefix { $0 != 0 }
-            if !key.elementsEqual(records[n].key) || !value.elementsEqual(records[n].value) { return false }
+    /// Reads the whole records of the first `size` bytes in bounded chunks and hands each one's
+    /// key and value (up to their NUL; a field without one is taken whole) to `body`, which
+    /// returns false to stop. Returns whether every byte up to `size` was there.
+    private func readRecords(upTo size: Int,
+                             _ body: (Int, ArraySlice<UInt8>, ArraySlice<UInt8>) -> Bool) throws -> Bool {
+        let chunkBytes = Self.recordsPerChunk * PoolRecord.size
+        var offset = 0
+        var index = 0
+        while offset < size {
+            let chunk = try readAll(from: offset, to: min(size, offset + chunkBytes))
+            let whole = chunk.count / PoolRecord.size
+            for n in 0..<whole {
+                let start = n * PoolRecord.size
+                let key = chunk[start..<(start + PoolRecord.keyFieldSize)].prefix { $0 != 0 }
+                let value = chunk[(start + PoolRecord.keyFieldSize)..<(start + PoolRecord.size)].prefix { $0 != 0 }
+                guard body(index, key, value) else { return true }
+                index += 1
+            }
+            offset += chunk.count
+            if chunk.count < min(chunkBytes, size - (offset - chunk.count)) { return false }
         }
         return true
-    }
-
-    private func append(parsing bytes: [UInt8]) {
-        let whole = bytes.count / PoolRecord.size
-        records.reserveCapacity(records.count + whole)
-        for n in 0..<whole {
-            let r = PoolRecord(decoding: bytes[(n * PoolRecord.size)..<((n + 1) * PoolRecord.size)])
-            if firstIndex[r.key] == nil { firstIndex[r.key] = records.count }
-            records.append(r)
-        }
-    }
-
-    private func rebuildIndex() {
-        firstIndex = [:]
-        firstIndex.reserveCapacity(records.count)
-        for (i, r) in records.enumerated() where firstIndex[r.key] == nil {
-            firstIndex[r.key] = i
-        }
     }
 
     /// After our own write the file is exactly our cache; remember its new

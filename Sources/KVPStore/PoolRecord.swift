@@ -35,6 +35,13 @@ public struct PoolRecord: Equatable, Hashable, Sendable {
         self.init(key: Array(key.utf8), value: Array(value.utf8))
     }
 
+    /// A record as a pool file holds it, unchecked: another program may have filled a field to
+    /// the end without a NUL (taken whole, up to the field size).
+    init(trustedKey key: [UInt8], value: [UInt8]) {
+        self.key = key
+        self.value = value
+    }
+
     /// Decodes one record from exactly `size` bytes read from a pool file.
     /// Fields are read as C strings; a field without a NUL (written by
     /// another program) is taken whole.

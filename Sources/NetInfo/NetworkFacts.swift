@@ -1,4 +1,5 @@
 import CNetlink
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,8 @@ import Glibc
 /// `IPInfoSource.ipInfo(adapterID:)` maps `adapterIPConfig(adapterID:)` into the engine's
 /// `IPInfo`, and `IPInfoSource.interfaceName(forAdapterGUID:)` as is.
 public final class NetworkFacts: @unchecked Sendable {
-    // @unchecked: every stored property is immutable and itself thread-safe.
+    // @unchecked: every stored property is immutable and itself thread-safe (the interface rules
+    // sit behind a mutex).
     public struct Configuration: Sendable {
         public var rules: InterfaceRules
         /// Prefix for the files read (os-release, resolver and lease state); "/" in production.
@@ -27,7 +29,9 @@ public final class NetworkFacts: @unchecked Sendable {
         }
     }
 
+    /// The configuration the facts were opened with; the interface rules in force are ``rules``.
     public let configuration: Configuration
+    private let currentRules: Mutex<InterfaceRules>
     public let tracker: AddressTracker
     public let resolver: HostnameResolver
     /// OS facts are read once, like upstream: they change only with an upgrade and a restart.
@@ -40,6 +44,7 @@ public final class NetworkFacts: @unchecked Sendable {
 
     public init(configuration: Configuration = Configuration(), resolver: HostnameResolver = HostnameResolver(), os: OSInfo? = nil) throws(NetlinkError) {
         self.configuration = configuration
+        self.currentRules = Mutex(configuration.rules)
         self.tracker = try AddressTracker()
         self.resolver = resolver
         self.os = os ?? OSInfo.load(root: configuration.root)
@@ -66,6 +71,14 @@ public final class NetworkFacts: @unchecked Sendable {
         }
     }
 
+    /// Which interfaces and addresses the host is told about. Replaced by a configuration reload
+    /// (`[network]`); the next ENUMERATE or GET_IP_INFO applies the new rules, since both filter
+    /// the live snapshot when asked.
+    public var rules: InterfaceRules {
+        get { currentRules.withLock { $0 } }
+        set { currentRules.withLock { $0 = newValue } }
+    }
+
     /// Handles whatever is ready (non-blocking). Returns whether the network view changed.
     @discardableResult
     public func processPendingEvents() throws(NetlinkError) -> Bool {
@@ -84,7 +97,7 @@ public final class NetworkFacts: @unchecked Sendable {
     /// substitutes it.
     public func autoPoolEntries() -> [(key: String, value: String)] {
         let snapshot = tracker.snapshot()
-        let rules = configuration.rules
+        let rules = self.rules
         return AutoPoolFormat.entries(
             fqdn: resolver.fqdn,
             integrationServicesVersion: AutoPoolFormat.unknownIntegrationServicesVersion,
@@ -101,7 +114,7 @@ public final class NetworkFacts: @unchecked Sendable {
         guard let mac = MACAddress.parse(adapterID) else { return nil }
         let snapshot = tracker.snapshot()
         let candidates = snapshot.interfaces(withHardwareAddress: mac)
-        let rules = configuration.rules
+        let rules = self.rules
         guard let chosen = candidates.first(where: { link in
             snapshot.addresses(onInterface: link.index).contains(where: rules.admits)
         }) ?? candidates.first else { return nil }

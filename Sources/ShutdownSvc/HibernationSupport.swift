@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Whether a hibernate request can be honoured (spec §6.2).
 public protocol HibernationSupport: Sendable {
@@ -19,10 +19,11 @@ public struct SysfsHibernationSupport: HibernationSupport {
 
     public var systemCanHibernate: Bool {
         guard let flag = try? String(contentsOfFile: root + "/bus/vmbus/hibernation", encoding: .utf8),
-              flag.trimmingCharacters(in: .whitespacesAndNewlines) == "1",
+              flag.filter({ !$0.isWhitespace }) == "1",
               let disk = try? String(contentsOfFile: root + "/power/disk", encoding: .utf8)
         else { return false }
-        return disk.split(separator: " ").contains { $0.trimmingCharacters(in: CharacterSet(charactersIn: "[]\n")) == "platform" }
+        // The active mode is bracketed: "[platform] shutdown reboot ...".
+        return disk.split(whereSeparator: \.isWhitespace).contains { $0.filter { $0 != "[" && $0 != "]" } == "platform" }
     }
 
     public var deviceBoundToUIO: Bool {

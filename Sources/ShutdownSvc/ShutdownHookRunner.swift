@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ProcessSupport
 
 /// Runs the administrator's hooks before a shutdown: every executable regular file in a
@@ -38,8 +38,8 @@ public struct ShutdownHookRunner: Sendable {
         var results: [Result] = []
         for name in names.sorted() where !name.hasPrefix(".") {
             let path = directory + "/" + name
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+            var isDirectory = false
+            guard manager.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory,
                   manager.isExecutableFile(atPath: path) else { continue }
             guard deadline.timeIntervalSinceNow > 0 else {
                 results.append(Result(name: name, status: nil, timedOut: true))

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ICFramework
 
 /// Body of a SHUTDOWN request (spec §6.2, Linux `struct shutdown_msg_data`,
@@ -60,6 +60,6 @@ public struct ShutdownMessage: Hashable, Sendable {
         }
         // Host text goes into logs and wall messages: no control characters (no forged lines).
         let text = String(decoding: units, as: UTF16.self)
-        return String(String.UnicodeScalarView(text.unicodeScalars.filter { !$0.properties.isNoncharacterCodePoint && !(CharacterSet.controlCharacters.contains($0)) }))
+        return String(String.UnicodeScalarView(text.unicodeScalars.filter { !$0.properties.isNoncharacterCodePoint && ![.control, .format].contains($0.properties.generalCategory) }))
     }
 }

@@ -1,12 +1,14 @@
 /// Kernel mode's time service: hv_utils keeps the timesync channel, so host time comes from its
 /// `hyperv` PTP clock instead of IC samples. On each tick (the daemon's timer, at the host's 5 s
 /// sample cadence) it reads host time and takes the same decision a host SAMPLE would
-/// (``TimesyncService/action(mode:offsetNanoseconds:realtime:monotonic:sync:leapIndicator:discipline:)``):
-/// slew, step when ≥ 5 s behind, or feed chronyd.
+/// (``TimesyncService/action(mode:offsetNanoseconds:realtime:monotonic:sync:leapIndicator:stepThresholdNanoseconds:discipline:)``):
+/// slew, step when at least the step threshold behind, or feed chronyd.
 public struct PTPFollower {
     public var mode: TimesyncMode
     public let clock: any GuestClock
     public let host: any HostTimeReading
+    /// As ``TimesyncService/stepThresholdNanoseconds``; the daemon changes it on reload.
+    public var stepThresholdNanoseconds = TimesyncService.defaultStepThresholdNanoseconds
     public private(set) var discipline = ClockDiscipline()
     /// Host − guest at the last tick, for status and logs.
     public private(set) var lastOffsetNanoseconds: Int64?
@@ -42,6 +44,7 @@ public struct PTPFollower {
         let offset = hostTime &- realtime
         lastOffsetNanoseconds = offset
         return TimesyncService.action(mode: mode, offsetNanoseconds: offset, realtime: realtime, monotonic: monotonic,
-                                      sync: false, leapIndicator: 0, discipline: &discipline)
+                                      sync: false, leapIndicator: 0, stepThresholdNanoseconds: stepThresholdNanoseconds,
+                                      discipline: &discipline)
     }
 }

@@ -1,10 +1,11 @@
-import Foundation
+import FoundationEssentials
+import Synchronization
 
 /// A guest wall clock simulated over a `TimeSource`: it starts with an offset, runs fast or
 /// slow by `driftPPM`, obeys steps and frequency corrections, and can be suspended (the VM
 /// is paused: the wall clock and the monotonic clock stop while host time goes on).
 public final class SimulatedClock: GuestClock, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private let source: any TimeSource
     /// Oscillator error of the guest wall clock.
     public let driftPPM: Double
@@ -35,54 +36,54 @@ public final class SimulatedClock: GuestClock, @unchecked Sendable {
     }
 
     public func realtimeNanoseconds() -> Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return realtimeLocked(atTrue: source.trueNanoseconds())
+        return lock.withLock { _ in
+            return realtimeLocked(atTrue: source.trueNanoseconds())
+        }
     }
 
     public func monotonicNanoseconds() -> Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return source.monotonicNanoseconds() - suspendedNanoseconds
+        return lock.withLock { _ in
+            return source.monotonicNanoseconds() - suspendedNanoseconds
+        }
     }
 
     public func step(byNanoseconds delta: Int64) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        reanchorLocked()
-        anchorReal += delta
-        steps.append(delta)
+        lock.withLock { _ in
+            reanchorLocked()
+            anchorReal += delta
+            steps.append(delta)
+        }
     }
 
     public func setFrequencyCorrection(ppm: Double) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        reanchorLocked()
-        correctionPPM = ppm
+        lock.withLock { _ in
+            reanchorLocked()
+            correctionPPM = ppm
+        }
     }
 
     public var frequencyCorrectionPPM: Double {
-        lock.lock()
-        defer { lock.unlock() }
-        return correctionPPM
+        return lock.withLock { _ in
+            return correctionPPM
+        }
     }
 
     /// Guest wall clock minus true time, nanoseconds (the error a discipline removes).
     public func errorNanoseconds() -> Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        let now = source.trueNanoseconds()
-        return realtimeLocked(atTrue: now) - now
+        return lock.withLock { _ in
+            let now = source.trueNanoseconds()
+            return realtimeLocked(atTrue: now) - now
+        }
     }
 
     /// Marks that the guest was paused for the last `nanoseconds` of source time, which the
     /// caller has already advanced: wall and monotonic clocks resume where they stopped.
     public func didSuspend(forNanoseconds nanoseconds: Int64) {
-        lock.lock()
-        defer { lock.unlock() }
-        let now = source.trueNanoseconds()
-        anchorReal = realtimeLocked(atTrue: now - nanoseconds)
-        anchorTrue = now
-        suspendedNanoseconds += nanoseconds
+        lock.withLock { _ in
+            let now = source.trueNanoseconds()
+            anchorReal = realtimeLocked(atTrue: now - nanoseconds)
+            anchorTrue = now
+            suspendedNanoseconds += nanoseconds
+        }
     }
 }

@@ -3,7 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
+import FoundationEssentials
+import Synchronization
 
 /// The "true" timeline a simulation runs on: host UTC and the partition's monotonic
 /// (reference-counter-rate) clock. Reading only; nothing here sets a clock.
@@ -16,7 +17,7 @@ public protocol TimeSource: AnyObject, Sendable {
 
 /// Time that only moves when a test says so.
 public final class ManualTimeSource: TimeSource, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var now: Int64
     private let boot: Int64
 
@@ -26,21 +27,19 @@ public final class ManualTimeSource: TimeSource, @unchecked Sendable {
     }
 
     public func advance(byNanoseconds delta: Int64) {
-        lock.lock()
-        now += delta
-        lock.unlock()
+        lock.withLock { _ in now += delta }
     }
 
     public func trueNanoseconds() -> Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return now
+        return lock.withLock { _ in
+            return now
+        }
     }
 
     public func monotonicNanoseconds() -> Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return now - boot
+        return lock.withLock { _ in
+            return now - boot
+        }
     }
 }
 

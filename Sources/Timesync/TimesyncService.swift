@@ -28,8 +28,9 @@ public enum TimesyncAction: Hashable, Sendable {
 public struct TimesyncService: ICService {
     public typealias Action = TimesyncAction
 
-    /// Guest ≥ this far behind on a SAMPLE → step (Linux `timesync_implicit`).
-    public static let implicitStepThresholdNanoseconds: Int64 = 5_000_000_000
+    /// Guest ≥ this far behind on a SAMPLE → step (Linux `timesync_implicit`); the default of
+    /// `[timesync] step_threshold_seconds`.
+    public static let defaultStepThresholdNanoseconds: Int64 = 5_000_000_000
     /// Unix nanoseconds from 1970-01-01 to 2200-01-01.
     public static let plausibleHostTime: ClosedRange<Int64> = 0...7_258_118_400_000_000_000
 
@@ -37,6 +38,9 @@ public struct TimesyncService: ICService {
     public var serviceVersions: [ICVersion] { ICVersionList.timesync }
     public var mode: TimesyncMode
     public let clock: any GuestClock
+    /// How far behind the guest must be for a sample to step the clock. Asked on every sample,
+    /// so a configuration reload takes effect without reopening the channel.
+    public var stepThresholdNanoseconds: @Sendable () -> Int64
     public private(set) var estimator: HostTimeEstimator
     public private(set) var discipline: ClockDiscipline
     /// Host − guest at the last sample (ns), for the timeline.
@@ -45,9 +49,11 @@ public struct TimesyncService: ICService {
     public private(set) var rejectedSamples = 0
 
     public init(mode: TimesyncMode, clock: any GuestClock, estimatorWindow: Int = 32,
-                discipline: ClockDiscipline = ClockDiscipline()) {
+                discipline: ClockDiscipline = ClockDiscipline(),
+                stepThresholdNanoseconds: @escaping @Sendable () -> Int64 = { defaultStepThresholdNanoseconds }) {
         self.mode = mode
         self.clock = clock
+        self.stepThresholdNanoseconds = stepThresholdNanoseconds
         self.estimator = HostTimeEstimator(window: estimatorWindow)
         self.discipline = discipline
     }
@@ -87,17 +93,19 @@ public struct TimesyncService: ICService {
 
         let action = Self.action(mode: mode, offsetNanoseconds: offset, realtime: realtime, monotonic: monotonic,
                                  sync: message.flags.contains(.sync), leapIndicator: message.leapIndicator,
-                                 discipline: &discipline)
+                                 stepThresholdNanoseconds: stepThresholdNanoseconds(), discipline: &discipline)
         return ICHandled(status: .ok, body: request.body, action: action)
     }
 
     /// The one decision of the time service, shared by host samples (this IC) and the kernel's
     /// hyperv PTP clock (kernel mode): what to do about an offset `offsetNanoseconds` (host −
     /// guest) measured at `realtime`/`monotonic`. Discipline mode steps on SYNC or when the guest
-    /// is ≥ 5 s behind and slews otherwise; chrony mode hands the sample to chronyd.
+    /// is at least `stepThresholdNanoseconds` behind and slews otherwise; chrony mode hands the
+    /// sample to chronyd.
     public static func action(
         mode: TimesyncMode, offsetNanoseconds offset: Int64, realtime: Int64, monotonic: Int64, sync: Bool,
-        leapIndicator: UInt8, discipline: inout ClockDiscipline
+        leapIndicator: UInt8, stepThresholdNanoseconds: Int64 = defaultStepThresholdNanoseconds,
+        discipline: inout ClockDiscipline
     ) -> TimesyncAction? {
         switch mode {
         case .off:
@@ -110,7 +118,7 @@ public struct TimesyncService: ICService {
             if sync {
                 discipline.didStep()
                 return .step(nanoseconds: offset, reason: .sync)
-            } else if offset >= implicitStepThresholdNanoseconds {
+            } else if offset >= stepThresholdNanoseconds {
                 discipline.didStep()
                 return .step(nanoseconds: offset, reason: .behind)
             } else {

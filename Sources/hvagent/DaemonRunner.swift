@@ -2,7 +2,10 @@ import RingTransport
 import AgentConfig
 import AgentCore
 import DaemonSupport
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Heartbeat
 import KVPAgent
 import KVPStore
@@ -17,11 +20,13 @@ import VMBusDiscovery
 /// serves them in one event loop together with signals, uevents, the status socket and the
 /// systemd watchdog. Nothing in the loop wakes while the host is quiet.
 struct DaemonRunner {
-    var config: AgentSettings
-    var configPath: String
-    var overrides: [String]
+    /// The configuration: modes, devices and paths are read once here; the rest is read from
+    /// `live` when used, so SIGHUP applies it (``LiveSettings``).
+    let live: LiveSettings
     var dryRunShutdown: Bool
     var logger = Logger(label: "hvagent")
+    /// The settings at start (what a reload cannot change).
+    var config: AgentSettings { live.current }
 
     func run() throws {
         // Signals first: the mask must be in place before any thread starts, so that SIGTERM
@@ -60,7 +65,7 @@ struct DaemonRunner {
         let gate = ReadinessGate(board: board, notifier: notifier, logger: logger)
         let timesyncMode = Self.timesyncMode(config.string("timesync", "mode"))
         let chrony = timesyncMode == .chrony ? try? ChronySocketSender(path: config.string("timesync", "chrony_socket")) : nil
-        let performer: any ShutdownPerformer = dryRunShutdown ? DryRunShutdownPerformer() : ConfiguredShutdownPerformer(config: config)
+        let performer: any ShutdownPerformer = dryRunShutdown ? DryRunShutdownPerformer() : ConfiguredShutdownPerformer(live: live)
         // KVP over uio: the ring front end (KVPICService) serves the same engine the kernel mode uses.
         let ringKVP = uioServices.contains(.kvp) ? try makeKVPEngine() : nil
         let limiter = RefusalLogLimiter()
@@ -68,7 +73,8 @@ struct DaemonRunner {
             source: source,
             configuration: AgentCore.AgentConfiguration(
                 shutdownPerformer: performer, timesyncMode: timesyncMode, clock: SystemClock(), chrony: chrony,
-                heartbeatProbe: Self.healthProbe(config), kvpEngine: ringKVP?.engine),
+                heartbeatProbe: live.healthProbe, kvpEngine: ringKVP?.engine,
+                timesyncStepThreshold: { [live] in live.stepThresholdNanoseconds }),
             observer: { event in
                 board.record(event)
                 gate.check()
@@ -76,14 +82,7 @@ struct DaemonRunner {
             })
 
         let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
-                                      statusSocket: config.string("agent", "status_socket"), logger: logger) {
-            do {
-                _ = try AgentSettings.load(path: configPath, overrides: overrides)
-                logger.notice("SIGHUP: \(configPath) is valid; service modes and paths apply at the next start")
-            } catch {
-                logger.error("SIGHUP: keeping the running configuration: \(error)")
-            }
-        }
+                                      statusSocket: config.string("agent", "status_socket"), logger: logger, live: live)
         if statuses.contains(where: { $0.name == "kvp" && $0.mode == "kernel" }) {
             let kvp = try startKernelKVP(board: board)
             agent.inputs += kvp
@@ -96,33 +95,59 @@ struct DaemonRunner {
         }
         try agent.acceptPendingChannels()
         try plumbing.run()
-        if config.bool("agent", "release_on_stop") {
+        if live.current.bool("agent", "release_on_stop") {
             for problem in source.releaseAll() { logger.error("release: \(problem)") }
         }
     }
 
     /// KVP over /dev/vmbus/hv_kvp (kernel mode) in the same loop: the device and the network facts
-    /// behind the auto pool become two more poll inputs.
+    /// behind the auto pool become two more poll inputs. The device is never waited for in the
+    /// loop: when it fails (or another program holds it), a one-shot timer reopens it after the
+    /// front end's back-off while the other services go on.
     func startKernelKVP(board: StatusBoard) throws -> [PollInput] {
         let (engine, facts, log) = try makeKVPEngine()
         let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: config.string("kvp", "device"), log: log)
-        frontEnd.waitWhileBusy = false
+        frontEnd.mayBlock = false
+        let retry = try LoopTimer()
+        let limiter = RefusalLogLimiter()
+        let logger = logger
+        func failed(_ reason: String) {
+            board.record(.channelClosed(service: "kvp", reason: reason))
+            // Delay at least 0.1 s: a device that cannot be opened at all must not spin the loop.
+            let delay = max(frontEnd.reopenDelayMicroseconds, 100_000)
+            if let line = limiter.line(kind: "kvp-device", text: "KVP: \(reason); reopening in \(delay / 1000) ms") {
+                logger.error("\(line)")
+            }
+            try? retry.arm(afterMicroseconds: delay)
+        }
+        func opened() {
+            board.record(.channelOpened(service: "kvp"))
+        }
         do {
             try frontEnd.start()
+            opened()
         } catch {
-            board.record(.channelClosed(service: "kvp", reason: "\(error)"))
-            logger.error("KVP: \(error)")
-            return []
+            failed("\(error)")
         }
-        board.record(.channelOpened(service: "kvp"))
-        var inputs = [PollInput(currentDescriptor: { frontEnd.descriptor }) {
-            do {
-                if try frontEnd.serviceOne() { board.record(.packet(service: "kvp", event: .handled(type: .kvpExchange, status: .ok))) }
-            } catch {
-                board.record(.channelClosed(service: "kvp", reason: "\(error)"))
-                logger.error("KVP: \(error)")
-            }
-        }]
+        var inputs = [
+            PollInput(currentDescriptor: { frontEnd.descriptor }) {
+                do {
+                    if try frontEnd.serviceOne() { board.record(.packet(service: "kvp", event: .handled(type: .kvpExchange, status: .ok))) }
+                    if frontEnd.descriptor < 0 { failed("\(frontEnd.devicePath) keeps failing") }
+                } catch {
+                    failed("\(error)")
+                }
+            },
+            PollInput(descriptor: retry.descriptor) {
+                retry.acknowledge()
+                do {
+                    try frontEnd.reopen()
+                    opened()
+                } catch {
+                    failed("\(error)")
+                }
+            },
+        ]
         if let facts {
             inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
         }
@@ -139,8 +164,8 @@ struct DaemonRunner {
         let log: (String) -> Void = { [logger] line in if let text = limiter.line(kind: line, text: line) { logger.info("\(text)") } }
         let store = try PoolStore.openForDaemon(directory: config.string("kvp", "pool_dir"), lockTimeout: 10,
                                                 log: { [logger] in logger.warning("\($0)") })
-        let facts = try? NetworkFacts(configuration: .init(rules: KVPDaemonCommand.rules(config)))
-        if facts == nil { logger.warning("KVP: network facts unavailable; the auto pool will be empty") }
+        let facts = try? NetworkFacts(configuration: .init(rules: live.interfaceRules))
+        if let facts { live.follow(facts) } else { logger.warning("KVP: network facts unavailable; the auto pool will be empty") }
         let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: log)
         return (engine, facts, log)
     }
@@ -153,10 +178,10 @@ struct DaemonRunner {
             return []
         }
         let ptp: PTPHostClock
-        let timer: PeriodicTimer
+        let timer: LoopTimer
         do {
             ptp = try PTPHostClock(devicePath: path)
-            timer = try PeriodicTimer(intervalMicroseconds: UInt64(PTPFollower.tickSeconds) * 1_000_000)
+            timer = try LoopTimer(everyMicroseconds: UInt64(PTPFollower.tickSeconds) * 1_000_000)
         } catch {
             logger.error("timesync: \(error)")
             return []
@@ -164,8 +189,9 @@ struct DaemonRunner {
         logger.notice("timesync: following the kernel's hyperv PTP clock \(path) (\(mode.rawValue))")
         let actuator = TimesyncActuator(clock: SystemClock(), chrony: chrony)
         let follower = Box(PTPFollower(mode: mode, clock: actuator.clock, host: ptp))
-        return [PollInput(descriptor: timer.descriptor) { [logger] in
+        return [PollInput(descriptor: timer.descriptor) { [logger, live] in
             timer.acknowledge()
+            follower.value.stepThresholdNanoseconds = live.stepThresholdNanoseconds
             guard let action = follower.value.tick() else { return }
             board.record(.packet(service: "timesync", event: .handled(type: .timesync, status: .ok)))
             do { try actuator.apply(action) } catch { logger.error("timesync: \(error)") }
@@ -181,39 +207,23 @@ struct DaemonRunner {
         }
     }
 
-    static func healthProbe(_ config: AgentSettings) -> (any HealthProbe)? {
-        let units = config.list("heartbeat", "health_units")
-        if !units.isEmpty {
-            // Exit 0 only when every unit is active.
-            return CommandHealthProbe(executable: "/usr/bin/systemctl", arguments: ["is-active", "--quiet"] + units)
-        }
-        let command = config.string("heartbeat", "health_command")
-        return command.isEmpty ? nil : CommandHealthProbe(executable: "/bin/sh", arguments: ["-c", command])
-    }
 }
 
-/// Runs the configured command for each kind of host request.
+/// Runs the configured command for each kind of host request, as configured when the host asks
+/// (`[shutdown]` applies on reload).
 struct ConfiguredShutdownPerformer: ShutdownPerformer {
-    var poweroff: String
-    var reboot: String
-    var hibernate: String
-    /// Hooks run before acting, bounded by the host's timeout (`[shutdown] hook_dir`).
-    var hookDirectory: String
-
-    init(config: AgentSettings) {
-        poweroff = config.string("shutdown", "poweroff_command")
-        reboot = config.string("shutdown", "reboot_command")
-        hibernate = config.string("shutdown", "hibernate_command")
-        hookDirectory = config.string("shutdown", "hook_dir")
-    }
+    let live: LiveSettings
 
     func perform(_ request: ShutdownRequest) throws {
+        let config = live.current
         let command: String
         switch request.kind {
-        case .powerOff: command = poweroff
-        case .reboot: command = reboot
-        case .hibernate: command = hibernate
+        case .powerOff: command = config.string("shutdown", "poweroff_command")
+        case .reboot: command = config.string("shutdown", "reboot_command")
+        case .hibernate: command = config.string("shutdown", "hibernate_command")
         }
+        // Hooks run before acting, bounded by the host's timeout.
+        let hookDirectory = config.string("shutdown", "hook_dir")
         let hooks = hookDirectory.isEmpty ? nil : ShutdownHookRunner(directory: hookDirectory)
         try CommandShutdownPerformer(executable: "/bin/sh", leadingArguments: ["-c", command + " #"], hooks: hooks).perform(request)
     }
@@ -226,13 +236,13 @@ final class DaemonPlumbing {
     let notifier: SystemdNotifier
     let logger: Logger
     private let statusServer: LocalSocketServer?
-    private let watchdog: PeriodicTimer?
+    private let watchdog: LoopTimer?
 
     let gate: ReadinessGate
-    private var readinessTimer: PeriodicTimer?
+    private var readinessTimer: LoopTimer?
 
     init(agent: IntegrationAgent, board: StatusBoard, gate: ReadinessGate, signals: SignalEvents, notifier: SystemdNotifier,
-         statusSocket: String?, logger: Logger, onReload: @escaping () -> Void) {
+         statusSocket: String?, logger: Logger, live: LiveSettings) {
         self.agent = agent
         self.notifier = notifier
         self.logger = logger
@@ -241,8 +251,10 @@ final class DaemonPlumbing {
         inputs.append(PollInput(descriptor: signals.descriptor) { [agent, notifier, logger] in
             for signal in signals.drain() {
                 if signal == SIGHUP {
-                    notifier.notify("RELOADING=1")
-                    onReload()
+                    // systemd (>= 253) wants the monotonic time with RELOADING=1 to match the
+                    // reload to the request.
+                    notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(Self.monotonicMicroseconds())")
+                    Self.reload(live, board: board, logger: logger)
                     notifier.notify("READY=1")
                 } else {
                     logger.notice("signal \(signal): stopping")
@@ -263,7 +275,7 @@ final class DaemonPlumbing {
             inputs.append(PollInput(descriptor: server.descriptor) { server.serve { board.json() } })
         }
         statusServer = server
-        if let usec = notifier.watchdogMicroseconds, let timer = try? PeriodicTimer(intervalMicroseconds: usec / 2) {
+        if let usec = notifier.watchdogMicroseconds, let timer = try? LoopTimer(everyMicroseconds: usec / 2) {
             inputs.append(PollInput(descriptor: timer.descriptor) {
                 timer.acknowledge()
                 notifier.notify("WATCHDOG=1")
@@ -275,11 +287,31 @@ final class DaemonPlumbing {
         agent.inputs += inputs
     }
 
+    /// SIGHUP: re-reads the configuration file and applies what may change while running; an
+    /// invalid file changes nothing (the error, with file:line, is logged and shown by status).
+    static func reload(_ live: LiveSettings, board: StatusBoard, logger: Logger) {
+        do {
+            let plan = try live.reload()
+            // Restart-only keys keep their running values, so this lists every one the file changed.
+            board.recordReload(restartPending: plan.needRestart.map(\.qualifiedName))
+            logger.notice("SIGHUP: \(live.path): \(plan.summary)")
+        } catch {
+            board.recordReloadFailure(error.description)
+            logger.error("SIGHUP: keeping the running configuration: \(error)")
+        }
+    }
+
+    static func monotonicMicroseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+    }
+
     /// Serves until stopped; READY goes out when the channels have negotiated (the gate is checked
     /// on every agent event) or after the start-up window, whose one-shot timer then goes away.
     func run() throws {
         gate.check()
-        if !gate.sent, let timer = try? PeriodicTimer(intervalMicroseconds: ReadinessGate.windowMicroseconds) {
+        if !gate.sent, let timer = try? LoopTimer(), (try? timer.arm(afterMicroseconds: ReadinessGate.windowMicroseconds)) != nil {
             readinessTimer = timer
             gate.onSent = { [weak self] in self?.dropReadinessTimer() }
             agent.inputs.append(PollInput(descriptor: timer.descriptor) { [weak self] in

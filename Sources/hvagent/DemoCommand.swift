@@ -1,6 +1,8 @@
 import AgentCore
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Synchronization
 import HostSimulator
 import ICFramework
 import KVPAgent
@@ -58,12 +60,12 @@ struct DemoCommand: ParsableCommand {
                 if let line = Timeline.describe(event) { timeline.log("agent", line) }
             })
         let finished = DispatchSemaphore(value: 0)
-        Thread {
+        DispatchQueue(label: "demo-agent").async {
             do { try agent.run() } catch { timeline.log("agent", "stopped: \(error)") }
             finished.signal()
-        }.start()
-        timeline.log("demo", String(format: "guest clock starts %.1f ms off host time, drifting %.0f ppm (simulated; the real clock is never touched)",
-                                    clockOffsetMs, driftPpm))
+        }
+        timeline.log("demo", "guest clock starts \(FixedPoint.text(clockOffsetMs, digits: 1)) ms off host time, drifting "
+                     + "\(FixedPoint.text(driftPpm, digits: 0)) ppm (simulated; the real clock is never touched)")
         let start = Date()
         try host.offerAll()
         // KVP a moment in, once the channels are up; then the rest of the time for heartbeats
@@ -82,7 +84,8 @@ struct DemoCommand: ParsableCommand {
         finished.wait()
         let error = Double(clock.errorNanoseconds()) / 1e6
         timeline.log("demo", "heartbeats answered: \(host.heartbeatsOK), timesync samples: \(host.timesyncReplies), "
-            + String(format: "guest clock error now %+.3f ms, frequency correction %+.1f ppm", error, clock.frequencyCorrectionPPM))
+            + "guest clock error now \(FixedPoint.text(error, digits: 3, plus: true)) ms, "
+            + "frequency correction \(FixedPoint.text(clock.frequencyCorrectionPPM, digits: 1, plus: true)) ppm")
         let negotiatedAll = HostServiceKind.allCases.allSatisfy { host.negotiated[$0] != nil }
         let ok = negotiatedAll && host.heartbeatsOK > 0 && host.heartbeatFailures.isEmpty && host.protocolErrors.isEmpty && shutdownOK
             && kvpOK
@@ -111,7 +114,7 @@ struct DemoCommand: ParsableCommand {
 /// Shows the shutdown the host asked for instead of performing it.
 final class DemoShutdownPerformer: ShutdownPerformer, @unchecked Sendable {
     private let timeline: Timeline
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var done = false
 
     init(timeline: Timeline) {
@@ -119,15 +122,13 @@ final class DemoShutdownPerformer: ShutdownPerformer, @unchecked Sendable {
     }
 
     var performed: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return done
+        return lock.withLock { _ in
+            return done
+        }
     }
 
     func perform(_ request: ShutdownRequest) throws {
         timeline.log("agent", "shutdown: dry run, would now run `systemctl \(request.kind.rawValue)`")
-        lock.lock()
-        done = true
-        lock.unlock()
+        lock.withLock { _ in done = true }
     }
 }

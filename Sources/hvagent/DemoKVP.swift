@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import HostSimulator
 import ICFramework
 import KVPAgent
@@ -40,7 +43,7 @@ final class DemoKVP {
             return false
         }
         do {
-            let value = "set by the guest at \(ISO8601DateFormatter().string(from: Date()))"
+            let value = "set by the guest at \(Date().formatted(.iso8601))"
             guard let record = PoolRecord(key: Self.key, value: value) else { return false }
             _ = try PoolStore(directory: directory, writable: true).file(.guest).set(record)
             timeline.log("guest", "kvp set --pool guest \(Self.key) \"\(value)\"  (pools in \(directory))")

@@ -41,12 +41,6 @@ struct KVPDaemonCommand: ParsableCommand {
         }
     }
 
-    /// The auto pool's interface rules from the `[network]` section.
-    static func rules(_ settings: AgentSettings) -> InterfaceRules {
-        InterfaceRules(exclude: settings.list("network", "exclude"), includeOnly: settings.list("network", "include"),
-                       includeIPv6LinkLocal: settings.bool("network", "ipv6_link_local"))
-    }
-
     func run() throws {
         let log: (String) -> Void = { line in
             var text = line + "\n"
@@ -73,7 +67,7 @@ struct KVPDaemonCommand: ParsableCommand {
         // access) pool 2 is empty and GET_IP_INFO fails, and KVP otherwise works.
         let facts: NetworkFacts?
         do {
-            facts = try NetworkFacts(configuration: .init(rules: Self.rules(settings)))
+            facts = try NetworkFacts(configuration: .init(rules: LiveSettings.interfaceRules(settings)))
         } catch {
             log("KVP: network facts unavailable (\(error)); the auto pool will be empty")
             facts = nil

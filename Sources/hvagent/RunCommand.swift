@@ -2,7 +2,10 @@ import AgentConfig
 import AgentCore
 import DaemonSupport
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import KVPAgent
 import KVPStore
 import NetInfo
@@ -22,7 +25,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Connect to a simulated host (`hvagent sim-host --socket PATH`) instead of the real VMBus.")
     var simSocket: String?
 
-    @Option(name: .shortAndLong, help: "The configuration file (real VMBus only).")
+    @Option(name: .shortAndLong, help: "The configuration file; SIGHUP re-reads it. With --sim-socket, the flags below choose modes and paths.")
     var config = AgentSettings.defaultPath
 
     @Option(name: .customLong("set"), help: "Override a configuration key (section.key=value); repeatable.")
@@ -52,28 +55,23 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Serve the simulated host's KVP channel with pools in this directory (simulated VMBus; default: KVP not served).")
     var kvpPoolDir: String?
 
-    @Flag(help: "Really run `systemctl poweroff|reboot|hibernate` when the simulated host asks (default: dry run).")
+    @Flag(help: "Really run the configured shutdown commands when the simulated host asks (default: dry run).")
     var actOnShutdown = false
 
     func run() throws {
+        let settings: AgentSettings
+        do {
+            settings = try AgentSettings.load(path: config, overrides: overrides)
+        } catch {
+            throw CommandFailure("refusing to start: \(error)")
+        }
+        let live = LiveSettings(settings, path: config, overrides: overrides)
+        LiveLogLevel.bootstrap()
         guard let simSocket else {
-            let settings: AgentSettings
-            do {
-                settings = try AgentSettings.load(path: config, overrides: overrides)
-            } catch {
-                throw CommandFailure("refusing to start: \(error)")
-            }
-            let level = Logger.Level(rawValue: settings.string("agent", "log_level")) ?? .info
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
-            try DaemonRunner(config: settings, configPath: config, overrides: overrides, dryRunShutdown: dryRunShutdown).run()
+            try DaemonRunner(live: live, dryRunShutdown: dryRunShutdown).run()
             return
         }
         let signals = try SignalEvents([SIGTERM, SIGINT, SIGHUP])
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let timeline = Timeline()
         let mode = timesyncMode ?? DefaultTimesyncMode.detected
         let clock: any GuestClock
@@ -90,9 +88,10 @@ struct RunCommand: ParsableCommand {
                                    driftPPM: simulatedClockDriftPpm)
         }
         let chrony = mode == .chrony ? try ChronySocketSender(path: chronySocket) : nil
-        let performer: any ShutdownPerformer = actOnShutdown ? CommandShutdownPerformer() : DryRunShutdownPerformer()
+        let performer: any ShutdownPerformer = actOnShutdown ? ConfiguredShutdownPerformer(live: live) : DryRunShutdownPerformer()
         // KVP only into a directory the user named: a simulated host must never write /var/lib/hyperv by default.
-        let facts = kvpPoolDir == nil ? nil : try? NetworkFacts()
+        let facts = kvpPoolDir == nil ? nil : try? NetworkFacts(configuration: .init(rules: live.interfaceRules))
+        if let facts { live.follow(facts) }
         let kvpEngine = try kvpPoolDir.map { KVPEngine(store: try PoolStore(directory: $0, writable: true), autoPool: facts, ipInfo: facts) }
         let board = StatusBoard(version: HVAgentVersion.string, services: (["heartbeat", "shutdown", "timesync"] + (kvpEngine == nil ? [] : ["kvp"])).map {
             AgentStatus.Service(name: $0, mode: "simulated", reason: "simulated VMBus at \(simSocket)")
@@ -103,7 +102,8 @@ struct RunCommand: ParsableCommand {
         let agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(connectingTo: simSocket),
             configuration: AgentConfiguration(shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony,
-                                              kvpEngine: kvpEngine),
+                                              heartbeatProbe: live.healthProbe, kvpEngine: kvpEngine,
+                                              timesyncStepThreshold: { [live] in live.stepThresholdNanoseconds }),
             observer: { event in
                 board.record(event)
                 gate.check()
@@ -113,7 +113,7 @@ struct RunCommand: ParsableCommand {
             agent.inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
         }
         let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
-                                      statusSocket: statusSocket, logger: Logger(label: "hvagent")) {}
+                                      statusSocket: statusSocket, logger: Logger(label: "hvagent"), live: live)
         timeline.log("agent", "connected to \(simSocket); timesync mode \(mode.rawValue), \(systemClock ? "system" : "simulated") clock")
         try plumbing.run()
         timeline.log("agent", "stopped")

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import HostSimulator
 import ICFramework
 import SimTransport
@@ -47,21 +50,18 @@ struct SimHostCommand: ParsableCommand {
     }
 
     func run() throws {
-        let output: FileHandle
+        var output: Int32 = 1
         if let log {
-            guard FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) else {
-                throw ValidationError("cannot write \(log)")
-            }
-            output = handle
-        } else {
-            output = FileHandle.standardOutput
+            output = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard output >= 0 else { throw ValidationError("cannot write \(log): \(String(cString: strerror(errno)))") }
         }
+        defer { if output != 1 { close(output) } }
         var configuration = SimHostConfiguration()
         configuration.heartbeatInterval = heartbeatInterval
         configuration.timesyncInterval = timesyncInterval
         if timesyncVersion == 3 { configuration.offers[.timesync] = .timesyncV3 }
         let listener = try SimListener(path: socket)
-        FileHandle.standardError.write(Data("sim-host: listening on \(socket)\n".utf8))
+        Self.printError("sim-host: listening on \(socket)")
         let log = ExchangeLog(output: output)
         let start = Date()
         var connections = 0
@@ -77,7 +77,7 @@ struct SimHostCommand: ParsableCommand {
             protocolErrors += host.protocolErrors
         } while acceptReconnect
         if !protocolErrors.isEmpty {
-            FileHandle.standardError.write(Data("sim-host: protocol errors: \(protocolErrors)\n".utf8))
+            Self.printError("sim-host: protocol errors: \(protocolErrors)")
             throw ExitCode.failure
         }
     }
@@ -100,5 +100,10 @@ struct SimHostCommand: ParsableCommand {
             }
             try host.pump(timeoutMilliseconds: 100)
         }
+    }
+
+    private static func printError(_ line: String) {
+        var text = line + "\n"
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 }

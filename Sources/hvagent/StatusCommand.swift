@@ -2,7 +2,7 @@ import AgentConfig
 import AgentCore
 import ArgumentParser
 import DaemonSupport
-import Foundation
+import FoundationEssentials
 
 /// `hvagent status`: asks the running daemon over its local socket what it is doing.
 struct StatusCommand: ParsableCommand {
@@ -52,6 +52,14 @@ struct StatusCommand: ParsableCommand {
             print("  \(s.name): \(s.mode)\(s.open ? ", open" : "")\(versions); \(s.requests) requests, \(s.dropped) dropped"
                 + (s.lastActivity.map { ", last \($0)" } ?? "") + (s.lastError.map { "; last error: \($0)" } ?? ""))
             print("    \(s.reason)")
+        }
+        let reloads = status.reloads
+        if reloads.count > 0 {
+            print("configuration: reloaded \(reloads.count) time(s)" + (reloads.last.map { ", last \($0)" } ?? "")
+                + (reloads.lastError.map { "; last reload refused: \($0)" } ?? ""))
+        }
+        if !reloads.restartPending.isEmpty {
+            print("configuration: restart needed to apply " + reloads.restartPending.joined(separator: ", "))
         }
     }
 }

@@ -1,20 +1,25 @@
 import AgentCore
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
 import HostSimulator
 import ICFramework
 import Timesync
 
 /// Prints timestamped, serialised lines from the host and the agent (demo, run, sim-host).
 final class Timeline: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private let start = Date()
 
     func log(_ who: String, _ text: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        let t = Date().timeIntervalSince(start)
-        let line = String(format: "%7.3fs  ", t) + who.padding(toLength: 6, withPad: " ", startingAt: 0) + text + "\n"
-        FileHandle.standardOutput.write(Data(line.utf8))
+        lock.withLock { _ in
+            let t = Date().timeIntervalSince(start)
+            let label = who.count < 6 ? who + String(repeating: " ", count: 6 - who.count) : who
+            var line = FixedPoint.text(t, digits: 3, width: 7) + "s  " + label + text + "\n"
+            line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+        }
     }
 
     /// One readable line per agent event; nil for events not worth a line.
@@ -38,10 +43,10 @@ final class Timeline: @unchecked Sendable {
     }
 
     static func describe(offset: Int64, action: TimesyncAction?) -> String {
-        let text = String(format: "guest %@ by %.3f ms", offset >= 0 ? "behind" : "ahead", abs(Double(offset)) / 1e6)
+        let text = "guest \(offset >= 0 ? "behind" : "ahead") by \(FixedPoint.text(abs(Double(offset)) / 1e6, digits: 3)) ms"
         switch action {
         case .step(_, let reason)?: return text + " -> step (\(reason == .sync ? "SYNC" : "5 s behind"))"
-        case .setFrequency(let ppm, _)?: return text + String(format: " -> slew %+.1f ppm", ppm)
+        case .setFrequency(let ppm, _)?: return text + " -> slew \(FixedPoint.text(ppm, digits: 1, plus: true)) ppm"
         case .chrony?: return text + " -> sample to chronyd"
         case nil: return text
         }

@@ -100,3 +100,42 @@ struct AgentSettingsTests {
         #expect(c.list("network", "include") == ["eth0", "eth1"])
     }
 }
+
+/// What a reload (SIGHUP) applies and what waits for a restart.
+@Suite struct ConfigReloadTests {
+    @Test func liveKeysApplyRestartKeysWaitAndStayAtTheirRunningValues() throws {
+        let running = try AgentSettings.parse("[heartbeat]\nhealth_command = exit 1\n[services]\nkvp = uio\n", file: "a.conf")
+        let loaded = try AgentSettings.parse(
+            "[agent]\nlog_level = debug\n[heartbeat]\nhealth_command = true\n[services]\nkvp = kernel\n[kvp]\npool_dir = /srv/kvp\n",
+            file: "b.conf")
+        let plan = ConfigReload(running: running, loaded: loaded)
+        #expect(plan.applied.map(\.qualifiedName) == ["agent.log_level", "heartbeat.health_command"])
+        #expect(plan.needRestart.map(\.qualifiedName) == ["services.kvp", "kvp.pool_dir"])
+        #expect(plan.effective.string("agent", "log_level") == "debug")
+        #expect(plan.effective.string("heartbeat", "health_command") == "true")
+        #expect(plan.effective.origins["heartbeat.health_command"] == "b.conf:4")
+        // Restart-only keys keep what runs, so the next reload still reports them.
+        #expect(plan.effective.string("services", "kvp") == "uio")
+        #expect(plan.effective.string("kvp", "pool_dir") == "/var/lib/hyperv")
+        let again = ConfigReload(running: plan.effective, loaded: loaded)
+        #expect(again.applied.isEmpty)
+        #expect(again.needRestart.map(\.qualifiedName) == ["services.kvp", "kvp.pool_dir"])
+        #expect(plan.summary == "applied agent.log_level, heartbeat.health_command; changed but applied only at the next start "
+            + "(systemctl restart hvagent): services.kvp, kvp.pool_dir")
+        #expect(ConfigReload(running: running, loaded: running).summary == "configuration unchanged")
+    }
+
+    /// Modes, devices, paths and sockets never change under open channels; every key says which
+    /// it is in the default file and the man page.
+    @Test func everyKeyDocumentsWhenItApplies() {
+        let restartOnly = ConfigKey.all.filter { !$0.appliesOnReload }.map(\.qualifiedName)
+        #expect(restartOnly == ["agent.uio_signal_backport", "agent.status_socket", "services.heartbeat", "services.shutdown",
+                                "services.timesync", "services.kvp", "timesync.mode", "timesync.chrony_socket", "kvp.pool_dir",
+                                "kvp.device"])
+        let doc = AgentSettings.documentedDefaults()
+        let man = AgentSettings.manPageKeys()
+        #expect(doc.components(separatedBy: "Takes effect on reload (SIGHUP).").count - 1 == ConfigKey.all.count - restartOnly.count)
+        #expect(doc.components(separatedBy: "Takes effect at the next start.").count - 1 == restartOnly.count)
+        #expect(man.components(separatedBy: "Takes effect").count - 1 == ConfigKey.all.count)
+    }
+}

@@ -127,7 +127,7 @@ import Timesync
 
     @Test func exchangeLogIsJSONLines() throws {
         let pipe = Pipe()
-        let log = ExchangeLog(output: pipe.fileHandleForWriting)
+        let log = ExchangeLog(output: pipe.fileHandleForWriting.fileDescriptor)
         log.record(channel: "heartbeat", event: "reply", type: "heartbeat", status: "S_OK", detail: "seq 1 -> 2")
         try pipe.fileHandleForWriting.close()
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -166,3 +166,47 @@ struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ v: T) { value = v }
 }
+
+extension KernelDeviceFrontEndTests {
+    /// The integrated agent's front end (`mayBlock = false`) never sleeps: a device that keeps
+    /// failing is left closed with a growing reopen delay for the caller's timer, a busy device is
+    /// reported instead of waited for, and `reopen()` registers again.
+    func testNonBlockingFrontEndLeavesTheBackOffToTheCaller() throws {
+        let dir = TempDir()
+        let engine = KVPEngine(store: try PoolStore(directory: dir.path, writable: true))
+        let kernel = FakeKernel()
+        var busy = false
+        let fe = KernelDeviceFrontEnd(engine: engine, devicePath: "fake", log: { _ in }, openDevice: {
+            if busy { errno = EBUSY; return -1 }
+            return kernel.open()
+        })
+        fe.mayBlock = false
+        try fe.start()
+        var delays: [UInt64] = []
+        let t0 = Date()
+        for round in 0..<5 {
+            if fe.descriptor < 0 { try fe.reopen() }
+            let k = kernel.kernelEnds[kernel.kernelEnds.count - 1]
+            XCTAssertEqual(kernel.recv(k).count, KernelMessage.size)  // registration, never answered
+            close(k)  // the next read sees EOF
+            _ = try fe.serviceOne()
+            delays.append(fe.reopenDelayMicroseconds)
+            XCTAssertEqual(fe.descriptor < 0, round > 0, "round \(round): reopened at once only after the first failure")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 0.3, "no sleeping in the front end")
+        XCTAssertEqual(delays, [0, 100_000, 200_000, 400_000, 800_000])
+        busy = true
+        XCTAssertThrowsError(try fe.reopen())
+        XCTAssertEqual(fe.reopenDelayMicroseconds, 1_600_000)
+        busy = false
+        try fe.reopen()
+        let k = kernel.register()
+        _ = try fe.serviceOne()
+        kernel.send(k, Msg.enumerate(0, 0))
+        XCTAssertTrue(try fe.serviceOne())
+        XCTAssertEqual(Msg.status(kernel.recv(k)), KVPStatus.noMoreItems.rawValue)
+        XCTAssertEqual(fe.registrations, 1)
+        XCTAssertEqual(fe.reopenDelayMicroseconds, 0, "a whole message ends the back-off")
+        for fd in kernel.kernelEnds { close(fd) }
+    }
+}

@@ -30,7 +30,7 @@ func replyHeader(_ request: [UInt8], status: UInt32 = 0) -> [UInt8] {
 
 struct FixedHealth: HealthProbe {
     let state: ApplicationState
-    func applicationState() -> ApplicationState { state }
+    func applicationState() -> ApplicationState? { state }
 }
 
 @Suite struct HeartbeatTests {
@@ -77,6 +77,24 @@ struct FixedHealth: HealthProbe {
         // With an 8-byte body there is no field to fill: nothing is appended.
         let short = hostHeader(type: 1, version: (3, 0), bodySize: 8) + [1, 0, 0, 0, 0, 0, 0, 0]
         #expect(endpoint.process(short).reply?.count == 36)
+    }
+
+    /// The daemon's probe holder: nothing configured echoes the host's value (as Linux does); a
+    /// reload swaps the probe under the open channel and the next reply carries the new state.
+    @Test func replaceableProbeSwapsUnderAnOpenChannel() {
+        let holder = ReplaceableHealthProbe(nil)
+        var endpoint = ICEndpoint(service: HeartbeatService(healthProbe: holder))
+        func state(sequence: UInt8) -> [UInt8]? {
+            let body: [UInt8] = [sequence, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]
+            return endpoint.process(hostHeader(type: 1, version: (3, 0), bodySize: 16) + body).reply.map { Array($0[36..<40]) }
+        }
+        #expect(state(sequence: 1) == [7, 0, 0, 0])
+        holder.replace(with: FixedHealth(state: .critical))
+        #expect(state(sequence: 2) == [2, 0, 0, 0])
+        holder.replace(with: FixedHealth(state: .healthy))
+        #expect(state(sequence: 3) == [1, 0, 0, 0])
+        holder.replace(with: nil)
+        #expect(state(sequence: 4) == [7, 0, 0, 0])
     }
 
     @Test func commandProbeMapsExitStatus() {

@@ -136,6 +136,33 @@ func negotiated(_ version: ICVersion, service: TimesyncService) -> ICEndpoint<Ti
         #expect(abs(clock.errorNanoseconds()) < 100_000)
     }
 
+    /// `[timesync] step_threshold_seconds`: the service asks for the threshold on every sample,
+    /// so a reload applies to an open channel.
+    @Test func stepThresholdIsAskedPerSample() throws {
+        let source = ManualTimeSource()
+        let clock = SimulatedClock(source: source)
+        let threshold = ThresholdBox(5_000_000_000)
+        var endpoint = negotiated(ICVersion(3, 0), service: TimesyncService(mode: .discipline, clock: clock,
+                                                                             stepThresholdNanoseconds: { threshold.value }))
+        func sampleAfterPause(_ seconds: Int64) -> TimesyncAction? {
+            source.advance(byNanoseconds: seconds * 1_000_000_000)
+            clock.didSuspend(forNanoseconds: seconds * 1_000_000_000)
+            let message = TimesyncMessage(parentTime: WindowsTime.ticks(fromUnixNanoseconds: source.trueNanoseconds()), flags: .sample)
+            let action = endpoint.process(timesyncRequest(version: ICVersion(3, 0), message: message)).action
+            if let action { try? TimesyncActuator(clock: clock).apply(action) }
+            return action
+        }
+        _ = sampleAfterPause(0)
+        guard case .setFrequency = sampleAfterPause(3) else { Issue.record("3 s behind under a 5 s threshold must slew"); return }
+        threshold.value = 2_000_000_000
+        guard case .step(_, .behind) = sampleAfterPause(3) else { Issue.record("3 s behind under a 2 s threshold must step"); return }
+        // The PTP follower (kernel mode) takes the same decision from the same number.
+        var discipline = ClockDiscipline()
+        #expect(TimesyncService.action(mode: .discipline, offsetNanoseconds: 2_500_000_000, realtime: 0, monotonic: 0, sync: false,
+                                       leapIndicator: 0, stepThresholdNanoseconds: 2_000_000_000, discipline: &discipline)
+                == .step(nanoseconds: 2_500_000_000, reason: .behind))
+    }
+
     @Test func implausibleHostTimesAreIgnored() {
         let source = ManualTimeSource()
         let clock = SimulatedClock(source: source)
@@ -189,3 +216,9 @@ func negotiated(_ version: ICVersion, service: TimesyncService) -> ICEndpoint<Ti
 }
 
 import Foundation
+
+/// A threshold a test changes while the service holds a closure reading it.
+final class ThresholdBox: @unchecked Sendable {
+    var value: Int64
+    init(_ value: Int64) { self.value = value }
+}

@@ -20,4 +20,8 @@ else
     KVP_PRELOAD="$SHIM" BIN="$BIN" RUNS="$RUNS" "$PEER/harness.sh" shell bash -c \
         'python3 "$KVP_EMU" bench --socket "$HV_KVP_SOCKET" --spawn "$BIN kvp-daemon --pool-dir $KVP_POOL_DIR" --preload "$KVP_PRELOAD" --pool-dir "$KVP_POOL_DIR" --count "${COUNT:-10000}" --runs "$RUNS" --enum-walks 20 --idle-seconds 10'
 fi
+# Idle wake-ups once settled (idle.py says why the bench's own window is not enough).
+if [ "$WHO" = reference ]; then SPAWN="/usr/sbin/hv_kvp_daemon -n"; else SPAWN="$BIN kvp-daemon --pool-dir @POOL@"; fi
+KVP_PRELOAD="$SHIM" SPAWN="$SPAWN" IDLE_PY="$HERE/idle.py" RUNS="$RUNS" "$PEER/harness.sh" shell bash -c \
+    'python3 "$IDLE_PY" --emu "$KVP_EMU" --socket "$HV_KVP_SOCKET" --preload "$KVP_PRELOAD" --runs "$RUNS" --spawn "${SPAWN//@POOL@/$KVP_POOL_DIR}"'
 rm -rf "$(dirname "$SHIM")"

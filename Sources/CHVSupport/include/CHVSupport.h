@@ -33,8 +33,11 @@ int chv_current_cpu(void);
 /// A NETLINK_KOBJECT_UEVENT socket bound to the kernel's uevent group (non-blocking, close-on-exec).
 int chv_uevent_socket(void);
 
-/// A periodic CLOCK_MONOTONIC timerfd (non-blocking, close-on-exec) firing every `interval_us`.
-int chv_periodic_timerfd(unsigned long long interval_us);
+/// A CLOCK_MONOTONIC timerfd (non-blocking, close-on-exec), disarmed.
+int chv_timerfd(void);
+
+/// Arms `fd` to fire after `first_us`, then every `interval_us` (0: once); `first_us` 0 disarms.
+int chv_timerfd_set(int fd, unsigned long long first_us, unsigned long long interval_us);
 
 /// signalfd(-1, set of `signals`, SFD_CLOEXEC | SFD_NONBLOCK) after blocking those signals for the
 /// calling thread (pthread_sigmask). Returns the descriptor.

@@ -1,0 +1,131 @@
+import AgentConfig
+import Heartbeat
+import Logging
+import NetInfo
+import Synchronization
+
+/// The settings the agent runs with, and what a reload (SIGHUP) does with them.
+///
+/// Everything that can change without reopening a channel reads its value from here when it
+/// needs it (the shutdown commands when the host asks, the step threshold per time sample, the log
+/// level per message) or is handed the new value by ``reload()`` (the heartbeat's health probe,
+/// the auto pool's interface rules). Keys that choose modes, devices and paths keep their running
+/// values until the next start, and the reload says so (``ConfigReload``).
+final class LiveSettings: Sendable {
+    let path: String
+    let overrides: [String]
+    /// What the heartbeat reports as application health: replaced on reload.
+    let healthProbe: ReplaceableHealthProbe
+    private let state: Mutex<AgentSettings>
+    /// The network facts behind the auto pool and GET_IP_INFO, when KVP is served.
+    private let facts = Mutex<[NetworkFacts]>([])
+
+    init(_ settings: AgentSettings, path: String, overrides: [String]) {
+        self.path = path
+        self.overrides = overrides
+        state = Mutex(settings)
+        healthProbe = ReplaceableHealthProbe(Self.healthProbe(settings))
+        LiveLogLevel.shared.set(settings)
+    }
+
+    var current: AgentSettings { state.withLock { $0 } }
+
+    /// `[timesync] step_threshold_seconds` in nanoseconds.
+    var stepThresholdNanoseconds: Int64 { Int64(current.int("timesync", "step_threshold_seconds")) * 1_000_000_000 }
+
+    /// The auto pool's interface rules from the `[network]` section.
+    var interfaceRules: InterfaceRules { Self.interfaceRules(current) }
+
+    /// Network facts that take `[network]` changes on reload.
+    func follow(_ networkFacts: NetworkFacts) {
+        facts.withLock { $0.append(networkFacts) }
+    }
+
+    /// Re-reads the file (with the same command-line overrides) and applies the keys that may
+    /// change while running. A file that does not parse changes nothing: the error (file:line)
+    /// is thrown and the running configuration stays.
+    @discardableResult
+    func reload() throws(ConfigError) -> ConfigReload {
+        let loaded = try AgentSettings.load(path: path, overrides: overrides)
+        let plan = state.withLock { running in
+            let plan = ConfigReload(running: running, loaded: loaded)
+            running = plan.effective
+            return plan
+        }
+        let now = plan.effective
+        LiveLogLevel.shared.set(now)
+        if plan.applied.contains(where: { $0.section == "heartbeat" }) {
+            healthProbe.replace(with: Self.healthProbe(now))
+        }
+        if plan.applied.contains(where: { $0.section == "network" }) {
+            let rules = Self.interfaceRules(now)
+            for facts in facts.withLock({ $0 }) { facts.rules = rules }
+        }
+        return plan
+    }
+
+    static func interfaceRules(_ settings: AgentSettings) -> InterfaceRules {
+        InterfaceRules(exclude: settings.list("network", "exclude"), includeOnly: settings.list("network", "include"),
+                       includeIPv6LinkLocal: settings.bool("network", "ipv6_link_local"))
+    }
+
+    /// `[heartbeat]`: systemd units (all active = healthy), else a command, else nothing (the
+    /// host's value is echoed).
+    static func healthProbe(_ settings: AgentSettings) -> (any HealthProbe)? {
+        let units = settings.list("heartbeat", "health_units")
+        if !units.isEmpty {
+            return CommandHealthProbe.systemdUnits(units)
+        }
+        let command = settings.string("heartbeat", "health_command")
+        return command.isEmpty ? nil : CommandHealthProbe(executable: "/bin/sh", arguments: ["-c", command])
+    }
+}
+
+/// `[agent] log_level`, shared by every logger of the process so that a reload changes it for all.
+final class LiveLogLevel: Sendable {
+    static let shared = LiveLogLevel()
+    private let level = Mutex(Logger.Level.info)
+
+    var value: Logger.Level {
+        get { level.withLock { $0 } }
+        set { level.withLock { $0 = newValue } }
+    }
+
+    func set(_ settings: AgentSettings) {
+        value = Logger.Level(rawValue: settings.string("agent", "log_level")) ?? .info
+    }
+
+    /// Installs the process's log handler (standard error, level from here). Call once, first.
+    static func bootstrap() {
+        LoggingSystem.bootstrap { label in LiveLevelLogHandler(inner: StreamLogHandler.standardError(label: label)) }
+    }
+}
+
+/// swift-log's stream handler with its level read from ``LiveLogLevel`` at each message.
+struct LiveLevelLogHandler: LogHandler {
+    var inner: StreamLogHandler
+
+    var logLevel: Logger.Level {
+        get { LiveLogLevel.shared.value }
+        set { LiveLogLevel.shared.value = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue }
+    }
+
+    var metadataProvider: Logger.MetadataProvider? {
+        get { inner.metadataProvider }
+        set { inner.metadataProvider = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        inner.log(event: event)
+    }
+}
