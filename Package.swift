@@ -41,7 +41,7 @@ let package = Package(
         // Daemon plumbing: sd_notify, signalfd, kernel uevents.
         .target(name: "DaemonSupport", dependencies: ["CHVSupport"]),
         // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
-        .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore"]),
+        .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore", "DaemonSupport"]),
         .executableTarget(
             name: "hvagent",
             dependencies: [
@@ -77,7 +77,7 @@ let package = Package(
         // The agent's runtime: one poll loop driving every IC channel over the simulated VMBus.
         .target(
             name: "AgentCore",
-            dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "KVPAgent"]
+            dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "KVPAgent", "DaemonSupport"]
         ),
         // Heartbeat round trip and timesync residual benchmarks (docs/PERFORMANCE.md).
         .executableTarget(
@@ -100,7 +100,7 @@ let package = Package(
         .target(name: "NetInfo", dependencies: ["CNetlink"]),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),
-        .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery"]),
+        .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery", "DaemonSupport"]),
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport"]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),

@@ -1,5 +1,7 @@
 import RingTransport
 import AgentConfig
+import DaemonSupport
+import FoundationEssentials
 import KVPStore
 import VMBusDiscovery
 
@@ -51,6 +53,52 @@ public struct Doctor {
         if isHyperV { findings += bindingFindings() }
         findings += timeFindings()
         findings += poolFindings()
+        findings += hostActivityFindings(hyperV: isHyperV)
+        return findings
+    }
+
+    /// What the running daemon has seen from the host, per service (asked over its status socket):
+    /// when the host last asked and how often, the last error, and configuration changes that wait
+    /// for a restart. A service whose channel is open but never asked is not a fault (the host may
+    /// have the integration service switched off); one that failed is.
+    func hostActivityFindings(hyperV: Bool) -> [Finding] {
+        let socket = config.string("agent", "status_socket")
+        guard let status = system.daemonStatus(socket: socket) else {
+            return [Finding("daemon.running", hyperV ? .warning : .info,
+                            "hvagent is not running (nothing answers on \(socket)): no host requests to report",
+                            fix: hyperV ? "systemctl enable --now hvagent" : nil)]
+        }
+        var findings = [Finding("daemon.running", .ok,
+                                "hvagent \(status.version) running as pid \(status.pid) since \(status.started.formatted(.iso8601))")]
+        for service in status.services {
+            let id = "host.\(service.name)"
+            let counts = "\(service.requests) request\(service.requests == 1 ? "" : "s"), \(service.dropped) dropped"
+            switch (service.mode, service.lastActivity) {
+            case ("off", _), ("unavailable", _):
+                findings.append(Finding(id, .info, "\(service.name): \(service.mode) (\(service.reason))"))
+            case ("kernel", _) where service.name == "heartbeat" || service.name == "shutdown":
+                findings.append(Finding(id, .info, "\(service.name): served by the kernel (hv_utils); its host requests are not visible to hvagent"))
+            case (_, nil):
+                findings.append(Finding(id, .info, "\(service.name) (\(service.mode)): \(service.open ? "open, " : "")no host request yet"
+                    + (service.lastError.map { "; last error: \($0)" } ?? "")))
+            case (_, let last?):
+                let line = "\(service.name) (\(service.mode)): last host activity \(last.formatted(.iso8601)), \(counts)"
+                if let error = service.lastError {
+                    findings.append(Finding(id, .warning, line + "; last error: \(error)", fix: "journalctl -u hvagent"))
+                } else {
+                    findings.append(Finding(id, .ok, line))
+                }
+            }
+        }
+        if let error = status.reloads.lastError {
+            findings.append(Finding("config.reload", .warning, "the last reload was refused, the daemon runs the previous configuration: \(error)",
+                                    fix: "correct the file (hvagent config checks it), then systemctl reload hvagent"))
+        }
+        if !status.reloads.restartPending.isEmpty {
+            findings.append(Finding("config.restart", .warning,
+                                    "changed in the configuration but not applied until a restart: " + status.reloads.restartPending.joined(separator: ", "),
+                                    fix: "systemctl restart hvagent"))
+        }
         return findings
     }
 

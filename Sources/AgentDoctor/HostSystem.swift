@@ -1,3 +1,4 @@
+import DaemonSupport
 import VMBusDiscovery
 
 #if canImport(Glibc)
@@ -16,6 +17,10 @@ public final class HostSystem: SystemAccess {
     public func exists(_ path: String) -> Bool { files.exists(path) }
 
     public func list(_ path: String) -> [String] { files.list(path) }
+
+    public func daemonStatus(socket: String) -> AgentStatus? {
+        (try? LocalSocketServer.fetch(path: socket)).flatMap(AgentStatus.decode)
+    }
 
     public func fileStatus(_ path: String) -> (mtime: Int, size: Int)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)

@@ -1,3 +1,4 @@
+import DaemonSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,4 +18,6 @@ public protocol SystemAccess: AnyObject {
     func run(_ argv: [String]) -> (status: Int32, output: String)?
     /// Appends text to a file (creating it), for `--fix`.
     func append(_ path: String, _ text: String) throws
+    /// What the running daemon reports on its status socket; `nil` when nothing answers there.
+    func daemonStatus(socket: String) -> AgentStatus?
 }

@@ -41,9 +41,7 @@ struct StatusCommand: ParsableCommand {
             print(String(decoding: bytes, as: UTF8.self))
             return
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        guard let status = try? decoder.decode(AgentStatus.self, from: Data(bytes)) else {
+        guard let status = AgentStatus.decode(bytes) else {
             throw CommandFailure("the daemon at \(path) sent an unreadable answer")
         }
         print("hvagent \(status.version), pid \(status.pid), up since \(status.started)")

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import AgentConfig
 @testable import AgentDoctor
+import DaemonSupport
 @testable import VMBusDiscovery
 
 /// An in-memory machine: files, symlinks (sysfs `driver`), and scripted commands.
@@ -11,7 +12,11 @@ final class FakeHost: SystemAccess, SysfsAccess {
     var links: [String: String] = [:]
     var commands: [String: (Int32, String)] = [:]
     var ran: [[String]] = []
+    /// What the daemon's status socket answers, by socket path (nothing: not running).
+    var statuses: [String: AgentStatus] = [:]
     let root = "/"
+
+    func daemonStatus(socket: String) -> AgentStatus? { statuses[socket] }
 
     func read(_ path: String) -> String? { files[path] }
     func exists(_ path: String) -> Bool {
@@ -123,6 +128,47 @@ struct DoctorTests {
         #expect(finding(findings, "kvp.pool.3")?.message.contains("2 whole records and a partial one") == true)
         #expect(finding(findings, "kvp.pool.0")?.message.contains("before this boot") == true)
         #expect(finding(findings, "kvp.pool.2")?.severity == .info)
+    }
+
+    /// The last host request per service, from the running daemon's status socket.
+    @Test func reportsWhatTheRunningDaemonSawFromTheHost() throws {
+        let h = seeded()
+        let doctor = Doctor(system: h, sysfs: h, config: AgentSettings())
+        let notRunning = try #require(finding(doctor.run(), "daemon.running"))
+        #expect(notRunning.severity == .warning)
+        #expect(notRunning.message == "hvagent is not running (nothing answers on /run/hvagent/status.sock): no host requests to report")
+        #expect(notRunning.fix == "systemctl enable --now hvagent")
+
+        let last = Date(timeIntervalSince1970: 1_796_000_000)
+        var status = AgentStatus(version: "0.1.0", pid: 42, started: Date(timeIntervalSince1970: 1_795_990_000), services: [
+            .init(name: "heartbeat", mode: "uio", reason: "kernel 6.12 signals the host"),
+            .init(name: "shutdown", mode: "kernel", reason: "forced"),
+            .init(name: "timesync", mode: "uio", reason: "kernel 6.12 signals the host"),
+            .init(name: "kvp", mode: "kernel", reason: "forced"),
+        ])
+        status.services[0].open = true
+        status.services[0].requests = 120
+        status.services[0].lastActivity = last
+        status.services[2].open = true
+        status.services[3].requests = 7
+        status.services[3].dropped = 1
+        status.services[3].lastActivity = last
+        status.services[3].lastError = "dropped: pool 7 out of range"
+        status.reloads.restartPending = ["services.kvp"]
+        h.statuses["/run/hvagent/status.sock"] = status
+        let findings = doctor.run()
+        #expect(finding(findings, "daemon.running")?.severity == .ok)
+        #expect(finding(findings, "daemon.running")?.message == "hvagent 0.1.0 running as pid 42 since 2026-11-29T22:06:40Z")
+        #expect(finding(findings, "host.heartbeat") == Finding("host.heartbeat", .ok,
+            "heartbeat (uio): last host activity 2026-11-30T00:53:20Z, 120 requests, 0 dropped"))
+        #expect(finding(findings, "host.shutdown")?.severity == .info)
+        #expect(finding(findings, "host.shutdown")?.message.contains("served by the kernel") == true)
+        #expect(finding(findings, "host.timesync")?.message == "timesync (uio): open, no host request yet")
+        let kvp = try #require(finding(findings, "host.kvp"))
+        #expect(kvp.severity == .warning)
+        #expect(kvp.message == "kvp (kernel): last host activity 2026-11-30T00:53:20Z, 7 requests, 1 dropped; last error: dropped: pool 7 out of range")
+        #expect(finding(findings, "config.restart")?.fix == "systemctl restart hvagent")
+        #expect(finding(findings, "config.reload") == nil)
     }
 
     @Test func notHyperVIsAnErrorWithTheReason() {

@@ -67,6 +67,22 @@ import Testing
         #expect(heartbeat["framework_version"] as? String == "3.0")
         #expect((heartbeat["requests"] as? Int ?? 0) >= 2)
 
+        // `hvagent doctor` reads the same socket: the last host request per service. This machine is
+        // not a Hyper-V guest, so doctor still exits 1 with that reason.
+        let config = directory + "/hvagent.conf"
+        try "[agent]\nstatus_socket = \(statusSocket)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let doctor = AgentProcesses.process(["doctor", "--json", "--file", config])
+        let doctorOut = Pipe()
+        doctor.standardOutput = doctorOut
+        try doctor.run()
+        let report = doctorOut.fileHandleForReading.readDataToEndOfFile()
+        doctor.waitUntilExit()
+        let findings = try #require((try JSONSerialization.jsonObject(with: report) as? [String: Any])?["findings"] as? [[String: Any]])
+        func doctorFinding(_ id: String) -> [String: Any]? { findings.first { $0["id"] as? String == id } }
+        #expect(doctorFinding("daemon.running")?["severity"] as? String == "ok")
+        #expect(doctorFinding("host.heartbeat")?["severity"] as? String == "ok")
+        #expect((doctorFinding("host.heartbeat")?["message"] as? String ?? "").hasPrefix("heartbeat (simulated): last host activity "))
+
         // SIGTERM stops it cleanly.
         agent.terminate()
         agent.waitUntilExit()

@@ -1,58 +1,8 @@
+import DaemonSupport
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
-import ICFramework
-
-/// What `hvagent status` shows: per service, its mode, negotiated versions, counters, last activity
-/// and last error. Built by ``StatusBoard`` from the agent's events.
-public struct AgentStatus: Codable, Sendable, Equatable {
-    public struct Service: Codable, Sendable, Equatable {
-        public var name: String
-        public var mode: String
-        public var reason: String
-        public var open: Bool = false
-        public var frameworkVersion: String?
-        public var serviceVersion: String?
-        public var requests: Int = 0
-        public var dropped: Int = 0
-        public var lastActivity: Date?
-        public var lastError: String?
-
-        public init(name: String, mode: String, reason: String) {
-            self.name = name
-            self.mode = mode
-            self.reason = reason
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case name, mode, reason, open, frameworkVersion = "framework_version", serviceVersion = "service_version"
-            case requests, dropped, lastActivity = "last_activity", lastError = "last_error"
-        }
-    }
-
-    /// Configuration reloads (SIGHUP) since start.
-    public struct Reloads: Codable, Sendable, Equatable {
-        public var count = 0
-        public var last: Date?
-        /// Keys changed in the file that take effect only at the next start.
-        public var restartPending: [String] = []
-        /// Why the last reload was refused (the running configuration stayed), nil after a good one.
-        public var lastError: String?
-
-        public init() {}
-
-        enum CodingKeys: String, CodingKey {
-            case count, last, restartPending = "restart_pending", lastError = "last_error"
-        }
-    }
-
-    public var version: String
-    public var pid: Int32
-    public var started: Date
-    public var services: [Service]
-    public var reloads = Reloads()
-}
 
 /// Folds agent events into an ``AgentStatus``. Called on the agent's thread only.
 public final class StatusBoard: @unchecked Sendable {
