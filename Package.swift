@@ -39,7 +39,7 @@ let package = Package(
         // VMBus device discovery in sysfs, uio binding, and per-service mode selection.
         .target(name: "VMBusDiscovery", dependencies: ["RingTransport"]),
         // Daemon plumbing: sd_notify, signalfd, kernel uevents.
-        .target(name: "DaemonSupport", dependencies: ["CHVSupport"]),
+        .target(name: "DaemonSupport", dependencies: ["CHVSupport", .product(name: "Logging", package: "swift-log")]),
         // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
         .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore", "DaemonSupport"]),
         .executableTarget(
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),
         .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery", "DaemonSupport"]),
-        .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport"]),
+        .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .target(name: "TestSupport", dependencies: ["VMBusDiscovery", "RingTransport"], path: "Tests/TestSupport"),

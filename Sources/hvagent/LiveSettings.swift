@@ -1,4 +1,5 @@
 import AgentConfig
+import DaemonSupport
 import Heartbeat
 import Logging
 import NetInfo
@@ -25,7 +26,7 @@ final class LiveSettings: Sendable {
         self.overrides = overrides
         state = Mutex(settings)
         healthProbe = ReplaceableHealthProbe(Self.healthProbe(settings))
-        LiveLogLevel.shared.set(settings)
+        LiveLogLevel.set(settings)
     }
 
     var current: AgentSettings { state.withLock { $0 } }
@@ -53,7 +54,7 @@ final class LiveSettings: Sendable {
             return plan
         }
         let now = plan.effective
-        LiveLogLevel.shared.set(now)
+        LiveLogLevel.set(now)
         if plan.applied.contains(where: { $0.section == "heartbeat" }) {
             healthProbe.replace(with: Self.healthProbe(now))
         }
@@ -81,51 +82,19 @@ final class LiveSettings: Sendable {
     }
 }
 
-/// `[agent] log_level`, shared by every logger of the process so that a reload changes it for all.
-final class LiveLogLevel: Sendable {
-    static let shared = LiveLogLevel()
-    private let level = Mutex(Logger.Level.info)
+/// `[agent] log_level`: one ``LogLevelSetting`` for every logger of the process, so that a reload
+/// changes it for all.
+enum LiveLogLevel {
+    static let shared = LogLevelSetting()
 
-    var value: Logger.Level {
-        get { level.withLock { $0 } }
-        set { level.withLock { $0 = newValue } }
+    static func set(_ settings: AgentSettings) {
+        shared.value = Logger.Level(rawValue: settings.string("agent", "log_level")) ?? .info
     }
 
-    func set(_ settings: AgentSettings) {
-        value = Logger.Level(rawValue: settings.string("agent", "log_level")) ?? .info
-    }
-
-    /// Installs the process's log handler (standard error, level from here). Call once, first.
+    /// Installs the process's log handler (journald priorities when standard error is journald's
+    /// stream). Call once, first.
     static func bootstrap() {
-        LoggingSystem.bootstrap { label in LiveLevelLogHandler(inner: StreamLogHandler.standardError(label: label)) }
-    }
-}
-
-/// swift-log's stream handler with its level read from ``LiveLogLevel`` at each message.
-struct LiveLevelLogHandler: LogHandler {
-    var inner: StreamLogHandler
-
-    var logLevel: Logger.Level {
-        get { LiveLogLevel.shared.value }
-        set { LiveLogLevel.shared.value = newValue }
-    }
-
-    var metadata: Logger.Metadata {
-        get { inner.metadata }
-        set { inner.metadata = newValue }
-    }
-
-    var metadataProvider: Logger.MetadataProvider? {
-        get { inner.metadataProvider }
-        set { inner.metadataProvider = newValue }
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { inner[metadataKey: key] }
-        set { inner[metadataKey: key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        inner.log(event: event)
+        let journal = JournalStream.isStandardError
+        LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, level: shared, journal: journal) }
     }
 }
