@@ -40,6 +40,11 @@ public struct ConfigKey: Sendable, Hashable {
 
     public var qualifiedName: String { "\(section).\(name)" }
 
+    /// The sentence the documented default file and hvagent.conf(5) add to the key's help.
+    public var whenApplied: String {
+        appliesOnReload ? "Takes effect on reload (SIGHUP)." : "Takes effect at the next start."
+    }
+
     public static let serviceModes = ["auto", "uio", "kernel", "off"]
 
     public static let all: [ConfigKey] = [

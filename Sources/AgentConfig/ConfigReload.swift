@@ -49,10 +49,3 @@ public struct ConfigReload: Sendable, Equatable {
         return parts.joined(separator: "; ")
     }
 }
-
-extension ConfigKey {
-    /// The sentence the documented default file and hvagent.conf(5) add to the key's help.
-    public var whenApplied: String {
-        appliesOnReload ? "Takes effect on reload (SIGHUP)." : "Takes effect at the next start."
-    }
-}

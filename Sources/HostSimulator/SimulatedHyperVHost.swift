@@ -193,10 +193,12 @@ public final class SimulatedHyperVHost {
             switch state.heartbeat.check(status: header.status, body: body) {
             case .ok(let sequence, let applicationState):
                 heartbeatsOK += 1
-                // The request carries 0 (unknown); anything else is the guest's health probe.
-                let health = applicationState.flatMap { $0 == 0 ? nil : ApplicationState(rawValue: $0).map { "\($0)" } ?? "\($0)" }
-                log.record(channel: "heartbeat", event: "reply", type: "heartbeat", status: header.status.description,
-                           detail: "seq \(sequence) -> \(sequence &+ 1)" + (health.map { ", application state \($0)" } ?? ""))
+                var detail = "seq \(sequence) -> \(sequence &+ 1)"
+                // The request carries 0 (unknown); anything else is what the guest's health probe said.
+                if let state = applicationState, state != 0 {
+                    detail += ", application state " + (ApplicationState(rawValue: state).map { "\($0)" } ?? "\(state)")
+                }
+                log.record(channel: "heartbeat", event: "reply", type: "heartbeat", status: header.status.description, detail: detail)
             case let failure:
                 heartbeatFailures.append("\(failure)")
                 log.record(channel: "heartbeat", event: "error", type: "heartbeat", status: header.status.description, detail: "\(failure)")

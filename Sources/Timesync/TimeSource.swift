@@ -51,7 +51,8 @@ public final class SystemTimeSource: TimeSource {
     public func trueNanoseconds() -> Int64 { Self.read(CLOCK_REALTIME) }
     public func monotonicNanoseconds() -> Int64 { Self.read(CLOCK_MONOTONIC_RAW) }
 
-    static func read(_ clock: clockid_t) -> Int64 {
+    /// Nanoseconds of `clock` (CLOCK_REALTIME, CLOCK_MONOTONIC, ...).
+    public static func read(_ clock: clockid_t) -> Int64 {
         var spec = timespec()
         clock_gettime(clock, &spec)
         return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)

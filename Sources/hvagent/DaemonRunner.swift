@@ -25,7 +25,7 @@ struct DaemonRunner {
     let live: LiveSettings
     var dryRunShutdown: Bool
     var logger = Logger(label: "hvagent")
-    /// The settings at start (what a reload cannot change).
+    /// The running settings; for the keys a reload cannot change, the values at start.
     var config: AgentSettings { live.current }
 
     func run() throws {
@@ -154,8 +154,6 @@ struct DaemonRunner {
         return inputs
     }
 
-    /// The KVP engine both front ends use: the configured pool directory, and the live network
-    /// facts (netlink) behind the auto pool and GET_IP_INFO when they can be had.
     /// The KVP engine both front ends serve: the configured pool directory (read-only with a
     /// logged reason when it cannot be written), live network facts, and host-triggered log lines
     /// rate limited (once per distinct line per minute).
@@ -253,7 +251,7 @@ final class DaemonPlumbing {
                 if signal == SIGHUP {
                     // systemd (>= 253) wants the monotonic time with RELOADING=1 to match the
                     // reload to the request.
-                    notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(Self.monotonicMicroseconds())")
+                    notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(SystemTimeSource.read(CLOCK_MONOTONIC) / 1000)")
                     Self.reload(live, board: board, logger: logger)
                     notifier.notify("READY=1")
                 } else {
@@ -299,12 +297,6 @@ final class DaemonPlumbing {
             board.recordReloadFailure(error.description)
             logger.error("SIGHUP: keeping the running configuration: \(error)")
         }
-    }
-
-    static func monotonicMicroseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
     }
 
     /// Serves until stopped; READY goes out when the channels have negotiated (the gate is checked

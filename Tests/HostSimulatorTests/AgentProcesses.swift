@@ -36,6 +36,17 @@ enum AgentProcesses {
         return host
     }
 
+    /// `hvagent status --socket SOCKET --json`: its exit status and the JSON object it printed.
+    static func status(socket: String) throws -> (exitCode: Int32, json: [String: Any]) {
+        let status = process(["status", "--socket", socket, "--json"])
+        let pipe = Pipe()
+        status.standardOutput = pipe
+        try status.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        status.waitUntilExit()
+        return (status.terminationStatus, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+    }
+
     /// The simulated host's JSON-lines exchange log.
     static func exchangeLog(_ path: String) throws -> [ExchangeRecord] {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {

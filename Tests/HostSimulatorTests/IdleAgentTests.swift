@@ -51,16 +51,8 @@ import Testing
         #expect(after.switches - before.switches == 0)
 
         // `hvagent status` asks the agent over its socket (one wake-up, after the window).
-        let status = Process()
-        status.executableURL = URL(fileURLWithPath: Self.hvagent)
-        status.arguments = ["status", "--socket", statusSocket, "--json"]
-        let pipe = Pipe()
-        status.standardOutput = pipe
-        try status.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        status.waitUntilExit()
-        #expect(status.terminationStatus == 0)
-        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let (exitCode, json) = try AgentProcesses.status(socket: statusSocket)
+        #expect(exitCode == 0)
         let services = try #require(json["services"] as? [[String: Any]])
         let heartbeat = try #require(services.first { $0["name"] as? String == "heartbeat" })
         #expect(heartbeat["open"] as? Bool == true)

@@ -15,18 +15,8 @@ import Testing
         return try condition()
     }
 
-    static func status(_ socket: String) throws -> [String: Any] {
-        let status = AgentProcesses.process(["status", "--socket", socket, "--json"])
-        let pipe = Pipe()
-        status.standardOutput = pipe
-        try status.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        status.waitUntilExit()
-        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
-    }
-
     static func reloads(_ socket: String) throws -> [String: Any] {
-        try status(socket)["reloads"] as? [String: Any] ?? [:]
+        try AgentProcesses.status(socket: socket).json["reloads"] as? [String: Any] ?? [:]
     }
 
     /// Application states the host saw in heartbeat replies, in order.
