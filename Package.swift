@@ -25,12 +25,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
+        // Wire types only: every layout, GUID and version list of the VMBus ICs (docs/PROTOCOL.md).
+        .target(name: "HVProtocol"),
         // Thin C helpers for what Swift cannot import (cmsg macros, CPU_SET, memfd, eventfd).
         .target(name: "CHVSupport"),
         // The VMBus ring and the channel (two rings + a doorbell), over memory it does not own.
         .target(
             name: "RingTransport",
-            dependencies: ["CHVSupport", .product(name: "Atomics", package: "swift-atomics")]
+            dependencies: ["HVProtocol", "CHVSupport", .product(name: "Atomics", package: "swift-atomics")]
         ),
         // The simulated channel backend: memfd rings + eventfds handed over a Unix socket.
         .target(name: "SimTransport", dependencies: ["RingTransport", "CHVSupport"]),
@@ -62,7 +64,7 @@ let package = Package(
             dependencies: ["RingTransport", "CHVSupport"]
         ),
         // IC message framing and version negotiation shared by every integration service.
-        .target(name: "ICFramework", dependencies: ["RingTransport"]),
+        .target(name: "ICFramework", dependencies: ["HVProtocol"]),
         // Integration services as pure message handlers over ICFramework.
         // Bounded helper processes (health probes, shutdown hooks): own process group, clean signal mask.
         .target(name: "CProcessSupport"),

@@ -1,5 +1,6 @@
 import RingTransport
 import SimTransport
+import HVProtocol
 
 /// Where the agent's channels come from: the simulated VMBus (offers over a socket) or real
 /// devices bound to uio_hv_generic. The agent's loop treats both alike.

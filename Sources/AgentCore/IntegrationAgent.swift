@@ -10,6 +10,7 @@ import SimTransport
 import Timesync
 #if canImport(Glibc)
 import Glibc
+import HVProtocol
 #endif
 
 /// The agent: accepts channels from a ``ChannelSource`` by class GUID, runs one `ICChannelLoop`
@@ -135,7 +136,7 @@ public final class IntegrationAgent: @unchecked Sendable {
         let observer = self.observer
         let configuration = self.configuration
         switch classID {
-        case ICClassGUID.heartbeat:
+        case ICServiceID.heartbeat.classID:
             return ServiceChannelHandler(
                 service: HeartbeatService(healthProbe: configuration.heartbeatProbe),
                 perform: { _, _ in nil },
@@ -145,7 +146,7 @@ public final class IntegrationAgent: @unchecked Sendable {
                         observer?(.heartbeat(sequence: sequence))
                     }
                 })
-        case ICClassGUID.shutdown:
+        case ICServiceID.shutdown.classID:
             return ServiceChannelHandler(
                 service: ShutdownService(hibernation: configuration.hibernation),
                 perform: { request, _ in
@@ -157,7 +158,7 @@ public final class IntegrationAgent: @unchecked Sendable {
                     }
                 },
                 observe: { outcome, _ in observer?(.packet(service: "shutdown", event: outcome.event)) })
-        case ICClassGUID.timesync:
+        case ICServiceID.timesync.classID:
             let actuator = TimesyncActuator(clock: configuration.clock, chrony: configuration.chrony)
             return ServiceChannelHandler(
                 service: TimesyncService(mode: configuration.timesyncMode, clock: configuration.clock,
@@ -175,7 +176,7 @@ public final class IntegrationAgent: @unchecked Sendable {
                         observer?(.timesync(offsetNanoseconds: offset, action: outcome.action))
                     }
                 })
-        case ICClassGUID.kvp:
+        case ICServiceID.kvp.classID:
             guard let engine = configuration.kvpEngine else { return nil }
             return ServiceChannelHandler(
                 service: KVPICService(engine: engine),

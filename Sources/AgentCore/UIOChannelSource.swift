@@ -1,5 +1,6 @@
 import RingTransport
 import VMBusDiscovery
+import HVProtocol
 
 /// Channels of real integration-service devices, taken from hv_utils through uio_hv_generic.
 ///

@@ -4,6 +4,7 @@ import DaemonSupport
 import FoundationEssentials
 import KVPStore
 import VMBusDiscovery
+import HVProtocol
 
 /// `hvagent doctor`: the checks an admin would otherwise do by hand on a Hyper-V Linux guest, each
 /// finding saying what is wrong and the command that fixes it.
@@ -195,33 +196,33 @@ public struct Doctor {
         let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config.bool("agent", "uio_signal_backport"))
         var findings: [Finding] = []
         var uioBound: [String] = []
-        for service in VMBusDeviceClass.agentServices {
-            let device = discovery.devices(of: service).first
-            let preference = ModePreference(rawValue: config.string("services", service.name))
-            let id = "service.\(service.name)"
+        for service in ICServiceID.allCases {
+            let device = discovery.devices(of: service.deviceClass).first
+            let preference = ModePreference(rawValue: config.string("services", service.rawValue))
+            let id = "service.\(service.rawValue)"
             guard let device else {
-                findings.append(Finding(id, .info, "the host offers no \(service.name) device (enable the integration service in Hyper-V Manager if you want it)"))
+                findings.append(Finding(id, .info, "the host offers no \(service.rawValue) device (enable the integration service in Hyper-V Manager if you want it)"))
                 continue
             }
-            if device.driver == UIOBinder.uioDriver { uioBound.append(service.name) }
+            if device.driver == UIOBinder.uioDriver { uioBound.append(service.rawValue) }
             guard let preference else {
-                findings.append(Finding(id, .info, "\(service.name) is off in the configuration; bound to \(device.driver ?? "no driver")"))
+                findings.append(Finding(id, .info, "\(service.rawValue) is off in the configuration; bound to \(device.driver ?? "no driver")"))
                 continue
             }
             let decision = selector.decide(service, preference: preference, device: device)
             guard let mode = decision.mode else {
-                findings.append(Finding(id, .error, "\(service.name): \(decision.reason)", fix: "set services.\(service.name) = auto in \(AgentSettings.defaultPath)"))
+                findings.append(Finding(id, .error, "\(service.rawValue): \(decision.reason)", fix: "set services.\(service.rawValue) = auto in \(AgentSettings.defaultPath)"))
                 continue
             }
-            let expected = mode == .uio ? UIOBinder.uioDriver : (service.kernelDriver ?? "")
+            let expected = mode == .uio ? UIOBinder.uioDriver : (service.deviceClass.kernelDriver ?? "")
             let bound = device.driver ?? "no driver"
             if mode == .kernel && device.driver == UIOBinder.uioDriver {
-                findings.append(Finding(id, .warning, "\(service.name) should be served by the kernel (\(decision.reason)) but is bound to uio_hv_generic",
+                findings.append(Finding(id, .warning, "\(service.rawValue) should be served by the kernel (\(decision.reason)) but is bound to uio_hv_generic",
                                         fix: "hvagent release"))
             } else if device.driver == expected || mode == .uio {
-                findings.append(Finding(id, .ok, "\(service.name): \(mode.rawValue) mode (\(decision.reason)); bound to \(bound)"))
+                findings.append(Finding(id, .ok, "\(service.rawValue): \(mode.rawValue) mode (\(decision.reason)); bound to \(bound)"))
             } else {
-                findings.append(Finding(id, .warning, "\(service.name): \(mode.rawValue) mode expected but bound to \(bound)",
+                findings.append(Finding(id, .warning, "\(service.rawValue): \(mode.rawValue) mode expected but bound to \(bound)",
                                         fix: "modprobe \(expected) && echo \(device.instanceID) > /sys/bus/vmbus/drivers/\(expected)/bind"))
             }
         }

@@ -1,3 +1,4 @@
+import HVProtocol
 /// Heartbeat `application_state` (openvmm `HeartbeatMessage`, body offset 8, u32).
 ///
 /// Linux never writes it and echoes what the host sent; we only set it when a health

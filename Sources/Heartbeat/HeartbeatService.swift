@@ -1,4 +1,5 @@
 import ICFramework
+import HVProtocol
 
 /// The heartbeat IC (spec §6.1, Linux `heartbeat_onchannelcallback`).
 ///
@@ -7,15 +8,9 @@ import ICFramework
 public struct HeartbeatService: ICService {
     public typealias Action = Never
 
-    /// Body offset of `seq_num` (u64).
-    public static let sequenceOffset = 0
-    /// Body offset of `application_state` (u32).
-    public static let applicationStateOffset = 8
-    /// The body bytes Linux requires.
-    public static let minimumBodySize = 8
 
     public var name: String { "heartbeat" }
-    public var serviceVersions: [ICVersion] { ICVersionList.heartbeat }
+    public var serviceVersions: [ICVersion] { ICServiceID.heartbeat.serviceVersions }
     /// nil (default): `application_state` is echoed untouched, as Linux does.
     public var healthProbe: (any HealthProbe)?
     /// Last sequence number seen since negotiation (for the timeline and tests).
@@ -26,16 +21,16 @@ public struct HeartbeatService: ICService {
     }
 
     public func minimumBodySize(for type: ICMessageType, version: ICVersion) -> Int? {
-        type == .heartbeat ? Self.minimumBodySize : nil
+        type == .heartbeat ? HeartbeatMessage.minimumSize : nil
     }
 
     public mutating func handle(_ request: ICRequest, version: ICVersion) -> ICHandled<Never> {
         var body = request.body
-        let sequence = LittleEndian.u64(body, at: Self.sequenceOffset) ?? 0
-        LittleEndian.store(sequence &+ 1, into: &body, at: Self.sequenceOffset)
+        let sequence = LittleEndian.u64(body, at: HeartbeatMessage.sequenceOffset) ?? 0
+        LittleEndian.store(sequence &+ 1, into: &body, at: HeartbeatMessage.sequenceOffset)
         if let state = healthProbe?.applicationState() {
             // Written only if the host sent the field; a short body stays short.
-            LittleEndian.store(state.rawValue, into: &body, at: Self.applicationStateOffset)
+            LittleEndian.store(state.rawValue, into: &body, at: HeartbeatMessage.applicationStateOffset)
         }
         lastSequence = sequence
         return ICHandled(status: .ok, body: body)

@@ -1,3 +1,4 @@
+import HVProtocol
 import FoundationEssentials
 import Synchronization
 #if canImport(Glibc)
@@ -75,6 +76,19 @@ public final class ExchangeLog: @unchecked Sendable {
                 let n = write(descriptor, raw.baseAddress.map { $0 + done }, raw.count - done)
                 if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { return }
             }
+        }
+    }
+}
+
+extension HResult {
+    /// How the exchange log names a status: `S_OK`, `E_FAIL`, else the hex value. The host's own
+    /// naming (Windows style), kept apart from the guest's `HV_*` names so a log reader sees what a
+    /// Hyper-V host would report.
+    var logText: String {
+        switch self {
+        case .ok: "S_OK"
+        case .fail: "E_FAIL"
+        default: "0x" + String(rawValue, radix: 16, uppercase: true)
         }
     }
 }

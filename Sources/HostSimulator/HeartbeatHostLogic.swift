@@ -1,5 +1,6 @@
 import Heartbeat
 import ICFramework
+import HVProtocol
 
 /// Host side of the heartbeat: a request carries a sequence number, the reply must carry
 /// exactly that number plus one.
@@ -19,13 +20,13 @@ public struct HeartbeatHostLogic: Sendable {
 
     public init(firstSequence: UInt64 = 1, bodySize: Int = 16) {
         nextSequence = firstSequence
-        self.bodySize = max(bodySize, HeartbeatService.minimumBodySize)
+        self.bodySize = max(bodySize, HeartbeatMessage.minimumSize)
     }
 
     /// Body of the next request.
     public mutating func requestBody() -> [UInt8] {
         var body = [UInt8](repeating: 0, count: bodySize)
-        LittleEndian.store(nextSequence, into: &body, at: HeartbeatService.sequenceOffset)
+        LittleEndian.store(nextSequence, into: &body, at: HeartbeatMessage.sequenceOffset)
         outstanding = nextSequence
         nextSequence &+= 1
         return body
@@ -36,8 +37,8 @@ public struct HeartbeatHostLogic: Sendable {
         let sent = outstanding ?? 0
         outstanding = nil
         guard status == .ok else { return .badStatus(status) }
-        let received = LittleEndian.u64(body, at: HeartbeatService.sequenceOffset)
+        let received = LittleEndian.u64(body, at: HeartbeatMessage.sequenceOffset)
         guard received == sent &+ 1 else { return .wrongSequence(sent: sent, received: received) }
-        return .ok(sequence: sent, applicationState: LittleEndian.u32(body, at: HeartbeatService.applicationStateOffset))
+        return .ok(sequence: sent, applicationState: LittleEndian.u32(body, at: HeartbeatMessage.applicationStateOffset))
     }
 }

@@ -1,4 +1,5 @@
 import ICFramework
+import HVProtocol
 
 /// What a guest reply meant to the host.
 public enum HostReply: Hashable, Sendable {

@@ -1,5 +1,6 @@
 import ICFramework
 import RingTransport
+import HVProtocol
 
 /// The integration services the simulated host offers.
 public enum HostServiceKind: String, CaseIterable, Sendable, Codable {
@@ -10,10 +11,10 @@ public enum HostServiceKind: String, CaseIterable, Sendable, Codable {
 
     public var classID: VMBusGUID {
         switch self {
-        case .heartbeat: ICClassGUID.heartbeat
-        case .shutdown: ICClassGUID.shutdown
-        case .timesync: ICClassGUID.timesync
-        case .kvp: ICClassGUID.kvp
+        case .heartbeat: ICServiceID.heartbeat.classID
+        case .shutdown: ICServiceID.shutdown.classID
+        case .timesync: ICServiceID.timesync.classID
+        case .kvp: ICServiceID.kvp.classID
         }
     }
 
@@ -21,9 +22,9 @@ public enum HostServiceKind: String, CaseIterable, Sendable, Codable {
     public var instanceID: VMBusGUID {
         switch self {
         case .heartbeat: VMBusGUID("fedcba98-7654-4321-8000-000000000001")!
-        case .shutdown: ICInstanceGUID.shutdown
-        case .timesync: ICInstanceGUID.timesync
-        case .kvp: ICInstanceGUID.kvp
+        case .shutdown: ICServiceID.shutdown.instanceID
+        case .timesync: ICServiceID.timesync.instanceID
+        case .kvp: ICServiceID.kvp.instanceID
         }
     }
 

@@ -1,4 +1,5 @@
 import ICFramework
+import HVProtocol
 
 /// The version lists a host puts in its NEGOTIATE request.
 ///

@@ -1,5 +1,6 @@
 import ICFramework
 import RingTransport
+import HVProtocol
 
 /// A host end of one IC channel taken out of the simulated host's loop, so a test can play a
 /// malicious host on it: scribble over ring indices, forge descriptors, send IC messages whose

@@ -1,4 +1,5 @@
 import ICFramework
+import HVProtocol
 
 /// One key/value pair as the host reads it.
 public struct KVPHostRecord: Hashable, Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import ICFramework
 import ShutdownSvc
+import HVProtocol
 
 /// Host side of shutdown: one request, then the reply's status.
 public enum ShutdownHostLogic {

@@ -1,4 +1,5 @@
 import ICFramework
+import HVProtocol
 
 /// The host's KVP script API: each call sends one KVP request (or, for `kvpEnumerate`, walks a
 /// pool with index 0, 1, … until the guest answers anything but S_OK, as Hyper-V does), pumps

@@ -7,6 +7,7 @@ import SimTransport
 import Timesync
 #if canImport(Glibc)
 import Glibc
+import HVProtocol
 #endif
 
 /// The simulated Hyper-V host: offers IC channels over `SimHostEndpoint`, negotiates, and runs
@@ -198,22 +199,22 @@ public final class SimulatedHyperVHost {
                 if let state = applicationState, state != 0 {
                     detail += ", application state " + (ApplicationState(rawValue: state).map { "\($0)" } ?? "\(state)")
                 }
-                log.record(channel: "heartbeat", event: "reply", type: "heartbeat", status: header.status.description, detail: detail)
+                log.record(channel: "heartbeat", event: "reply", type: "heartbeat", status: header.status.logText, detail: detail)
             case let failure:
                 heartbeatFailures.append("\(failure)")
-                log.record(channel: "heartbeat", event: "error", type: "heartbeat", status: header.status.description, detail: "\(failure)")
+                log.record(channel: "heartbeat", event: "error", type: "heartbeat", status: header.status.logText, detail: "\(failure)")
             }
             state.nextDue = now.addingTimeInterval(configuration.heartbeatInterval)
         case .timesync:
             timesyncReplies += 1
-            log.record(channel: "timesync", event: "reply", type: "timesync", status: header.status.description, detail: "sample acknowledged")
+            log.record(channel: "timesync", event: "reply", type: "timesync", status: header.status.logText, detail: "sample acknowledged")
             state.nextDue = now.addingTimeInterval(configuration.timesyncInterval)
         case .shutdown:
             shutdownStatuses.append(header.status)
-            log.record(channel: "shutdown", event: "reply", type: "shutdown", status: header.status.description, detail: "guest answered")
+            log.record(channel: "shutdown", event: "reply", type: "shutdown", status: header.status.logText, detail: "guest answered")
         case .kvp:
             kvpReply = (header, body)
-            log.record(channel: "kvp", event: "reply", type: header.messageType.description, status: header.status.description,
+            log.record(channel: "kvp", event: "reply", type: header.messageType.description, status: header.status.logText,
                        detail: KVPHostLogic.describe(reply: body, status: header.status))
         }
     }

@@ -1,5 +1,6 @@
 import ICFramework
 import Timesync
+import HVProtocol
 
 /// Host side of time synchronization: SYNC right after negotiation, then SAMPLEs.
 ///

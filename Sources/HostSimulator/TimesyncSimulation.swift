@@ -4,6 +4,7 @@ import Glibc
 #endif
 import ICFramework
 import Timesync
+import HVProtocol
 
 /// A deterministic timesync run in simulated time: the host logic sends SYNC then SAMPLEs,
 /// each delivered after a heavy-tailed latency, to a `TimesyncService` disciplining a

@@ -1,3 +1,4 @@
+import HVProtocol
 /// What happened to one packet, for logs, counters and the demo timeline.
 public enum ICEvent: Hashable, Sendable {
     case negotiated(NegotiatedVersions)

@@ -1,3 +1,4 @@
+import HVProtocol
 /// The framework and service versions a NEGOTIATE settled on.
 public struct NegotiatedVersions: Hashable, Sendable, CustomStringConvertible {
     public var framework: ICVersion

@@ -1,3 +1,4 @@
+import HVProtocol
 /// Why a packet was not answered. Every case is counted by `ICEndpoint`.
 public enum ICParseError: Error, Hashable, Sendable {
     /// Fewer bytes than pipe header + IC header.

@@ -1,3 +1,4 @@
+import HVProtocol
 /// What a service handler returns for one request: the reply's status and body, and an
 /// action the runtime carries out only after the host consumed the reply.
 public struct ICHandled<Action: Sendable>: Sendable {
@@ -38,5 +39,5 @@ public protocol ICService {
 }
 
 extension ICService {
-    public var frameworkVersions: [ICVersion] { ICVersionList.framework }
+    public var frameworkVersions: [ICVersion] { ICServiceID.heartbeat.frameworkVersions }
 }

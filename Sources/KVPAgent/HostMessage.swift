@@ -1,3 +1,4 @@
+import HVProtocol
 /// The KVP message body ("M") the Hyper-V host sends over the KVP VMBus
 /// channel, after the 28-byte ICMSG header that the IC framework handles
 /// (spec §1.3–§1.5, §1.7, §1.8; include/uapi/linux/hyperv.h).
@@ -114,7 +115,7 @@ public struct HostMessage: Equatable, Sendable {
     /// Writes the engine's answer into the body in place and returns the
     /// status for the ICMSG header.  Conversion failures become HV_E_FAIL,
     /// as in the kernel.
-    public mutating func encodeReply(_ response: KVPResponse, for request: KVPRequest) -> KVPStatus {
+    public mutating func encodeReply(_ response: KVPResponse, for request: KVPRequest) -> HResult {
         switch response {
         case let .status(s):
             return s

@@ -1,4 +1,5 @@
 import ICFramework
+import HVProtocol
 
 /// The KVP (Data Exchange) integration component over our own VMBus ring: the ring front end
 /// of ``KVPEngine``, doing what drivers/hv/hv_kvp.c plus hv_kvp_daemon do together.
@@ -28,7 +29,7 @@ public struct KVPICService: ICService {
     public struct Exchange: Equatable, Sendable {
         /// nil when the body was too short for the operation it names.
         public var request: KVPRequest?
-        public var status: KVPStatus
+        public var status: HResult
     }
 
     /// Shared with the rest of the agent (the pool files are locked across processes).
@@ -37,8 +38,8 @@ public struct KVPICService: ICService {
     public private(set) var lastExchange: Exchange?
 
     public var name: String { "kvp" }
-    public var serviceVersions: [ICVersion] { ICVersionList.kvp }
-    public var frameworkVersions: [ICVersion] { ICVersionList.framework }
+    public var serviceVersions: [ICVersion] { ICServiceID.kvp.serviceVersions }
+    public var frameworkVersions: [ICVersion] { ICServiceID.heartbeat.frameworkVersions }
 
     /// Sets the engine's IntegrationServicesVersion to the kernel's "3.1" unless a caller chose one.
     public init(engine: KVPEngine) {

@@ -1,3 +1,4 @@
+import HVProtocol
 /// One host request, already decoded from its wire form by a front end
 /// (kernel message or VMBus ring) into validated byte strings.
 ///
@@ -20,7 +21,7 @@ public enum KVPRequest: Equatable, Sendable {
 /// The engine's answer.  A front end encodes it into its wire form.
 public enum KVPResponse: Equatable, Sendable {
     /// Status only (SET, DELETE, SET_IP_INFO, and every failure).
-    case status(KVPStatus)
+    case status(HResult)
     /// HV_S_OK with a key/value pair (ENUMERATE, GET); both already valid
     /// UTF-8 of at most 511 / 2047 bytes.
     case record(key: [UInt8], value: [UInt8])
@@ -28,7 +29,7 @@ public enum KVPResponse: Equatable, Sendable {
     case ipInfo(IPInfoReply)
 
     /// The status this response carries.
-    public var status: KVPStatus {
+    public var status: HResult {
         if case let .status(s) = self { return s }
         return .ok
     }

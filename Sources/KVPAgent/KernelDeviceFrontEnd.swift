@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import HVProtocol
 #endif
 
 /// Serves the KVP engine over the kernel's /dev/vmbus/hv_kvp, as a drop-in
@@ -135,7 +136,7 @@ public final class KernelDeviceFrontEnd {
     /// Decodes, runs and encodes one request (exposed for tests and benches).
     public func answer(_ message: KernelMessage) -> KernelMessage {
         var reply = message
-        let status: KVPStatus
+        let status: HResult
         switch message.request() {
         case let .success(request):
             let response = engine.handle(request)

@@ -1,3 +1,4 @@
+import HVProtocol
 /// `struct hv_kvp_msg`: the 7432-byte message exchanged with the kernel over
 /// /dev/vmbus/hv_kvp (spec §2.2; include/uapi/linux/hyperv.h).
 ///
@@ -162,6 +163,6 @@ public struct KernelMessage: Equatable, Sendable {
 
 /// A request that is answered with a status without reaching the engine.
 public struct KVPStatusError: Error, Equatable, Sendable {
-    public var status: KVPStatus
-    public init(_ status: KVPStatus) { self.status = status }
+    public var status: HResult
+    public init(_ status: HResult) { self.status = status }
 }

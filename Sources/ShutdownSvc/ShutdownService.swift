@@ -1,5 +1,6 @@
 import ICFramework
 import Logging
+import HVProtocol
 
 /// The shutdown IC (spec §6.2, Linux `shutdown_onchannelcallback`).
 ///
@@ -9,7 +10,7 @@ public struct ShutdownService: ICService {
     public typealias Action = ShutdownRequest
 
     public var name: String { "shutdown" }
-    public var serviceVersions: [ICVersion] { ICVersionList.shutdown }
+    public var serviceVersions: [ICVersion] { ICServiceID.shutdown.serviceVersions }
     public var hibernation: any HibernationSupport
     public var logger: Logger
 

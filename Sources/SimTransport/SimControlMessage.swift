@@ -1,4 +1,5 @@
 import RingTransport
+import HVProtocol
 
 /// The simulator's control messages on its Unix socket (SOCK_SEQPACKET, one message per packet).
 ///

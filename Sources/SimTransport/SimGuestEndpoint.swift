@@ -2,6 +2,7 @@ import RingTransport
 
 #if canImport(Glibc)
 import Glibc
+import HVProtocol
 #endif
 
 /// The agent side of the simulated VMBus: receives offers and rescinds from the simulated host.

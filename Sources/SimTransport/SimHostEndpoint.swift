@@ -3,6 +3,7 @@ import RingTransport
 
 #if canImport(Glibc)
 import Glibc
+import HVProtocol
 #endif
 
 /// The host side of the simulated VMBus: creates channels and offers them to one connected agent.

@@ -34,7 +34,7 @@ public final class PTPHostClock: HostTimeReading {
             }
             guard name.hasPrefix("ptp"), let f = fopen("\(sysfsRoot)/class/ptp/\(name)/clock_name", "r") else { continue }
             var buffer = [CChar](repeating: 0, count: 64)
-            let line = fgets(&buffer, 64, f).map { _ in String(cString: buffer) } ?? ""
+            let line = fgets(&buffer, 64, f).map { _ in String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) } ?? ""
             fclose(f)
             if line.trimmingCharacters(in: " \n") == "hyperv" { return "\(devRoot)/\(name)" }
         }

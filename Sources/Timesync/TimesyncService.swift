@@ -1,4 +1,5 @@
 import ICFramework
+import HVProtocol
 
 /// How the time service uses the host's samples.
 public enum TimesyncMode: String, Sendable, CaseIterable {
@@ -35,7 +36,7 @@ public struct TimesyncService: ICService {
     public static let plausibleHostTime: ClosedRange<Int64> = 0...7_258_118_400_000_000_000
 
     public var name: String { "timesync" }
-    public var serviceVersions: [ICVersion] { ICVersionList.timesync }
+    public var serviceVersions: [ICVersion] { ICServiceID.timesync.serviceVersions }
     public var mode: TimesyncMode
     public let clock: any GuestClock
     /// How far behind the guest must be for a sample to step the clock. Asked on every sample,

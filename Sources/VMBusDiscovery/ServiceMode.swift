@@ -1,4 +1,5 @@
-import RingTransport
+import HVProtocol
+import HVProtocol
 
 /// How hvagent serves one integration service (spec §3, issue "mode selection").
 public enum ServiceMode: String, Sendable, Codable {
@@ -47,12 +48,12 @@ public struct KernelRelease: Comparable, Sendable, CustomStringConvertible {
 
 /// The decision for one service, with the reason shown at start-up and by `doctor`.
 public struct ModeDecision: Equatable, Sendable {
-    public var service: String
+    public var service: ICServiceID
     /// `nil` when the service cannot run at all with the given preference.
     public var mode: ServiceMode?
     public var reason: String
 
-    public init(service: String, mode: ServiceMode?, reason: String) {
+    public init(service: ICServiceID, mode: ServiceMode?, reason: String) {
         self.service = service
         self.mode = mode
         self.reason = reason
@@ -75,9 +76,9 @@ public struct ModeSelector: Sendable {
         assumeUIOSignalling || (kernel.map { $0 >= KernelRelease.uioSignalsHost } ?? false)
     }
 
-    public func decide(_ service: VMBusDeviceClass, preference: ModePreference, device: VMBusDevice?) -> ModeDecision {
-        let name = service.name
-        func decision(_ mode: ServiceMode?, _ reason: String) -> ModeDecision { ModeDecision(service: name, mode: mode, reason: reason) }
+    public func decide(_ service: ICServiceID, preference: ModePreference, device: VMBusDevice?) -> ModeDecision {
+        let name = service.rawValue
+        func decision(_ mode: ServiceMode?, _ reason: String) -> ModeDecision { ModeDecision(service: service, mode: mode, reason: reason) }
         let kernelText = kernel?.description ?? "unknown"
         switch preference {
         case .kernel:
@@ -90,7 +91,6 @@ public struct ModeSelector: Sendable {
             if device.monitorAllocated { return decision(nil, "uio forced, but the \(name) channel is monitor-allocated: uio write() would not signal the host") }
             return decision(.uio, "uio forced by configuration")
         case .auto:
-            guard service.servedByAgent else { return decision(.kernel, "not an agent service") }
             guard kernelSupportsUIO else {
                 return decision(.kernel, "kernel \(kernelText) predates uio_hv_generic host signalling (6.10)")
             }

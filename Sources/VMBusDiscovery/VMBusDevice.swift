@@ -1,4 +1,5 @@
 import RingTransport
+import HVProtocol
 
 /// One device under `/sys/bus/vmbus/devices/<instance>/` as discovery found it (spec §3.2).
 public struct VMBusDevice: Equatable, Sendable {

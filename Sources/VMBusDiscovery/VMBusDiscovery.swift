@@ -1,4 +1,5 @@
 import RingTransport
+import HVProtocol
 
 /// Lists VMBus devices from sysfs. The root is a parameter (through ``SysfsAccess``) so tests run on
 /// a fake tree. Values from sysfs are parsed defensively: a device with an unreadable or malformed

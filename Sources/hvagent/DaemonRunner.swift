@@ -1,3 +1,4 @@
+import HVProtocol
 import RingTransport
 import AgentConfig
 import AgentCore
@@ -14,6 +15,7 @@ import Logging
 import ShutdownSvc
 import Timesync
 import VMBusDiscovery
+import HVProtocol
 
 /// The installed daemon (`hvagent run` without `--sim-socket`): discovers the integration-service
 /// devices, decides uio or kernel mode per service, takes the uio ones through uio_hv_generic, and
@@ -43,16 +45,16 @@ struct DaemonRunner {
 
         var uioServices: [VMBusDeviceClass] = []
         var statuses: [AgentStatus.Service] = []
-        for service in VMBusDeviceClass.agentServices {
-            guard let preference = ModePreference(rawValue: config.string("services", service.name)) else {
-                statuses.append(.init(name: service.name, mode: "off", reason: "off in the configuration"))
+        for service in ICServiceID.allCases {
+            guard let preference = ModePreference(rawValue: config.string("services", service.rawValue)) else {
+                statuses.append(.init(name: service.rawValue, mode: "off", reason: "off in the configuration"))
                 continue
             }
-            let decision = selector.decide(service, preference: preference, device: discovery.devices(of: service).first)
+            let decision = selector.decide(service, preference: preference, device: discovery.devices(of: service.deviceClass).first)
             let mode = decision.mode?.rawValue ?? "unavailable"
-            logger.notice("\(service.name): \(mode) mode (\(decision.reason))")
-            statuses.append(.init(name: service.name, mode: mode, reason: decision.reason))
-            if decision.mode == .uio { uioServices.append(service) }
+            logger.notice("\(service): \(mode) mode (\(decision.reason))")
+            statuses.append(.init(name: service.rawValue, mode: mode, reason: decision.reason))
+            if decision.mode == .uio { uioServices.append(service.deviceClass) }
         }
 
         let uevents = try? UEventMonitor()

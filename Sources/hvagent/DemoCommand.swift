@@ -12,6 +12,7 @@ import Logging
 import ShutdownSvc
 import SimTransport
 import Timesync
+import HVProtocol
 
 /// `hvagent demo`: the simulated Hyper-V host and the agent in one process, with a live
 /// timeline: negotiations, heartbeats, the guest clock converging on host time, the host reading

@@ -1,3 +1,4 @@
+import HVProtocol
 import ArgumentParser
 import VMBusDiscovery
 
@@ -22,7 +23,7 @@ struct ReleaseCommand: ParsableCommand {
         }
         let binder = UIOBinder(sysfs: sysfs)
         var failed = false
-        for device in discovery.devices() where device.driver == UIOBinder.uioDriver && (device.deviceClass?.servedByAgent ?? false) {
+        for device in discovery.devices() where device.driver == UIOBinder.uioDriver && device.deviceClass.flatMap({ ICServiceID(classID: $0.classID) }) != nil {
             do {
                 try binder.releaseToKernel(device)
                 print("\(device.className) (\(device.instanceID)): handed back to the kernel")

@@ -11,6 +11,7 @@ import SimTransport
 import Timesync
 #if canImport(Glibc)
 import Glibc
+import HVProtocol
 #endif
 
 func nanoseconds() -> UInt64 {

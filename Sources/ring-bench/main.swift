@@ -283,7 +283,7 @@ let m = Double(result.msgs)
 func f(_ v: Double, _ d: Int) -> String {
     var buf = [CChar](repeating: 0, count: 64)
     _ = withVaList([v]) { vsnprintf(&buf, 64, "%.\(d)f", $0) }
-    return String(cString: buf)
+    return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 print("swift,\(config.ringBytes),\(config.payload),\(config.mode == 1 ? "poll" : "proto"),\(result.msgs),\(f(secs, 4)),"
     + "\(f(m / secs / 1e6, 3)),\(f(m * Double(config.payload) / secs / 1e9, 3)),\(f(Double(result.wsig) / m, 4)),"

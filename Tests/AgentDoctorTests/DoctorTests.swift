@@ -5,6 +5,7 @@ import Testing
 @testable import AgentDoctor
 import DaemonSupport
 @testable import VMBusDiscovery
+import HVProtocol
 
 /// An in-memory machine: files, symlinks (sysfs `driver`), and scripted commands.
 final class FakeHost: SystemAccess, SysfsAccess {

@@ -4,6 +4,7 @@ import ICFramework
 import ShutdownSvc
 import Testing
 import Timesync
+import HVProtocol
 
 struct NoHibernation: HibernationSupport {
     var systemCanHibernate: Bool { false }

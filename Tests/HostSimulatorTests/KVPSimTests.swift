@@ -6,6 +6,7 @@ import KVPAgent
 import KVPStore
 import Testing
 import TestSupport
+import HVProtocol
 
 /// Auto-pool items in hv_kvp_daemon's order (IntegrationServicesVersion is the front end's).
 struct StaticAutoPool: AutoPoolSource {

@@ -8,6 +8,7 @@ import ShutdownSvc
 import Timesync
 import VMBusDiscovery
 import TestSupport
+import HVProtocol
 
 /// KVP in uio mode: with an engine configured the agent takes the KVP device from
 /// uio_hv_generic and serves it (ring exchanges themselves are covered over the simulated VMBus by

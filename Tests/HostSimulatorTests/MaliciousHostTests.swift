@@ -8,6 +8,7 @@ import Testing
 import Timesync
 #if canImport(Glibc)
 import Glibc
+import HVProtocol
 #endif
 
 /// The agent on its own thread against a simulated host that turns malicious on ONE channel

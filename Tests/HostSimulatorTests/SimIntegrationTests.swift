@@ -5,6 +5,7 @@ import ICFramework
 import ShutdownSvc
 import Testing
 import Timesync
+import HVProtocol
 
 /// The agent against the simulated host over real simulated channels (memfd rings + eventfds).
 @Suite(.serialized) struct SimIntegrationTests {

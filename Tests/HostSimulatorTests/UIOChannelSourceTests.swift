@@ -6,6 +6,7 @@ import ShutdownSvc
 import Timesync
 import VMBusDiscovery
 import TestSupport
+import HVProtocol
 
 @Suite("uio channel source on a fake sysfs tree")
 struct UIOChannelSourceTests {

@@ -1,6 +1,7 @@
 import Testing
 @testable import ICFramework
 import RingTransport
+import HVProtocol
 
 @Suite struct FramingTests {
     /// A heartbeat-type request laid out by hand (spec §5.1, §5.2, §6.1) with a nonzero id.
@@ -84,12 +85,12 @@ import RingTransport
     }
 
     @Test func guidTextAndWireOrder() throws {
-        let guid = ICClassGUID.timesync
+        let guid = ICServiceID.timesync.classID
         let hex = guid.bytes.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
         #expect(hex == "30e62795aed07b49adcee80ab0175caf")  // modalias from spec §4
         #expect(guid.description == "9527e630-d0ae-497b-adce-e80ab0175caf")
-        #expect(RingTransport.VMBusGUID("{57164F39-9115-4E78-AB55-382F3BD5422D}") == ICClassGUID.heartbeat)
-        #expect(RingTransport.VMBusGUID("not-a-guid") == nil)
+        #expect(HVProtocol.VMBusGUID("{57164F39-9115-4E78-AB55-382F3BD5422D}") == ICServiceID.heartbeat.classID)
+        #expect(HVProtocol.VMBusGUID("not-a-guid") == nil)
     }
 
     @Test func hresultValues() {

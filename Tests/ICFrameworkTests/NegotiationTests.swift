@@ -1,5 +1,6 @@
 import Testing
 @testable import ICFramework
+import HVProtocol
 
 /// A service that counts resets and handles type 1 with 8-byte bodies, so framework
 /// behaviour can be checked without a real service.
@@ -151,10 +152,7 @@ func negotiateRequest(frameworks: [(UInt16, UInt16)], services: [(UInt16, UInt16
     }
 
     @Test func guestListsAreStrictlyNewestFirst() {
-        for list in [
-            ICVersionList.framework, ICVersionList.heartbeat, ICVersionList.shutdown, ICVersionList.timesync,
-            ICVersionList.kvp, ICVersionList.vss, ICVersionList.fcopy,
-        ] {
+        for list in ICServiceID.allCases.flatMap({ [$0.frameworkVersions, $0.serviceVersions] }) {
             #expect(zip(list, list.dropFirst()).allSatisfy { $0 > $1 })
         }
     }

@@ -3,6 +3,7 @@ import KVPStore
 import TestSupport
 import XCTest
 @testable import KVPAgent
+import HVProtocol
 
 /// Byte-level tests of the KVP integration component: every request is laid out by hand from
 /// the spec tables (ring-and-ic.md §5.1/§5.2, kvp.md §1.2-§1.5) and every reply is compared

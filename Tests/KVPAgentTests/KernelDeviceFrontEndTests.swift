@@ -4,6 +4,7 @@ import XCTest
 import KVPStore
 #if canImport(Glibc)
 import Glibc
+import HVProtocol
 #endif
 
 /// Plays the kernel's side of /dev/vmbus/hv_kvp over SOCK_SEQPACKET pairs
@@ -70,7 +71,7 @@ final class KernelDeviceFrontEndTests: XCTestCase {
         XCTAssertEqual(Msg.status(g), 0)
         XCTAssertEqual(Msg.cstr(g, 528, 2048), "h1")
         kernel.send(k, Msg.set(7, "Pool7", "p"))
-        XCTAssertEqual(Msg.status(kernel.recv(k)), KVPStatus.invalidArgument.rawValue)
+        XCTAssertEqual(Msg.status(kernel.recv(k)), HResult.invalidArgument.rawValue)
         wait(for: [done], timeout: 10)
         XCTAssertEqual(fe.registrations, 2)
         for fd in kernel.kernelEnds { close(fd) }
@@ -153,7 +154,7 @@ extension KernelDeviceFrontEndTests {
         }
         let k = kernel.register()
         kernel.send(k, Msg.enumerate(0, 0))
-        XCTAssertEqual(Msg.status(kernel.recv(k)), KVPStatus.noMoreItems.rawValue)
+        XCTAssertEqual(Msg.status(kernel.recv(k)), HResult.noMoreItems.rawValue)
         wait(for: [done], timeout: 10)
         XCTAssertEqual(attempts, 3)
         lock.lock(); defer { lock.unlock() }
@@ -204,7 +205,7 @@ extension KernelDeviceFrontEndTests {
         _ = try fe.serviceOne()
         kernel.send(k, Msg.enumerate(0, 0))
         XCTAssertTrue(try fe.serviceOne())
-        XCTAssertEqual(Msg.status(kernel.recv(k)), KVPStatus.noMoreItems.rawValue)
+        XCTAssertEqual(Msg.status(kernel.recv(k)), HResult.noMoreItems.rawValue)
         XCTAssertEqual(fe.registrations, 1)
         XCTAssertEqual(fe.reopenDelayMicroseconds, 0, "a whole message ends the back-off")
         for fd in kernel.kernelEnds { close(fd) }

@@ -2,6 +2,7 @@ import TestSupport
 import XCTest
 @testable import KVPAgent
 import KVPStore
+import HVProtocol
 
 /// The host is not trusted: any 7432-byte message must get an answer with
 /// a known status, never a trap, and only whole zero-padded records may
@@ -19,7 +20,7 @@ final class KernelMessageFuzzTests: XCTestCase {
         let store = try PoolStore(directory: dir.path, writable: true)
         let fe = KernelDeviceFrontEnd(engine: KVPEngine(store: store, autoPool: FixedAutoPool(), ipInfo: FixedIPInfo()),
                                       devicePath: "unused", log: { _ in })
-        let known: Set<UInt32> = [KVPStatus.ok, .fail, .noMoreItems, .notSupported, .invalidArgument, .guidNotFound]
+        let known: Set<UInt32> = [HResult.ok, .fail, .noMoreItems, .notSupported, .invalidArgument, .guidNotFound]
             .reduce(into: []) { $0.insert($1.rawValue) }
         var rng = Rng(s: 0x9E37_79B9_7F4A_7C15)
         let interesting: [UInt32] = [0, 1, 2, 4, 255, 256, 511, 512, 513, 2047, 2048, 2049, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF]
@@ -57,9 +58,9 @@ final class KernelMessageFuzzTests: XCTestCase {
             }
         }
         // The mix must actually exercise success and failure paths.
-        XCTAssertGreaterThan(statuses[KVPStatus.ok.rawValue, default: 0], 2000)
-        XCTAssertGreaterThan(statuses[KVPStatus.noMoreItems.rawValue, default: 0], 1000)
-        XCTAssertGreaterThan(statuses[KVPStatus.invalidArgument.rawValue, default: 0], 100)
+        XCTAssertGreaterThan(statuses[HResult.ok.rawValue, default: 0], 2000)
+        XCTAssertGreaterThan(statuses[HResult.noMoreItems.rawValue, default: 0], 1000)
+        XCTAssertGreaterThan(statuses[HResult.invalidArgument.rawValue, default: 0], 100)
         for p in KVPPool.allCases {
             let bytes = dir.bytes(p.fileName)
             XCTAssertEqual(bytes.count % PoolRecord.size, 0)
@@ -89,7 +90,7 @@ final class KernelMessageFuzzTests: XCTestCase {
             let r = m.request()
             let status = m.encodeReply(engine.handle(r), for: r)
             XCTAssertEqual(m.bytes.count, size)
-            XCTAssertTrue([KVPStatus.ok, .fail, .noMoreItems, .notSupported, .invalidArgument, .guidNotFound].contains(status))
+            XCTAssertTrue([HResult.ok, .fail, .noMoreItems, .notSupported, .invalidArgument, .guidNotFound].contains(status))
         }
         for p in KVPPool.allCases { XCTAssertEqual(dir.bytes(p.fileName).count % PoolRecord.size, 0) }
     }

@@ -63,7 +63,7 @@ struct CReferenceInteropTests {
         let rx: RingBuffer
         init(dir: URL, ringSize: Int) throws {
             url = dir.appendingPathComponent("channel.bin")
-            FileManager.default.createFile(atPath: url.path, contents: Data(count: 2 * ringSize))
+            _ = FileManager.default.createFile(atPath: url.path, contents: Data(count: 2 * ringSize))
             let fd = open(url.path, O_RDWR)
             defer { close(fd) }
             memory = try SharedMemoryRegion(mapping: fd, byteCount: 2 * ringSize)

@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 @testable import RingTransport
 @testable import SimTransport
+import HVProtocol
 
 /// Lets a test hand a non-Sendable object to another thread it then joins.
 final class Box<T>: @unchecked Sendable {

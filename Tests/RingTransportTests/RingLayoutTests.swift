@@ -1,5 +1,6 @@
 import Testing
 @testable import RingTransport
+import HVProtocol
 
 @Suite("Ring layout and wrap-around")
 struct RingLayoutTests {

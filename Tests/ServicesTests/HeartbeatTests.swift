@@ -1,6 +1,7 @@
 import Heartbeat
 import ICFramework
 import Testing
+import HVProtocol
 
 /// Header bytes for a host request, laid out from spec §5.1/§5.2.
 func hostHeader(type: UInt8, framework: UInt8 = 3, version: (UInt8, UInt8), bodySize: Int) -> [UInt8] {

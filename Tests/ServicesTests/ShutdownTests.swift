@@ -1,6 +1,7 @@
 import ICFramework
 import ShutdownSvc
 import Testing
+import HVProtocol
 
 struct FakeHibernation: HibernationSupport {
     var systemCanHibernate: Bool

@@ -2,6 +2,7 @@ import ICFramework
 import Testing
 import TestSupport
 import Timesync
+import HVProtocol
 
 extension SplitMix64 {
     /// Heavy-tailed delivery latency: 20 µs floor + Pareto(α = 1.5, 10 µs), capped at 50 ms.

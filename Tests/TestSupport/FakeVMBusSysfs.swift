@@ -99,7 +99,7 @@ public final class FakeVMBusSysfs: SysfsAccess {
                     try mkdir("\(dir)/uio/uio\(nextUIO)")
                     try put("/sys/class/uio/uio\(nextUIO)/maps/map0/size", "0x10000\n")
                     try mkdir("/dev")
-                    FileManager.default.createFile(atPath: "\(devDirectory)/uio\(nextUIO)", contents: Self.formattedRings(ringSize: 0x8000))
+                    _ = FileManager.default.createFile(atPath: "\(devDirectory)/uio\(nextUIO)", contents: Self.formattedRings(ringSize: 0x8000))
                     nextUIO += 1
                 }
             default:

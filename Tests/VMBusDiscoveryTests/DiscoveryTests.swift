@@ -3,6 +3,7 @@ import Testing
 import RingTransport
 @testable import VMBusDiscovery
 import TestSupport
+import HVProtocol
 
 @Suite("VMBus discovery on a fake sysfs tree")
 struct DiscoveryTests {
@@ -21,7 +22,7 @@ struct DiscoveryTests {
         #expect(VMBusDeviceClass.all.count == 19)
         #expect(Set(VMBusDeviceClass.all.map(\.classID)).count == 19)
         #expect(!VMBusDeviceClass.all.contains { $0.classID == .null })
-        #expect(VMBusDeviceClass.agentServices.map(\.name) == ["heartbeat", "shutdown", "timesync", "kvp"])
+        #expect(ICServiceID.allCases.map(\.rawValue) == ["heartbeat", "shutdown", "timesync", "kvp"])
     }
 
     @Test func discoversEveryClass() throws {
@@ -139,11 +140,11 @@ struct DiscoveryTests {
         let fake = try seededTree()
         let selector = ModeSelector(kernel: KernelRelease(release))
         let discovery = VMBusDiscovery(sysfs: fake)
-        for service in VMBusDeviceClass.agentServices {
-            let d = selector.decide(service, preference: .auto, device: discovery.devices(of: service).first)
-            #expect(d.mode == (uio ? .uio : .kernel), "\(release) \(service.name): \(d.reason)")
+        for service in ICServiceID.allCases {
+            let d = selector.decide(service, preference: .auto, device: discovery.devices(of: service.deviceClass).first)
+            #expect(d.mode == (uio ? .uio : .kernel), "\(release) \(service): \(d.reason)")
             #expect(selector.decide(service, preference: .kernel, device: nil).mode == .kernel)
-            #expect(selector.decide(service, preference: .uio, device: discovery.devices(of: service).first).mode == (uio ? .uio : nil))
+            #expect(selector.decide(service, preference: .uio, device: discovery.devices(of: service.deviceClass).first).mode == (uio ? .uio : nil))
         }
         // A backport makes an older series eligible.
         #expect(ModeSelector(kernel: KernelRelease(release), assumeUIOSignalling: true)

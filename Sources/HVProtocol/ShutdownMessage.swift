@@ -1,5 +1,3 @@
-import FoundationEssentials
-import ICFramework
 
 /// Body of a SHUTDOWN request (spec §6.2, Linux `struct shutdown_msg_data`,
 /// openvmm `ShutdownMessage`): 2060 bytes.

@@ -1,4 +1,3 @@
-import ICFramework
 
 /// `flags` of a timesync message (spec §6.3, Linux ICTIMESYNCFLAG_*).
 public struct TimesyncFlags: OptionSet, Hashable, Sendable {

@@ -10,22 +10,19 @@ public struct VMBusDeviceClass: Hashable, Sendable {
     public let description: String
     /// The kernel driver that normally binds it, if any.
     public let kernelDriver: String?
-    /// Whether hvagent can serve it over its own ring (an integration service it implements).
-    public let servedByAgent: Bool
 
-    init(_ guid: String, _ name: String, _ description: String, driver: String?, agent: Bool = false) {
+    init(_ guid: String, _ name: String, _ description: String, driver: String?) {
         // The table below is constant text checked by the tests; a typo would show there.
         self.classID = VMBusGUID(guid) ?? .null
         self.name = name
         self.description = description
         self.kernelDriver = driver
-        self.servedByAgent = agent
     }
 
-    public static let heartbeat = VMBusDeviceClass("57164f39-9115-4e78-ab55-382f3bd5422d", "heartbeat", "[Heartbeat]", driver: "hv_utils", agent: true)
-    public static let shutdown = VMBusDeviceClass("0e0b6031-5213-4934-818b-38d90ced39db", "shutdown", "[Operating system shutdown]", driver: "hv_utils", agent: true)
-    public static let timesync = VMBusDeviceClass("9527e630-d0ae-497b-adce-e80ab0175caf", "timesync", "[Time Synchronization]", driver: "hv_utils", agent: true)
-    public static let kvp = VMBusDeviceClass("a9a0f4e7-5a45-4d96-b827-8a841e8c03e6", "kvp", "[Data Exchange]", driver: "hv_utils", agent: true)
+    public static let heartbeat = VMBusDeviceClass("57164f39-9115-4e78-ab55-382f3bd5422d", "heartbeat", "[Heartbeat]", driver: "hv_utils")
+    public static let shutdown = VMBusDeviceClass("0e0b6031-5213-4934-818b-38d90ced39db", "shutdown", "[Operating system shutdown]", driver: "hv_utils")
+    public static let timesync = VMBusDeviceClass("9527e630-d0ae-497b-adce-e80ab0175caf", "timesync", "[Time Synchronization]", driver: "hv_utils")
+    public static let kvp = VMBusDeviceClass("a9a0f4e7-5a45-4d96-b827-8a841e8c03e6", "kvp", "[Data Exchange]", driver: "hv_utils")
     public static let vss = VMBusDeviceClass("35fa2e29-ea23-4236-96ae-3a6ebacba440", "vss", "[Backup (volume checkpoint)]", driver: "hv_utils")
     public static let fcopy = VMBusDeviceClass("34d14be3-dee4-41c8-9ae7-6b174977c192", "fcopy", "[Guest services]", driver: nil)
     public static let balloon = VMBusDeviceClass("525074dc-8985-46e2-8057-a307dc18a502", "balloon", "[Dynamic Memory]", driver: "hv_balloon")
@@ -47,9 +44,6 @@ public struct VMBusDeviceClass: Hashable, Sendable {
         heartbeat, shutdown, timesync, kvp, vss, fcopy, balloon, netvsc, scsi, ide, fibreChannel, keyboard, mouse,
         video, pcie, networkDirect, avma1, avma2, rdv,
     ]
-
-    /// The integration services hvagent serves itself.
-    public static let agentServices: [VMBusDeviceClass] = all.filter(\.servedByAgent)
 
     private static let byID: [VMBusGUID: VMBusDeviceClass] = Dictionary(uniqueKeysWithValues: all.map { ($0.classID, $0) })
 
