@@ -8,9 +8,9 @@ import RingTransport
 import ShutdownSvc
 import SimTransport
 import Timesync
+import HVProtocol
 #if canImport(Glibc)
 import Glibc
-import HVProtocol
 #endif
 
 /// The agent: accepts channels from a ``ChannelSource`` by class GUID, runs one `ICChannelLoop`

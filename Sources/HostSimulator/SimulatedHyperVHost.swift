@@ -5,9 +5,9 @@ import RingTransport
 import ShutdownSvc
 import SimTransport
 import Timesync
+import HVProtocol
 #if canImport(Glibc)
 import Glibc
-import HVProtocol
 #endif
 
 /// The simulated Hyper-V host: offers IC channels over `SimHostEndpoint`, negotiates, and runs

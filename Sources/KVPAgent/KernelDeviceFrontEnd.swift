@@ -1,6 +1,6 @@
+import HVProtocol
 #if canImport(Glibc)
 import Glibc
-import HVProtocol
 #endif
 
 /// Serves the KVP engine over the kernel's /dev/vmbus/hv_kvp, as a drop-in

@@ -1,8 +1,8 @@
 import RingTransport
 
+import HVProtocol
 #if canImport(Glibc)
 import Glibc
-import HVProtocol
 #endif
 
 /// The agent side of the simulated VMBus: receives offers and rescinds from the simulated host.

@@ -1,9 +1,9 @@
 import CHVSupport
 import RingTransport
 
+import HVProtocol
 #if canImport(Glibc)
 import Glibc
-import HVProtocol
 #endif
 
 /// The host side of the simulated VMBus: creates channels and offers them to one connected agent.

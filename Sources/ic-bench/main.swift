@@ -9,9 +9,9 @@ import ICFramework
 import ShutdownSvc
 import SimTransport
 import Timesync
+import HVProtocol
 #if canImport(Glibc)
 import Glibc
-import HVProtocol
 #endif
 
 func nanoseconds() -> UInt64 {

@@ -6,9 +6,9 @@ import RingTransport
 import SimTransport
 import Testing
 import Timesync
+import HVProtocol
 #if canImport(Glibc)
 import Glibc
-import HVProtocol
 #endif
 
 /// The agent on its own thread against a simulated host that turns malicious on ONE channel

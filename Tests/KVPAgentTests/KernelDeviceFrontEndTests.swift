@@ -2,9 +2,9 @@ import TestSupport
 import XCTest
 @testable import KVPAgent
 import KVPStore
+import HVProtocol
 #if canImport(Glibc)
 import Glibc
-import HVProtocol
 #endif
 
 /// Plays the kernel's side of /dev/vmbus/hv_kvp over SOCK_SEQPACKET pairs
