@@ -44,11 +44,22 @@ let package = Package(
         .target(name: "DaemonSupport", dependencies: ["CHVSupport", .product(name: "Logging", package: "swift-log")]),
         // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
         .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore", "DaemonSupport"]),
+        // The daemon as a library: the service table, and every way of running the agent (installed
+        // daemon, simulated VMBus, demo, kvp-daemon) wired in one place; the executables parse
+        // arguments and call it.
+        .target(
+            name: "AgentDaemon",
+            dependencies: [
+                "AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "HostSimulator", "SimTransport", "VMBusDiscovery",
+                "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "hvagent",
             dependencies: [
-                "RingTransport", "SimTransport", "VMBusDiscovery", "AgentConfig", "AgentDoctor", "DaemonSupport",
-                "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent",
+                "AgentDaemon", "AgentConfig", "AgentDoctor", "DaemonSupport", "HVProtocol", "HostSimulator", "SimTransport",
+                "VMBusDiscovery", "RingTransport", "Timesync", "KVPAgent", "KVPStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -69,22 +80,22 @@ let package = Package(
         // Bounded helper processes (health probes, shutdown hooks): own process group, clean signal mask.
         .target(name: "CProcessSupport"),
         .target(name: "ProcessSupport", dependencies: ["CProcessSupport"]),
-        .target(name: "Heartbeat", dependencies: ["ICFramework", "ProcessSupport"]),
-        .target(name: "ShutdownSvc", dependencies: ["ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Heartbeat", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport"]),
+        .target(name: "ShutdownSvc", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
         .target(name: "CClock"),
-        .target(name: "Timesync", dependencies: ["ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Timesync", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
         // The simulated Hyper-V host: IC state machines (host side) and the exchange log.
         .target(name: "HostSimulator", dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]),
         // The agent's runtime: one poll loop driving every IC channel over the simulated VMBus.
         .target(
             name: "AgentCore",
-            dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "KVPAgent", "DaemonSupport"]
+            dependencies: ["HVProtocol", "ICFramework", "RingTransport", "SimTransport", "CHVSupport", "VMBusDiscovery", "DaemonSupport"]
         ),
         // Heartbeat round trip and timesync residual benchmarks (docs/PERFORMANCE.md).
         .executableTarget(
             name: "ic-bench",
-            dependencies: ["AgentCore", "HostSimulator", "ICFramework", "ShutdownSvc", "SimTransport", "CHVSupport", "Timesync"]
+            dependencies: ["AgentCore", "HostSimulator", "HVProtocol", "Heartbeat", "SimTransport", "CHVSupport", "Timesync"]
         ),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "ProcessSupport", "TestSupport"]),
@@ -106,12 +117,12 @@ let package = Package(
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .target(name: "TestSupport", dependencies: ["VMBusDiscovery", "RingTransport"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["VMBusDiscovery", "RingTransport", "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent"], path: "Tests/TestSupport"),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport"]),
         // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
         .target(name: "KVPStore"),
         // KVP operations engine, the /dev/vmbus/hv_kvp front end and the ring (IC) front end.
-        .target(name: "KVPAgent", dependencies: ["KVPStore", "NetInfo", "ICFramework"]),
+        .target(name: "KVPAgent", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "KVPStore", "NetInfo", "ICFramework", .product(name: "Logging", package: "swift-log")]),
         // `kvp`: read and write pools from scripts.
         .executableTarget(
             name: "kvp",

@@ -1,6 +1,5 @@
-import RingTransport
-import SimTransport
 import HVProtocol
+import RingTransport
 
 /// Where the agent's channels come from: the simulated VMBus (offers over a socket) or real
 /// devices bound to uio_hv_generic. The agent's loop treats both alike.
@@ -13,9 +12,15 @@ public protocol ChannelSource: AnyObject {
     func events() throws -> [ChannelSourceEvent]?
     /// The agent took the channel (the simulator's host starts talking once told).
     func opened(classID: VMBusGUID, instanceID: VMBusGUID) throws
-    /// The agent dropped a channel after an error (a rescinded uio device reads EIO): the source
-    /// may offer the device again when it comes back.
+    /// The agent dropped a channel because it is gone (a rescinded uio device reads EIO, the peer
+    /// went away): the source may offer the device again when it comes back.
     func lost(classID: VMBusGUID, instanceID: VMBusGUID)
+    /// The agent closed a channel whose ring was corrupt and will ask for it again with
+    /// ``reopen(classID:instanceID:)`` after a back-off.
+    func closed(classID: VMBusGUID, instanceID: VMBusGUID)
+    /// The channel closed by ``closed(classID:instanceID:)``, open again with fresh rings: the
+    /// host sees a new open and negotiates again (docs/PROTOCOL.md §3).
+    func reopen(classID: VMBusGUID, instanceID: VMBusGUID) throws -> VMBusChannel
 }
 
 public enum ChannelSourceEvent {
@@ -25,42 +30,11 @@ public enum ChannelSourceEvent {
     case refused(reason: String)
 }
 
-/// Channels offered by a simulated host over its control socket.
-public final class SimChannelSource: ChannelSource {
-    public let endpoint: SimGuestEndpoint
-
-    public init(endpoint: SimGuestEndpoint) {
-        self.endpoint = endpoint
-    }
-
-    public var pollDescriptor: Int32 { endpoint.pollDescriptor }
-
-    public func events() throws -> [ChannelSourceEvent]? {
-        let result = Result { () throws(ChannelError) in try endpoint.nextEvent(timeoutMilliseconds: 0) }
-        switch result {
-        case .success(.none): return []
-        case .success(.offer(let c, let i, let channel)): return [.offer(classID: c, instanceID: i, channel: channel)]
-        case .success(.rescind(let c, let i)): return [.rescind(classID: c, instanceID: i)]
-        case .failure(.rescinded): return nil
-        // A malformed offer is refused; the agent keeps serving the other channels.
-        case .failure(.invalidConfiguration(let what)): return [.refused(reason: what)]
-        case .failure(let error): throw error
-        }
-    }
-
-    public func opened(classID: VMBusGUID, instanceID: VMBusGUID) throws {
-        try endpoint.report(.opened, classID: classID, instanceID: instanceID)
-    }
-
-    public func lost(classID: VMBusGUID, instanceID: VMBusGUID) {
-        try? endpoint.report(.closed, classID: classID, instanceID: instanceID)
-    }
-}
-
 /// A descriptor the agent's loop also watches (signals, the KVP device, netlink, the status
-/// socket, timers), with what to do when it becomes readable.
+/// socket, timers, a health probe), with what to do when it becomes readable.
 public struct PollInput {
-    /// Read before every poll: a descriptor may change (the KVP device is reopened after an error).
+    /// Read before every poll: a descriptor may change (the KVP device is reopened after an error,
+    /// a health probe is replaced on reload); -1 is not watched.
     public var descriptor: () -> Int32
     public var onReadable: () -> Void
 

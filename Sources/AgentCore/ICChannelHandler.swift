@@ -1,34 +1,40 @@
+import HVProtocol
 import ICFramework
 
 /// One IC channel's message handling, independent of the service type, so the event loop can
 /// hold heterogeneous channels.
-protocol ICChannelHandler: AnyObject {
-    var serviceName: String { get }
-    /// Handles one payload: the reply to send (if any), and work to run once the host
-    /// consumed the reply.
+public protocol ICChannelHandler: AnyObject {
+    var service: ICServiceID { get }
+    /// Handles one payload: the reply to send (if any), and work to run once the host consumed
+    /// the reply (`true`) or the wait for it timed out (`false`).
     func handle(_ payload: [UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?)
 }
 
-/// Adapts an `ICEndpoint<Service>` to `ICChannelHandler`.
-final class ServiceChannelHandler<Service: ICService>: ICChannelHandler {
+/// Adapts an `ICEndpoint<Service>` (framing, negotiation, one ``ICService``) to ``ICChannelHandler``.
+public final class ServiceChannelHandler<Service: ICService>: ICChannelHandler {
+    public let service: ICServiceID
     private var endpoint: ICEndpoint<Service>
-    private let perform: (Service.Action, inout ICEndpoint<Service>) -> ((Bool) -> Void)?
-    private let observe: (ICOutcome<Service.Action>, ICEndpoint<Service>) -> Void
+    private let events: ServiceEvents
+    private let perform: (Service.Action) -> ((Bool) -> Void)?
+    private let observe: (ICOutcome<Service.Action>, Service) -> Void
 
-    init(service: Service,
-         perform: @escaping (Service.Action, inout ICEndpoint<Service>) -> ((Bool) -> Void)?,
-         observe: @escaping (ICOutcome<Service.Action>, ICEndpoint<Service>) -> Void) {
+    /// - Parameters:
+    ///   - perform: turns a handler's action into work deferred until the reply was consumed.
+    ///   - observe: sees every outcome after the packet event was emitted (for activities).
+    public init(_ service: Service, events: ServiceEvents,
+                perform: @escaping (Service.Action) -> ((Bool) -> Void)? = { _ in nil },
+                observe: @escaping (ICOutcome<Service.Action>, Service) -> Void = { _, _ in }) {
+        self.service = events.service
         endpoint = ICEndpoint(service: service)
+        self.events = events
         self.perform = perform
         self.observe = observe
     }
 
-    var serviceName: String { endpoint.service.name }
-
-    func handle(_ payload: [UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?) {
+    public func handle(_ payload: [UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?) {
         let outcome = endpoint.process(payload)
-        observe(outcome, endpoint)
-        let deferred = outcome.action.flatMap { perform($0, &endpoint) }
-        return (outcome.reply, deferred)
+        events.emit(.packet(service, outcome.event))
+        observe(outcome, endpoint.service)
+        return (outcome.reply, outcome.action.flatMap(perform))
     }
 }

@@ -1,48 +1,68 @@
 import CHVSupport
-import FoundationEssentials
-import Synchronization
-import Heartbeat
-import ICFramework
-import KVPAgent
-import RingTransport
-import ShutdownSvc
-import SimTransport
-import Timesync
+import DaemonSupport
 import HVProtocol
+import ICFramework
+import RingTransport
+import SimTransport
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The agent: accepts channels from a ``ChannelSource`` by class GUID, runs one `ICChannelLoop`
-/// per IC channel, and watches any extra ``PollInput``s, all in one poll loop on the calling thread.
+/// per IC channel with the handler its ``AgentService`` makes, and watches any extra
+/// ``PollInput``s, all in one poll loop on the calling thread.
+///
 /// Nothing wakes it when idle: it sleeps in poll() with no timeout unless an action waits for the
-/// host to consume a reply.
+/// host to consume a reply. A channel whose ring turns out corrupt is closed and opened again after
+/// a ``ReopenBackoff`` delay (a one-shot timer), so a single bad descriptor does not silence a
+/// service until the host happens to re-offer it.
 public final class IntegrationAgent: @unchecked Sendable {
     private let source: any ChannelSource
-    /// Extra descriptors to watch; set before `run()`.
+    /// Extra descriptors to watch; set before `run()` or from the loop itself.
     public var inputs: [PollInput] = []
-    private let configuration: AgentConfiguration
+    /// The services channels are served for, by class GUID.
+    private let services: [VMBusGUID: any AgentService]
     private let observer: AgentEventObserver?
-    private var channels: [VMBusGUID: (classID: VMBusGUID, loop: ICChannelLoop)] = [:]
+    private let replyConsumeTimeout: Double
+    private var channels: [VMBusGUID: (service: any AgentService, loop: ICChannelLoop)] = [:]
+    private var backoff: [VMBusGUID: ReopenBackoff] = [:]
+    /// Channels closed for corruption, by instance: when to open them again (monotonic µs).
+    private var reopenDue: [VMBusGUID: (service: any AgentService, at: UInt64)] = [:]
+    private let reopenTimer: LoopTimer
     /// Written by `stop()` from any thread to wake the loop.
     private let stopDescriptor: Int32
     private let stopLock = Mutex(())
     private var stopRequested = false
 
-    public convenience init(endpoint: SimGuestEndpoint, configuration: AgentConfiguration, observer: AgentEventObserver? = nil) throws {
-        try self.init(source: SimChannelSource(endpoint: endpoint), configuration: configuration, observer: observer)
-    }
-
-    public init(source: any ChannelSource, configuration: AgentConfiguration, observer: AgentEventObserver? = nil) throws {
+    /// - Parameters:
+    ///   - services: the service table; an offer of any other class is ignored.
+    ///   - replyConsumeTimeout: how long a deferred action waits for the host to consume its
+    ///     reply before it runs anyway (docs/PROTOCOL.md §6.2: about 1 s).
+    public init(source: any ChannelSource, services: [any AgentService], replyConsumeTimeout: Double = 1.0,
+                observer: AgentEventObserver? = nil) throws {
         self.source = source
-        self.configuration = configuration
+        self.services = Dictionary(services.map { ($0.id.classID, $0) }, uniquingKeysWith: { first, _ in first })
+        self.replyConsumeTimeout = replyConsumeTimeout
         self.observer = observer
+        reopenTimer = try LoopTimer()
         stopDescriptor = chv_eventfd(1)
         guard stopDescriptor >= 0 else { throw ChannelError.system(call: "eventfd", errno: errno) }
     }
 
+    public convenience init(endpoint: SimGuestEndpoint, services: [any AgentService], replyConsumeTimeout: Double = 1.0,
+                            observer: AgentEventObserver? = nil) throws {
+        try self.init(source: SimChannelSource(endpoint: endpoint), services: services,
+                      replyConsumeTimeout: replyConsumeTimeout, observer: observer)
+    }
+
     deinit {
         close(stopDescriptor)
+    }
+
+    /// The events a service reports through.
+    public func events(for service: ICServiceID) -> ServiceEvents {
+        ServiceEvents(service: service, observer: observer)
     }
 
     /// Asks `run()` to return; safe from any thread.
@@ -53,9 +73,7 @@ public final class IntegrationAgent: @unchecked Sendable {
     }
 
     private var shouldStop: Bool {
-        return stopLock.withLock { _ in
-            return stopRequested
-        }
+        stopLock.withLock { _ in stopRequested }
     }
 
     /// Runs until `stop()` or until the host goes away (returns normally in both cases).
@@ -64,7 +82,9 @@ public final class IntegrationAgent: @unchecked Sendable {
             let entries = Array(channels)
             let extra = inputs
             var fds = [pollfd(fd: source.pollDescriptor, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stopDescriptor, events: Int16(POLLIN), revents: 0)]
+                       pollfd(fd: stopDescriptor, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: reopenTimer.descriptor, events: Int16(POLLIN), revents: 0)]
+            let fixed = fds.count
             fds += entries.map { pollfd(fd: $0.value.loop.channel.pollDescriptor, events: Int16(POLLIN), revents: 0) }
             fds += extra.map { pollfd(fd: $0.descriptor(), events: Int16(POLLIN), revents: 0) }
             // Deferred actions are waiting for the host to read our reply: look again soon.
@@ -78,10 +98,14 @@ public final class IntegrationAgent: @unchecked Sendable {
                 guard let events = try source.events() else { return }  // the host disconnected
                 for event in events { try handle(event) }
             }
-            for (index, entry) in entries.enumerated() where fds[index + 2].revents != 0 {
-                service(entry.key, loop: entry.value.loop, acknowledge: true)
+            if fds[2].revents != 0 {
+                reopenTimer.acknowledge()
+                reopenDueChannels()
             }
-            for (index, input) in extra.enumerated() where fds[index + 2 + entries.count].revents != 0 {
+            for (index, entry) in entries.enumerated() where fds[index + fixed].revents != 0 {
+                serve(entry.key, loop: entry.value.loop, acknowledge: true)
+            }
+            for (index, input) in extra.enumerated() where fds[index + fixed + entries.count].revents != 0 {
                 input.onReadable()
             }
             for entry in channels.values where entry.loop.hasPendingActions {
@@ -96,94 +120,90 @@ public final class IntegrationAgent: @unchecked Sendable {
         for event in try source.events() ?? [] { try handle(event) }
     }
 
-    /// Services open now, by name.
-    public var openServices: [String] { channels.values.map { $0.loop.handler.serviceName }.sorted() }
+    /// Services with an open channel now.
+    public var openServices: [ICServiceID] { channels.values.map(\.service.id).sorted { $0.rawValue < $1.rawValue } }
 
-    private func service(_ instance: VMBusGUID, loop: ICChannelLoop, acknowledge: Bool) {
+    private func serve(_ instance: VMBusGUID, loop: ICChannelLoop, acknowledge: Bool) {
         do {
             if acknowledge { _ = try loop.channel.waitForSignal(timeoutMilliseconds: 0) }
             try loop.drain()
             loop.runDueActions()
         } catch {
-            let classID = channels.removeValue(forKey: instance)?.classID
-            observer?(.channelClosed(service: loop.handler.serviceName, reason: "\(error)"))
-            if let classID { source.lost(classID: classID, instanceID: instance) }
+            guard let entry = channels.removeValue(forKey: instance) else { return }
+            let id = entry.service.id
+            observer?(.channelClosed(id, reason: "\(error)"))
+            if case ChannelError.rescinded = error {
+                source.lost(classID: id.classID, instanceID: instance)
+            } else {
+                scheduleReopen(entry.service, instance: instance)
+            }
         }
+    }
+
+    /// A corrupt (or otherwise failed) channel: closed now, opened again after the back-off.
+    private func scheduleReopen(_ service: any AgentService, instance: VMBusGUID) {
+        source.closed(classID: service.id.classID, instanceID: instance)
+        let now = Self.monotonicMicroseconds()
+        let delay = backoff[service.id.classID, default: ReopenBackoff()].failed(at: now)
+        reopenDue[instance] = (service, now + delay)
+        observer?(.channelReopenScheduled(service.id, afterMilliseconds: Int(delay / 1000)))
+        armReopenTimer(now: now)
+    }
+
+    private func reopenDueChannels() {
+        let now = Self.monotonicMicroseconds()
+        for (instance, due) in reopenDue where due.at <= now {
+            reopenDue[instance] = nil
+            let classID = due.service.id.classID
+            do {
+                let channel = try source.reopen(classID: classID, instanceID: instance)
+                try open(due.service, instance: instance, channel: channel)
+            } catch {
+                observer?(.channelClosed(due.service.id, reason: "reopen failed: \(error)"))
+                source.lost(classID: classID, instanceID: instance)
+            }
+        }
+        armReopenTimer(now: now)
+    }
+
+    private func armReopenTimer(now: UInt64) {
+        guard let next = reopenDue.values.map(\.at).min() else { return }
+        try? reopenTimer.arm(afterMicroseconds: max(next > now ? next - now : 1, 1))
     }
 
     private func handle(_ event: ChannelSourceEvent) throws {
         switch event {
         case .offer(let classID, let instanceID, let channel):
-            guard let handler = makeHandler(classID: classID) else {
-                observer?(.ignoredOffer(classID: classID.description))
+            guard let service = services[classID] else {
+                observer?(.offerIgnored(classID: classID))
                 return
             }
-            let loop = ICChannelLoop(channel: channel, handler: handler, consumeTimeout: configuration.replyConsumeTimeout)
-            channels[instanceID] = (classID, loop)
-            try source.opened(classID: classID, instanceID: instanceID)
-            observer?(.channelOpened(service: handler.serviceName))
-            service(instanceID, loop: loop, acknowledge: false)
+            // A re-offer replaces a channel waiting for its reopen.
+            reopenDue[instanceID] = nil
+            try open(service, instance: instanceID, channel: channel)
         case .rescind(_, let instanceID):
+            reopenDue[instanceID] = nil
             if let entry = channels.removeValue(forKey: instanceID) {
-                observer?(.channelClosed(service: entry.loop.handler.serviceName, reason: "rescinded"))
+                observer?(.channelClosed(entry.service.id, reason: "rescinded"))
             }
         case .refused(let reason):
-            observer?(.actionFailed(service: "vmbus", error: "offer refused: \(reason)"))
+            observer?(.offerRefused(reason: reason))
         }
     }
 
-    private func makeHandler(classID: VMBusGUID) -> (any ICChannelHandler)? {
-        let observer = self.observer
-        let configuration = self.configuration
-        switch classID {
-        case ICServiceID.heartbeat.classID:
-            return ServiceChannelHandler(
-                service: HeartbeatService(healthProbe: configuration.heartbeatProbe),
-                perform: { _, _ in nil },
-                observe: { outcome, endpoint in
-                    observer?(.packet(service: "heartbeat", event: outcome.event))
-                    if case .handled(.heartbeat, _) = outcome.event, let sequence = endpoint.service.lastSequence {
-                        observer?(.heartbeat(sequence: sequence))
-                    }
-                })
-        case ICServiceID.shutdown.classID:
-            return ServiceChannelHandler(
-                service: ShutdownService(hibernation: configuration.hibernation),
-                perform: { request, _ in
-                    { consumed in
-                        observer?(.shutdownStarted(request, replyConsumed: consumed))
-                        do { try configuration.shutdownPerformer.perform(request) } catch {
-                            observer?(.actionFailed(service: "shutdown", error: "\(error)"))
-                        }
-                    }
-                },
-                observe: { outcome, _ in observer?(.packet(service: "shutdown", event: outcome.event)) })
-        case ICServiceID.timesync.classID:
-            let actuator = TimesyncActuator(clock: configuration.clock, chrony: configuration.chrony)
-            return ServiceChannelHandler(
-                service: TimesyncService(mode: configuration.timesyncMode, clock: configuration.clock,
-                                         stepThresholdNanoseconds: configuration.timesyncStepThreshold),
-                perform: { action, _ in
-                    { _ in
-                        do { try actuator.apply(action) } catch {
-                            observer?(.actionFailed(service: "timesync", error: "\(error)"))
-                        }
-                    }
-                },
-                observe: { outcome, endpoint in
-                    observer?(.packet(service: "timesync", event: outcome.event))
-                    if case .handled(.timesync, _) = outcome.event, let offset = endpoint.service.lastOffsetNanoseconds {
-                        observer?(.timesync(offsetNanoseconds: offset, action: outcome.action))
-                    }
-                })
-        case ICServiceID.kvp.classID:
-            guard let engine = configuration.kvpEngine else { return nil }
-            return ServiceChannelHandler(
-                service: KVPICService(engine: engine),
-                perform: { _, _ in nil },
-                observe: { outcome, _ in observer?(.packet(service: "kvp", event: outcome.event)) })
-        default:
-            return nil
-        }
+    private func open(_ service: any AgentService, instance: VMBusGUID, channel: VMBusChannel) throws {
+        let handler = service.channelHandler(events: events(for: service.id))
+        let loop = ICChannelLoop(channel: channel, handler: handler, consumeTimeout: replyConsumeTimeout)
+        channels[instance] = (service, loop)
+        backoff[service.id.classID, default: ReopenBackoff()].opened(at: Self.monotonicMicroseconds())
+        try source.opened(classID: service.id.classID, instanceID: instance)
+        observer?(.channelOpened(service.id))
+        serve(instance, loop: loop, acknowledge: false)
+    }
+
+    private static func monotonicMicroseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000 + UInt64(spec.tv_nsec) / 1000
     }
 }

@@ -28,6 +28,8 @@ public final class RefusalLogLimiter: @unchecked Sendable {
         case .packet(let service, .unknownType): "\(service)/unknown-type"
         case .packet(let service, .negotiationFailed): "\(service)/negotiation-failed"
         case .channelClosed(let service, _): "\(service)/channel-closed"
+        case .channelReopenScheduled(let service, _): "\(service)/reopen"
+        case .offerRefused: "vmbus/offer-refused"
         default: nil
         }
     }

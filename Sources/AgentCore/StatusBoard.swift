@@ -1,4 +1,5 @@
 import DaemonSupport
+import HVProtocol
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -12,8 +13,8 @@ public final class StatusBoard: @unchecked Sendable {
         status = AgentStatus(version: version, pid: getpid(), started: Date(), services: services)
     }
 
-    private func update(_ name: String, _ change: (inout AgentStatus.Service) -> Void) {
-        if let i = status.services.firstIndex(where: { $0.name == name }) {
+    private func update(_ service: ICServiceID, _ change: (inout AgentStatus.Service) -> Void) {
+        if let i = status.services.firstIndex(where: { $0.name == service.rawValue }) {
             change(&status.services[i])
         }
     }
@@ -24,6 +25,8 @@ public final class StatusBoard: @unchecked Sendable {
             update(service) { $0.open = true; $0.lastActivity = Date() }
         case .channelClosed(let service, let reason):
             update(service) { $0.open = false; $0.lastError = reason; $0.lastActivity = Date() }
+        case .channelReopenScheduled(let service, let milliseconds):
+            update(service) { $0.lastError = ($0.lastError ?? "channel closed") + "; reopening in \(milliseconds) ms" }
         case .packet(let service, let event):
             update(service) { s in
                 s.lastActivity = Date()
@@ -44,7 +47,7 @@ public final class StatusBoard: @unchecked Sendable {
             }
         case .actionFailed(let service, let error):
             update(service) { $0.lastError = error }
-        case .heartbeat, .timesync, .shutdownStarted, .ignoredOffer:
+        case .activity, .offerIgnored, .offerRefused:
             break
         }
     }

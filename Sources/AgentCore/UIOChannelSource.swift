@@ -1,3 +1,4 @@
+import HVProtocol
 import RingTransport
 import VMBusDiscovery
 import HVProtocol
@@ -11,7 +12,7 @@ import HVProtocol
 /// and offer the new channel. No polling: without uevents nothing happens until the next one.
 public final class UIOChannelSource: ChannelSource {
     public let sysfs: any SysfsAccess
-    public let services: [VMBusDeviceClass]
+    public let services: [ICServiceID]
     public var binder: UIOBinder
     /// Where device nodes are (`/dev`; a parameter for tests).
     public let deviceDirectory: String
@@ -21,13 +22,15 @@ public final class UIOChannelSource: ChannelSource {
     private let drainUEvents: () -> Bool
     /// Instance ids we hold open, by class.
     private var open: [VMBusGUID: VMBusGUID] = [:]
+    /// The device node of each open instance, for ``reopen(classID:instanceID:)``.
+    private var nodes: [VMBusGUID: String] = [:]
     /// Devices we bound to uio (to hand back on release).
     public private(set) var bound: [VMBusDevice] = []
     /// Failures to bind or open, reported once per attempt (for the log and `status`).
     public private(set) var errors: [String] = []
     private var queued: [ChannelSourceEvent] = []
 
-    public init(sysfs: any SysfsAccess, services: [VMBusDeviceClass], deviceDirectory: String = "/dev",
+    public init(sysfs: any SysfsAccess, services: [ICServiceID], deviceDirectory: String = "/dev",
                 uevents: (descriptor: Int32, drain: () -> Bool)? = nil) {
         self.sysfs = sysfs
         self.services = services
@@ -41,16 +44,16 @@ public final class UIOChannelSource: ChannelSource {
     public func scan() {
         let discovery = VMBusDiscovery(sysfs: sysfs)
         for service in services where open[service.classID] == nil {
-            guard let device = discovery.devices(of: service).first else { continue }
+            guard let device = discovery.devices(of: service.deviceClass).first else { continue }
             do {
                 let node = try binder.bindToUIO(device)
                 if !bound.contains(where: { $0.instanceID == device.instanceID }) { bound.append(device) }
-                let root = sysfs.root == "/" ? "" : sysfs.root
-                let channel = try UIODevice.openChannel(path: "\(deviceDirectory)/\(node)", sysfsRoot: "\(root)/sys")
+                let channel = try openNode(node)
                 open[service.classID] = device.instanceID
+                nodes[device.instanceID] = node
                 queued.append(.offer(classID: service.classID, instanceID: device.instanceID, channel: channel))
             } catch {
-                errors.append("\(service.name): \(error)")
+                errors.append("\(service): \(error)")
             }
         }
     }
@@ -65,8 +68,25 @@ public final class UIOChannelSource: ChannelSource {
 
     public func lost(classID: VMBusGUID, instanceID: VMBusGUID) {
         if open[classID] == instanceID { open[classID] = nil }
+        nodes[instanceID] = nil
         // The device may already be back (the uevent came before the agent saw EIO).
         scan()
+    }
+
+    /// Nothing to do: the device node closes when the agent releases the channel end, which is
+    /// what makes the host close the channel.
+    public func closed(classID: VMBusGUID, instanceID: VMBusGUID) {}
+
+    /// Opens the same node again: uio_hv_generic opens the channel on the first open (formatting
+    /// the rings) and the host negotiates anew (docs/PROTOCOL.md §3).
+    public func reopen(classID: VMBusGUID, instanceID: VMBusGUID) throws -> VMBusChannel {
+        guard open[classID] == instanceID, let node = nodes[instanceID] else { throw ChannelError.rescinded }
+        return try openNode(node)
+    }
+
+    private func openNode(_ node: String) throws(ChannelError) -> VMBusChannel {
+        let root = sysfs.root == "/" ? "" : sysfs.root
+        return try UIODevice.openChannel(path: "\(deviceDirectory)/\(node)", sysfsRoot: "\(root)/sys")
     }
 
     /// Hands every device this source bound back to the kernel (`hvagent release`, or
@@ -82,6 +102,7 @@ public final class UIOChannelSource: ChannelSource {
         }
         bound.removeAll()
         open.removeAll()
+        nodes.removeAll()
         return problems
     }
 }

@@ -27,19 +27,23 @@ public final class LogLevelSetting: Sendable {
 /// `journalctl -p err` and carry two timestamps. When standard error is journald's stream (systemd
 /// says so in `JOURNAL_STREAM`, the stream's device:inode, see systemd.exec(5)), each line is
 /// written as `<priority>text` instead (sd-daemon(3)), which journald parses into the entry's
-/// priority. Anywhere else the handler writes swift-log's stream format, unchanged.
+/// priority. Anywhere else the handler writes swift-log's stream format, with the logger's label
+/// as the bracketed source: the modules a line comes from are an implementation detail (the
+/// daemon's wiring lives in a library module), the label is the name a reader knows.
 public struct DaemonLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let setting: LogLevelSetting
     private let journal: Bool
     private var stream: StreamLogHandler
+    private let label: String
 
     /// `journal`: write `<priority>` lines to standard error (see ``JournalStream``).
     public init(label: String, level: LogLevelSetting, journal: Bool) {
         self.setting = level
         self.journal = journal
         self.stream = StreamLogHandler.standardError(label: label)
+        self.label = label
     }
 
     /// The level is the shared setting's: setting it on one logger sets it for the process.
@@ -58,7 +62,9 @@ public struct DaemonLogHandler: LogHandler {
             var stream = self.stream
             stream.metadata = metadata
             stream.metadataProvider = metadataProvider
-            stream.log(event: event)
+            var named = event
+            named.source = label
+            stream.log(event: named)
             return
         }
         var merged = metadata

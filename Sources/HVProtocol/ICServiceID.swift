@@ -26,16 +26,17 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
     /// instance.
     public var classID: VMBusGUID { deviceClass.classID }
 
-    /// The instance GUID Hyper-V uses: shutdown, timesync and KVP reuse their class GUID; no fixed
-    /// heartbeat instance is documented, so this one is made up (only the simulator offers it).
+    /// The instance GUID Hyper-V offers the single instance with (docs/PROTOCOL.md §4.2). Only the
+    /// simulator uses it: the agent matches by class (§8 Q24).
     public var instanceID: VMBusGUID {
-        switch self {
-        case .heartbeat: Self.heartbeatInstance
-        case .shutdown, .timesync, .kvp: classID
+        let text = switch self {
+        case .heartbeat: "fd149e91-82e0-4a7d-afa6-2a4166cbd7c0"
+        case .shutdown: "b6650ff7-33bc-4840-8048-e0676786f393"
+        case .timesync: "2dd1ce17-079e-403c-b352-a1921ee207ee"
+        case .kvp: "242ff919-07db-4180-9c2e-b86cb68c8c55"
         }
+        return VMBusGUID(text) ?? .null
     }
-
-    private static let heartbeatInstance = VMBusGUID("fedcba98-7654-4321-8000-000000000001") ?? .null
 
     /// The service for a class GUID, if hvagent speaks it.
     public init?(classID: VMBusGUID) {

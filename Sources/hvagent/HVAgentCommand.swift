@@ -1,3 +1,4 @@
+import AgentDaemon
 import ArgumentParser
 
 /// `hvagent`: the daemon and its admin subcommands.
@@ -12,9 +13,4 @@ struct HVAgentCommand: ParsableCommand {
             ConfigCommand.self, ReleaseCommand.self, KVPDaemonCommand.self,
         ]
     )
-}
-
-/// The version reported by `--version` and, later, as the KVP IntegrationServicesVersion.
-enum HVAgentVersion {
-    static let string = "0.1.0"
 }

@@ -1,12 +1,8 @@
 import AgentConfig
-import AgentCore
+import AgentDaemon
 import ArgumentParser
 import KVPAgent
 import KVPStore
-import NetInfo
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `hvagent kvp-daemon`: KVP over the kernel's /dev/vmbus/hv_kvp in the
 /// foreground, a drop-in for `hv_kvp_daemon -n`.
@@ -42,50 +38,19 @@ struct KVPDaemonCommand: ParsableCommand {
     }
 
     func run() throws {
-        let log: (String) -> Void = { line in
-            var text = line + "\n"
-            text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-        }
-        // A write to a device that went away must be an error we handle
-        // (reopen), never a signal that kills the daemon.
-        signal(SIGPIPE, SIG_IGN)
-        let store: PoolStore
-        do {
-            store = try PoolStore.openForDaemon(directory: poolDir, lockTimeout: lockTimeout, log: log)
-        } catch {
-            log("hvagent kvp-daemon: \(error)")
-            throw ExitCode(1)
-        }
         let settings: AgentSettings
         do {
             settings = try AgentSettings.load(path: config)
         } catch {
-            log("hvagent kvp-daemon: refusing to start: \(error)")
-            throw ExitCode(1)
+            throw CommandFailure("refusing to start: \(error)")
         }
-        // The auto pool and GET_IP_INFO come from live netlink state; without it (no netlink
-        // access) pool 2 is empty and GET_IP_INFO fails, and KVP otherwise works.
-        let facts: NetworkFacts?
+        LiveLogLevel.bootstrap()
+        let daemon = KVPDaemon(live: LiveSettings(settings, path: config, overrides: []), poolDirectory: poolDir,
+                               devicePath: device, lockTimeout: lockTimeout, traceRequests: debug)
         do {
-            facts = try NetworkFacts(configuration: .init(rules: LiveSettings.interfaceRules(settings)))
+            try daemon.run()
         } catch {
-            log("KVP: network facts unavailable (\(error)); the auto pool will be empty")
-            facts = nil
-        }
-        // What the host can trigger over and over (a failing SET, a malformed message) is logged
-        // once per distinct line per minute.
-        let limiter = RefusalLogLimiter()
-        let hostLog: (String) -> Void = { line in if let text = limiter.line(kind: line, text: line) { log(text) } }
-        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: hostLog)
-        let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: device, log: hostLog)
-        frontEnd.traceRequests = debug
-        log("KVP starting; pid is:\(getpid())")
-        do {
-            let watching = facts.map { f in [(descriptor: f.fileDescriptor, onReadable: { _ = try? f.processPendingEvents() })] } ?? []
-            try frontEnd.run(watching: watching)
-        } catch {
-            log("hvagent kvp-daemon: \(error)")
-            throw ExitCode(1)
+            throw CommandFailure("hvagent kvp-daemon: \(error)")
         }
     }
 }

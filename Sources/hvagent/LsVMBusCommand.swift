@@ -1,3 +1,4 @@
+import AgentDaemon
 import ArgumentParser
 import VMBusDiscovery
 

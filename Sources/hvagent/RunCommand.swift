@@ -1,17 +1,6 @@
 import AgentConfig
-import AgentCore
-import DaemonSupport
+import AgentDaemon
 import ArgumentParser
-import FoundationEssentials
-#if canImport(Glibc)
-import Glibc
-#endif
-import KVPAgent
-import KVPStore
-import NetInfo
-import Logging
-import ShutdownSvc
-import SimTransport
 import Timesync
 
 /// `hvagent run`: the agent. On a Hyper-V guest it is the installed daemon (configuration file,
@@ -68,54 +57,16 @@ struct RunCommand: ParsableCommand {
         let live = LiveSettings(settings, path: config, overrides: overrides)
         LiveLogLevel.bootstrap()
         guard let simSocket else {
-            try DaemonRunner(live: live, dryRunShutdown: dryRunShutdown).run()
+            try InstalledDaemon(live: live, dryRunShutdown: dryRunShutdown).run()
             return
         }
-        let signals = try SignalEvents([SIGTERM, SIGINT, SIGHUP])
-        let timeline = Timeline()
-        let mode = timesyncMode ?? DefaultTimesyncMode.detected
-        let clock: any GuestClock
-        if systemClock || mode == .chrony {
-            // chrony mode only reads the clock (chronyd owns it), and its samples must carry
-            // the real system time that chronyd compares them with.
-            #if canImport(Glibc)
-            clock = SystemClock()
-            #else
-            throw ValidationError("--system-clock is only available on Linux")
-            #endif
-        } else {
-            clock = SimulatedClock(source: SystemTimeSource(), initialOffsetNanoseconds: Int64(simulatedClockOffsetMs * 1e6),
-                                   driftPPM: simulatedClockDriftPpm)
-        }
-        let chrony = mode == .chrony ? try ChronySocketSender(path: chronySocket) : nil
-        let performer: any ShutdownPerformer = actOnShutdown ? ConfiguredShutdownPerformer(live: live) : DryRunShutdownPerformer()
-        // KVP only into a directory the user named: a simulated host must never write /var/lib/hyperv by default.
-        let facts = kvpPoolDir == nil ? nil : try? NetworkFacts(configuration: .init(rules: live.interfaceRules))
-        if let facts { live.follow(facts) }
-        let kvpEngine = try kvpPoolDir.map { KVPEngine(store: try PoolStore(directory: $0, writable: true), autoPool: facts, ipInfo: facts) }
-        let board = StatusBoard(version: HVAgentVersion.string, services: (["heartbeat", "shutdown", "timesync"] + (kvpEngine == nil ? [] : ["kvp"])).map {
-            AgentStatus.Service(name: $0, mode: "simulated", reason: "simulated VMBus at \(simSocket)")
-        })
-        let notifier = SystemdNotifier()
-        let gate = ReadinessGate(board: board, notifier: notifier, logger: Logger(label: "hvagent"))
-        let limiter = RefusalLogLimiter()
-        let agent = try IntegrationAgent(
-            endpoint: SimGuestEndpoint(connectingTo: simSocket),
-            configuration: AgentConfiguration(shutdownPerformer: performer, timesyncMode: mode, clock: clock, chrony: chrony,
-                                              heartbeatProbe: live.healthProbe, kvpEngine: kvpEngine,
-                                              timesyncStepThreshold: { [live] in live.stepThresholdNanoseconds }),
-            observer: { event in
-                board.record(event)
-                gate.check()
-                if let line = limiter.line(for: event, describe: Timeline.describe) { timeline.log("agent", line) }
-            })
-        if let facts {
-            agent.inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
-        }
-        let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
-                                      statusSocket: statusSocket, logger: Logger(label: "hvagent"), live: live)
-        timeline.log("agent", "connected to \(simSocket); timesync mode \(mode.rawValue), \(systemClock ? "system" : "simulated") clock")
-        try plumbing.run()
-        timeline.log("agent", "stopped")
+        try SimulatedVMBusAgent(
+            socketPath: simSocket, live: live, timesyncMode: timesyncMode ?? DefaultTimesyncMode.detected,
+            systemClock: systemClock, simulatedClockOffsetNanoseconds: Int64(simulatedClockOffsetMs * 1e6),
+            simulatedClockDriftPPM: simulatedClockDriftPpm, chronySocket: chronySocket, kvpPoolDirectory: kvpPoolDir,
+            actOnShutdown: actOnShutdown, statusSocket: statusSocket
+        ).run()
     }
 }
+
+extension TimesyncMode: ExpressibleByArgument {}

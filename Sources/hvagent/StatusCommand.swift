@@ -1,3 +1,4 @@
+import AgentDaemon
 import AgentConfig
 import AgentCore
 import ArgumentParser

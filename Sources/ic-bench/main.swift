@@ -6,7 +6,7 @@ import CHVSupport
 import Foundation
 import HostSimulator
 import ICFramework
-import ShutdownSvc
+import Heartbeat
 import SimTransport
 import Timesync
 import HVProtocol
@@ -55,10 +55,6 @@ func eventfdPingPong(rounds: Int) -> [UInt64] {
     return times
 }
 
-struct NoShutdown: ShutdownPerformer {
-    func perform(_ request: ShutdownRequest) throws {}
-}
-
 /// Heartbeats back to back through the simulated host and the agent (two threads, real rings).
 func heartbeatRoundTrips(rounds: Int) throws -> [UInt64] {
     let (hostSocket, agentSocket) = try SimSocket.pair()
@@ -67,9 +63,7 @@ func heartbeatRoundTrips(rounds: Int) throws -> [UInt64] {
     configuration.heartbeatInterval = 0
     let host = SimulatedHyperVHost(endpoint: SimHostEndpoint(socket: hostSocket), configuration: configuration)
     let agent = try IntegrationAgent(
-        endpoint: SimGuestEndpoint(socket: agentSocket),
-        configuration: AgentConfiguration(
-            shutdownPerformer: NoShutdown(), timesyncMode: .off, clock: SimulatedClock(source: SystemTimeSource())))
+        endpoint: SimGuestEndpoint(socket: agentSocket), services: [HeartbeatAgentService(probe: nil)])
     let finished = DispatchSemaphore(value: 0)
     Thread {
         try? agent.run()

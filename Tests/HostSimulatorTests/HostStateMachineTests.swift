@@ -1,4 +1,5 @@
 import Heartbeat
+import TestSupport
 import HostSimulator
 import ICFramework
 import ShutdownSvc
@@ -6,10 +7,6 @@ import Testing
 import Timesync
 import HVProtocol
 
-struct NoHibernation: HibernationSupport {
-    var systemCanHibernate: Bool { false }
-    var deviceBoundToUIO: Bool { true }
-}
 
 /// Host state machines against guest endpoints, without a transport.
 @Suite struct HostStateMachineTests {

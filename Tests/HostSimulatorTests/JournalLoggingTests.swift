@@ -14,7 +14,7 @@ import Testing
         let logPath = directory + "/agent.log"
         let host = try AgentProcesses.startSimHost(socket: socket, ["--heartbeat-interval", "0.2", "--timesync-interval", "60", "--seconds", "30"])
         defer { if host.isRunning { host.terminate() } }
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         var st = stat()
         fstat(handle.fileDescriptor, &st)

@@ -24,8 +24,7 @@ struct KVPUIOTests {
         source.binder.sleep = { _ in }
         source.scan()
         let clock = SimulatedClock(source: SystemTimeSource(), initialOffsetNanoseconds: 0, driftPPM: 0)
-        let agent = try IntegrationAgent(source: source, configuration: AgentConfiguration(
-            shutdownPerformer: DryRunShutdownPerformer(), timesyncMode: .off, clock: clock, kvpEngine: engine))
+        let agent = try IntegrationAgent(source: source, services: AgentTestServices.make(timesyncMode: .off, clock: clock, kvpEngine: engine))
         try agent.acceptPendingChannels()
         return (agent, fake)
     }
@@ -33,7 +32,7 @@ struct KVPUIOTests {
     @Test func agentServesTheKVPDeviceWhenItHasAnEngine() throws {
         let dir = TempDir()
         let (agent, fake) = try agent(engine: KVPEngine(store: try PoolStore(directory: dir.path, writable: true)))
-        #expect(agent.openServices == ["kvp"])
+        #expect(agent.openServices == [.kvp])
         #expect(fake.writes.contains { $0.path == "/sys/bus/vmbus/drivers/uio_hv_generic/bind" && $0.value == kvp })
     }
 

@@ -1,4 +1,5 @@
 import AgentCore
+import TestSupport
 import Foundation
 import HostSimulator
 import ICFramework
@@ -32,9 +33,8 @@ final class AgentUnderAttack {
         let recorder = self.recorder
         agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(socket: agentSocket),
-            configuration: AgentConfiguration(
-                shutdownPerformer: performer, timesyncMode: .discipline,
-                clock: SimulatedClock(source: configuration.timeSource, initialOffsetNanoseconds: 0)),
+            services: AgentTestServices.make(
+                performer: performer, clock: SimulatedClock(source: configuration.timeSource, initialOffsetNanoseconds: 0)),
             observer: { recorder.record($0) })
         let agent = self.agent
         let finished = self.finished
@@ -45,7 +45,7 @@ final class AgentUnderAttack {
             _ = pthread_getcpuclockid(pthread_self(), &clock)
             threadClock.set(clock)
             started.signal()
-            do { try agent.run() } catch { recorder.record(.actionFailed(service: "agent", error: "\(error)")) }
+            do { try agent.run() } catch { recorder.runFailed("\(error)") }
             threadClock.finished()
             finished.signal()
         }.start()
@@ -76,12 +76,12 @@ final class AgentUnderAttack {
 
     /// Events about `service`'s packets.
     func packetEvents(_ service: String) -> [ICEvent] {
-        recorder.events.compactMap { if case .packet(service, let event) = $0 { event } else { nil } }
+        recorder.events.compactMap { if case .packet(let id, let event) = $0, id.rawValue == service { event } else { nil } }
     }
 
     /// Why `service`'s channel was closed, if it was.
     func closeReason(_ service: String) -> String? {
-        recorder.events.lazy.compactMap { if case .channelClosed(service, let reason) = $0 { reason } else { nil } }.first
+        recorder.events.lazy.compactMap { if case .channelClosed(let id, let reason) = $0, id.rawValue == service { reason } else { nil } }.first
     }
 
     /// Pumps the honest host for `seconds` and checks that heartbeats (or timesync, when the

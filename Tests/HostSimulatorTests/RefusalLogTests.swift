@@ -1,4 +1,5 @@
 import AgentCore
+import Heartbeat
 import Foundation
 import HostSimulator
 import ICFramework
@@ -11,8 +12,8 @@ import Testing
         var now = Date(timeIntervalSince1970: 1_000_000)
     }
 
-    static let badPipe = AgentEvent.packet(service: "shutdown", event: .dropped(.badPipeSize(declared: 0xFFFF_FFFF, available: 24)))
-    static let shortPacket = AgentEvent.packet(service: "shutdown", event: .dropped(.shorterThanHeaders(length: 3)))
+    static let badPipe = AgentEvent.packet(.shutdown, .dropped(.badPipeSize(declared: 0xFFFF_FFFF, available: 24)))
+    static let shortPacket = AgentEvent.packet(.shutdown, .dropped(.shorterThanHeaders(length: 3)))
 
     @Test func oncePerKindPerIntervalWithSuppressedCount() {
         let time = FakeTime()
@@ -22,9 +23,9 @@ import Testing
         for _ in 0..<999 { #expect(limiter.line(for: Self.badPipe, describe: describe) == nil) }
         // Another kind, and the same kind on another service, have their own budget.
         #expect(limiter.line(for: Self.shortPacket, describe: describe) != nil)
-        #expect(limiter.line(for: .packet(service: "heartbeat", event: .dropped(.badPipeSize(declared: 1, available: 0))), describe: describe) != nil)
+        #expect(limiter.line(for: .packet(.heartbeat, .dropped(.badPipeSize(declared: 1, available: 0))), describe: describe) != nil)
         // Non-refusals are never limited.
-        for _ in 0..<10 { #expect(limiter.line(for: .heartbeat(sequence: 1), describe: describe) != nil) }
+        for _ in 0..<10 { #expect(limiter.line(for: .activity(.heartbeat, HeartbeatAnswered(sequence: 1)), describe: describe) != nil) }
         time.now += 61
         let line = limiter.line(for: Self.badPipe, describe: describe)
         #expect(line?.hasSuffix("(999 more of this kind suppressed in the last 60 s)") == true)
@@ -65,7 +66,7 @@ enum Timeline {
         switch event {
         case .packet(let service, .dropped(let error)): "\(service): dropped malformed packet (\(error))"
         case .packet(let service, .unknownType(let type)): "\(service): unknown message \(type), answered E_FAIL"
-        case .heartbeat(let sequence): "heartbeat: seq \(sequence) -> \(sequence &+ 1)"
+        case .activity(let service, let activity): "\(service): \(activity)"
         default: nil
         }
     }

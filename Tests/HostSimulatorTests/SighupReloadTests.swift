@@ -44,7 +44,7 @@ import Testing
         defer { if host.isRunning { host.terminate() } }
         let agent = AgentProcesses.process(["run", "--sim-socket", socket, "--timesync-mode", "off", "--config", config,
                                             "--status-socket", statusSocket])
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         let outputHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         agent.standardOutput = outputHandle
         agent.standardError = outputHandle

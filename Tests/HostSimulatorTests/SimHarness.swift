@@ -1,4 +1,6 @@
 import AgentCore
+import Heartbeat
+import TestSupport
 import Foundation
 import HostSimulator
 import ICFramework
@@ -37,6 +39,19 @@ final class EventRecorder: @unchecked Sendable {
         stored.append(event)
         lock.unlock()
     }
+
+    private var failure: String?
+    /// Why the agent's run loop threw, if it did.
+    var runFailure: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return failure
+    }
+    func runFailed(_ error: String) {
+        lock.lock()
+        failure = error
+        lock.unlock()
+    }
 }
 
 /// A simulated host and the agent on its own thread, connected by an in-process socket pair.
@@ -61,14 +76,13 @@ final class SimHarness {
         let recorder = self.recorder
         agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(socket: agentSocket),
-            configuration: AgentConfiguration(
-                shutdownPerformer: performer, hibernation: hibernation, timesyncMode: timesyncMode, clock: self.clock,
-                chrony: chrony, kvpEngine: kvpEngine),
+            services: AgentTestServices.make(performer: performer, hibernation: hibernation, timesyncMode: timesyncMode,
+                                             clock: self.clock, chrony: chrony, kvpEngine: kvpEngine),
             observer: { recorder.record($0) })
         let agent = self.agent
         let finished = self.finished
         Thread {
-            do { try agent.run() } catch { recorder.record(.actionFailed(service: "agent", error: "\(error)")) }
+            do { try agent.run() } catch { recorder.runFailed("\(error)") }
             finished.signal()
         }.start()
     }

@@ -1,4 +1,5 @@
 import AgentCore
+import Heartbeat
 import Foundation
 import HostSimulator
 import ICFramework
@@ -61,7 +62,7 @@ import HVProtocol
         #expect(harness.host.heartbeatFailures.isEmpty)
         #expect(harness.host.protocolErrors.isEmpty)
         let sequences = harness.recorder.events.compactMap { event -> UInt64? in
-            if case .heartbeat(let sequence) = event { return sequence }
+            if case .activity(_, let answered as HeartbeatAnswered) = event { return answered.sequence }
             return nil
         }
         #expect(Array(sequences.prefix(1000)) == Array(1...1000).map(UInt64.init))
@@ -83,7 +84,7 @@ import HVProtocol
         #expect(harness.performer.requests.map(\.kind) == [.powerOff, .powerOff, .reboot, .reboot])
         #expect(harness.performer.requests.map(\.message) == ["test 0", "test 1", "test 2", "test 3"])
         let started = harness.recorder.events.compactMap { event -> Bool? in
-            if case .shutdownStarted(_, let consumed) = event { return consumed }
+            if case .activity(_, let started as ShutdownStarted) = event { return started.replyConsumed }
             return nil
         }
         #expect(started == [true, true, true, true])
@@ -120,7 +121,7 @@ import HVProtocol
         #expect(try harness.host.run(timeout: 5) { clock.steps.count == 2 })
         #expect(abs(clock.steps[1] - 90_000_000_000) < 1_000)
         let reasons = harness.recorder.events.compactMap { event -> TimesyncAction.StepReason? in
-            if case .timesync(_, .step(_, let reason)?) = event { return reason }
+            if case .activity(_, let sample as TimesyncSample) = event, case .step(_, let reason)? = sample.action { return reason }
             return nil
         }
         #expect(reasons == [.sync, .behind])

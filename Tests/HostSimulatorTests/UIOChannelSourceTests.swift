@@ -68,10 +68,9 @@ struct UIOChannelSourceTests {
         source.binder.sleep = { _ in }
         source.scan()
         let clock = SimulatedClock(source: SystemTimeSource(), initialOffsetNanoseconds: 0, driftPPM: 0)
-        let agent = try IntegrationAgent(source: source, configuration: AgentConfiguration(
-            shutdownPerformer: DryRunShutdownPerformer(), timesyncMode: .off, clock: clock))
+        let agent = try IntegrationAgent(source: source, services: AgentTestServices.make(timesyncMode: .off, clock: clock))
         try agent.acceptPendingChannels()
-        #expect(agent.openServices == ["heartbeat"])
+        #expect(agent.openServices == [.heartbeat])
     }
 
     @Test func missingUIODriverIsReported() throws {

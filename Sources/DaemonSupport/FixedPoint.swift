@@ -1,10 +1,10 @@
 /// `%.Nf`-style text for the demo and status lines. Foundation's `String(format:)` would link
 /// FoundationInternationalization and ICU into the daemon binary, which costs megabytes of
 /// resident file pages on every VM for a few printed numbers.
-enum FixedPoint {
+public enum FixedPoint {
     /// `value` with `digits` decimals, rounded half away from zero; `plus` adds "+" to values
     /// >= 0 (like `%+`); the text is right-aligned in `width` characters (like `%7`).
-    static func text(_ value: Double, digits: Int, plus: Bool = false, width: Int = 0) -> String {
+    public static func text(_ value: Double, digits: Int, plus: Bool = false, width: Int = 0) -> String {
         var body: String
         if !value.isFinite {
             body = value.isNaN ? "nan" : (value < 0 ? "-inf" : (plus ? "+inf" : "inf"))

@@ -3,10 +3,8 @@ import FoundationEssentials
 import Glibc
 #endif
 import HostSimulator
-import ICFramework
-import KVPAgent
+import HVProtocol
 import KVPStore
-import NetInfo
 
 /// The demo's KVP part: an engine over pools in a fresh temporary directory (never
 /// /var/lib/hyperv) with this machine's real network facts behind the auto pool when netlink is
@@ -14,25 +12,17 @@ import NetInfo
 final class DemoKVP {
     static let key = "hvagent-demo"
 
-    let engine: KVPEngine
-    private let directory: String
+    /// A fresh directory for the demo's pools.
+    let directory: String
     private let timeline: Timeline
-    private let hasFacts: Bool
+    /// Whether the served KVP has live network facts behind its auto pool.
+    var hasFacts = false
 
     init(timeline: Timeline) throws {
         self.timeline = timeline
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("hvagent-demo-\(getpid())-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let facts: NetworkFacts?
-        do {
-            facts = try NetworkFacts()
-        } catch {
-            facts = nil
-            timeline.log("demo", "kvp: network facts unavailable (\(error)); the auto pool walk is skipped")
-        }
-        hasFacts = facts != nil
-        engine = KVPEngine(store: try PoolStore(directory: directory, writable: true), autoPool: facts, ipInfo: facts)
     }
 
     /// Guest sets a key (as `kvp set` does, through the pool files), the host walks the auto pool

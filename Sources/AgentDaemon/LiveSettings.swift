@@ -12,16 +12,16 @@ import Synchronization
 /// level per message) or is handed the new value by ``reload()`` (the heartbeat's health probe,
 /// the auto pool's interface rules). Keys that choose modes, devices and paths keep their running
 /// values until the next start, and the reload says so (``ConfigReload``).
-final class LiveSettings: Sendable {
-    let path: String
-    let overrides: [String]
+public final class LiveSettings: Sendable {
+    public let path: String
+    public let overrides: [String]
     /// What the heartbeat reports as application health: replaced on reload.
-    let healthProbe: ReplaceableHealthProbe
+    public let healthProbe: ReplaceableHealthProbe
     private let state: Mutex<AgentSettings>
     /// The network facts behind the auto pool and GET_IP_INFO, when KVP is served.
     private let facts = Mutex<[NetworkFacts]>([])
 
-    init(_ settings: AgentSettings, path: String, overrides: [String]) {
+    public init(_ settings: AgentSettings, path: String, overrides: [String]) {
         self.path = path
         self.overrides = overrides
         state = Mutex(settings)
@@ -29,16 +29,16 @@ final class LiveSettings: Sendable {
         LiveLogLevel.set(settings)
     }
 
-    var current: AgentSettings { state.withLock { $0 } }
+    public var current: AgentSettings { state.withLock { $0 } }
 
     /// `[timesync] step_threshold_seconds` in nanoseconds.
-    var stepThresholdNanoseconds: Int64 { Int64(current.int("timesync", "step_threshold_seconds")) * 1_000_000_000 }
+    public var stepThresholdNanoseconds: Int64 { Int64(current.int("timesync", "step_threshold_seconds")) * 1_000_000_000 }
 
     /// The auto pool's interface rules from the `[network]` section.
-    var interfaceRules: InterfaceRules { Self.interfaceRules(current) }
+    public var interfaceRules: InterfaceRules { Self.interfaceRules(current) }
 
     /// Network facts that take `[network]` changes on reload.
-    func follow(_ networkFacts: NetworkFacts) {
+    public func follow(_ networkFacts: NetworkFacts) {
         facts.withLock { $0.append(networkFacts) }
     }
 
@@ -46,7 +46,7 @@ final class LiveSettings: Sendable {
     /// change while running. A file that does not parse changes nothing: the error (file:line)
     /// is thrown and the running configuration stays.
     @discardableResult
-    func reload() throws(ConfigError) -> ConfigReload {
+    public func reload() throws(ConfigError) -> ConfigReload {
         let loaded = try AgentSettings.load(path: path, overrides: overrides)
         let plan = state.withLock { running in
             let plan = ConfigReload(running: running, loaded: loaded)
@@ -65,7 +65,7 @@ final class LiveSettings: Sendable {
         return plan
     }
 
-    static func interfaceRules(_ settings: AgentSettings) -> InterfaceRules {
+    public static func interfaceRules(_ settings: AgentSettings) -> InterfaceRules {
         InterfaceRules(exclude: settings.list("network", "exclude"), includeOnly: settings.list("network", "include"),
                        includeIPv6LinkLocal: settings.bool("network", "ipv6_link_local"))
     }
@@ -84,7 +84,7 @@ final class LiveSettings: Sendable {
 
 /// `[agent] log_level`: one ``LogLevelSetting`` for every logger of the process, so that a reload
 /// changes it for all.
-enum LiveLogLevel {
+public enum LiveLogLevel {
     static let shared = LogLevelSetting()
 
     static func set(_ settings: AgentSettings) {
@@ -93,7 +93,7 @@ enum LiveLogLevel {
 
     /// Installs the process's log handler (journald priorities when standard error is journald's
     /// stream). Call once, first.
-    static func bootstrap() {
+    public static func bootstrap() {
         let journal = JournalStream.isStandardError
         LoggingSystem.bootstrap { label in DaemonLogHandler(label: label, level: shared, journal: journal) }
     }

@@ -1,0 +1,95 @@
+import AgentConfig
+import AgentCore
+import DaemonSupport
+import FoundationEssentials
+import HVProtocol
+import Logging
+import ShutdownSvc
+import Timesync
+import VMBusDiscovery
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The installed daemon (`hvagent run` without `--sim-socket`): discovers the integration-service
+/// devices, decides uio or kernel mode per service, takes the uio ones through uio_hv_generic, and
+/// serves everything in one event loop together with signals, uevents, the status socket and the
+/// systemd watchdog. Nothing in the loop wakes while the host is quiet.
+public struct InstalledDaemon {
+    /// The configuration: modes, devices and paths are read once here; the rest is read from
+    /// `live` when used, so SIGHUP applies it (``LiveSettings``).
+    public let live: LiveSettings
+    public var dryRunShutdown: Bool
+    private let logger = Logger(label: "hvagent")
+
+    public init(live: LiveSettings, dryRunShutdown: Bool) {
+        self.live = live
+        self.dryRunShutdown = dryRunShutdown
+    }
+
+    public func run() throws {
+        let config = live.current
+        // Signals first: the mask must be in place before any thread starts, so that SIGTERM
+        // reaches the signalfd and not a default handler.
+        let signals = try SignalEvents([SIGTERM, SIGINT, SIGHUP])
+        let sysfs = DirectorySysfs(root: "/")
+        let discovery = VMBusDiscovery(sysfs: sysfs)
+        guard discovery.busPresent else {
+            throw CommandFailure("\(VMBusDiscovery.devicesPath) does not exist: this is not a Hyper-V guest (or hv_vmbus is not loaded); see `hvagent doctor`")
+        }
+        let kernel = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)).flatMap { KernelRelease($0) }
+        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config.bool("agent", "uio_signal_backport"))
+
+        var modes: [ICServiceID: ServiceMode] = [:]
+        var statuses: [AgentStatus.Service] = []
+        for service in ServiceTable.all {
+            guard let preference = ModePreference(rawValue: config.string("services", service.rawValue)) else {
+                statuses.append(.init(name: service.rawValue, mode: "off", reason: "off in the configuration"))
+                continue
+            }
+            let decision = selector.decide(service, preference: preference, device: discovery.devices(of: service.deviceClass).first)
+            let mode = decision.mode?.rawValue ?? "unavailable"
+            logger.notice("\(service): \(mode) mode (\(decision.reason))")
+            statuses.append(.init(name: service.rawValue, mode: mode, reason: decision.reason))
+            modes[service] = decision.mode
+        }
+        let uio = ServiceTable.all.filter { modes[$0] == .uio }
+
+        let uevents = try? UEventMonitor()
+        let source = UIOChannelSource(sysfs: sysfs, services: uio,
+                                      uevents: uevents.map { m in (m.descriptor, { !m.drain().isEmpty }) })
+        source.scan()
+        for error in source.errors { logger.error("\(error)") }
+
+        let notifier = SystemdNotifier()
+        let board = StatusBoard(version: HVAgentVersion.string, services: statuses)
+        let gate = ReadinessGate(board: board, notifier: notifier, logger: logger)
+        let timesyncMode = DefaultTimesyncMode.configured(config.string("timesync", "mode"))
+        let chrony = timesyncMode == .chrony ? try? ChronySocketSender(path: config.string("timesync", "chrony_socket")) : nil
+        let performer: any ShutdownPerformer = dryRunShutdown ? DryRunShutdownPerformer() : ConfiguredShutdownPerformer(live: live)
+        let services = try ServiceTable.build(
+            Set(modes.keys),
+            in: .init(live: live, shutdownPerformer: performer, timesyncMode: timesyncMode, clock: SystemClock(), chrony: chrony))
+        let logger = logger
+        let agent = try IntegrationAgent(
+            source: source, services: services,
+            observer: AgentObserver.make(board: board, gate: gate, log: { logger.info("\($0)") }))
+        for service in services {
+            let events = agent.events(for: service.id)
+            agent.inputs += service.inputs(events: events)
+            guard modes[service.id] == .kernel else { continue }
+            do {
+                agent.inputs += try service.kernelModeInputs(events: events)
+            } catch {
+                logger.error("\(service.id): \(error)")
+            }
+        }
+        let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
+                                      statusSocket: config.string("agent", "status_socket"), logger: logger, live: live)
+        try agent.acceptPendingChannels()
+        try plumbing.run()
+        if live.current.bool("agent", "release_on_stop") {
+            for problem in source.releaseAll() { logger.error("release: \(problem)") }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import AgentConfig
+import AgentCore
+import DaemonSupport
+import HVProtocol
+import KVPAgent
+import RingTransport
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `hvagent kvp-daemon`: KVP over the kernel's `/dev/vmbus/hv_kvp` in the foreground, a drop-in
+/// for `hv_kvp_daemon -n`, on the agent's own event loop: the same KVP entry of the service table
+/// in kernel mode, with no VMBus channels, stopped by SIGTERM/SIGINT.
+public struct KVPDaemon {
+    public var live: LiveSettings
+    public var poolDirectory: String
+    public var devicePath: String
+    public var lockTimeout: Double
+    /// Log every request and its status (`-d`).
+    public var traceRequests: Bool
+
+    public init(live: LiveSettings, poolDirectory: String, devicePath: String, lockTimeout: Double, traceRequests: Bool) {
+        self.live = live
+        self.poolDirectory = poolDirectory
+        self.devicePath = devicePath
+        self.lockTimeout = lockTimeout
+        self.traceRequests = traceRequests
+    }
+
+    public func run() throws {
+        let signals = try SignalEvents([SIGTERM, SIGINT])
+        // A write to a device that went away must be an error we handle (reopen), never a signal
+        // that kills the daemon.
+        signal(SIGPIPE, SIG_IGN)
+        let logger = Logger(label: "hvagent")
+        let environment = ServiceTable.Environment(
+            live: live, kvpPoolDirectory: poolDirectory, kvpLockTimeout: lockTimeout, kvpDevicePath: devicePath)
+        let services = try ServiceTable.build([.kvp], in: environment)
+        for case let kvp as KVPAgentService in services { kvp.traceRequests = traceRequests }
+        let agent = try IntegrationAgent(source: NoChannels(), services: [],
+                                         observer: AgentObserver.make(board: nil, gate: nil, log: { logger.info("\($0)") }))
+        logger.notice("KVP starting; pid is:\(getpid())")
+        for service in services {
+            let events = agent.events(for: service.id)
+            agent.inputs += service.inputs(events: events)
+            agent.inputs += try service.kernelModeInputs(events: events)
+        }
+        agent.inputs.append(PollInput(descriptor: signals.descriptor) {
+            for signal in signals.drain() {
+                logger.notice("signal \(signal): stopping")
+                agent.stop()
+            }
+        })
+        try agent.run()
+    }
+}
+
+/// The kvp-daemon serves no VMBus channel.
+final class NoChannels: ChannelSource {
+    var pollDescriptor: Int32 { -1 }
+    func events() throws -> [ChannelSourceEvent]? { [] }
+    func opened(classID: VMBusGUID, instanceID: VMBusGUID) throws {}
+    func lost(classID: VMBusGUID, instanceID: VMBusGUID) {}
+    func closed(classID: VMBusGUID, instanceID: VMBusGUID) {}
+    func reopen(classID: VMBusGUID, instanceID: VMBusGUID) throws -> VMBusChannel { throw ChannelError.rescinded }
+}

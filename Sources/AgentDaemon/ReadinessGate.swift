@@ -1,0 +1,42 @@
+import AgentCore
+import DaemonSupport
+import Logging
+import VMBusDiscovery
+
+/// systemd readiness (Type=notify): READY=1 once every open channel has negotiated with the host,
+/// or when the start-up window runs out (a host that never negotiates must not hold the boot).
+/// Used only on the agent's thread (its observer and poll inputs).
+final class ReadinessGate: @unchecked Sendable {
+    let board: StatusBoard
+    let notifier: SystemdNotifier
+    let logger: Logger
+    private(set) var sent = false
+    /// Called once READY went out (the plumbing drops its start-up timer).
+    var onSent: () -> Void = {}
+    /// How long start-up may wait for negotiations.
+    static let windowMicroseconds: UInt64 = 5_000_000
+
+    init(board: StatusBoard, notifier: SystemdNotifier, logger: Logger) {
+        self.board = board
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    /// Every open channel negotiated (kernel-mode services have nothing to negotiate).
+    var negotiated: Bool {
+        board.status.services.filter(\.open).allSatisfy { $0.frameworkVersion != nil || $0.mode == ServiceMode.kernel.rawValue }
+    }
+
+    /// Sends READY once, when negotiated or when `windowExpired`.
+    func check(windowExpired: Bool = false) {
+        guard !sent, negotiated || windowExpired else { return }
+        sent = true
+        let open = board.status.services.filter(\.open)
+        let pending = open.filter { $0.frameworkVersion == nil && $0.mode != ServiceMode.kernel.rawValue }.map(\.name)
+        let status = open.isEmpty ? "no channels open" : "serving " + open.map(\.name).joined(separator: ", ")
+            + (pending.isEmpty ? "" : "; not negotiated yet: " + pending.joined(separator: ", "))
+        notifier.notify("READY=1\nSTATUS=\(status)")
+        logger.notice("ready: \(status)")
+        onSent()
+    }
+}

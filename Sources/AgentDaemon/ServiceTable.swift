@@ -1,0 +1,67 @@
+import AgentCore
+import Heartbeat
+import HVProtocol
+import KVPAgent
+import KVPStore
+import ShutdownSvc
+import Timesync
+
+/// The services hvagent runs: one entry each (docs/ARCHITECTURE.md, "The service table").
+///
+/// Adding a service is its folder (wire types in HVProtocol, an ``AgentService`` in its module)
+/// and one line here. Entries are built only for the services a start-up asks for, so a service
+/// that is off or left to the kernel opens nothing (KVP opens its pools only when served).
+public enum ServiceTable {
+    /// What the entries need that depends on how the agent runs (installed daemon, simulated
+    /// VMBus, demo, kvp-daemon).
+    public struct Environment {
+        public var live: LiveSettings
+        public var shutdownPerformer: any ShutdownPerformer
+        public var hibernation: any HibernationSupport
+        public var timesyncMode: TimesyncMode
+        public var clock: any GuestClock
+        public var chrony: ChronySocketSender?
+        public var kvpPoolDirectory: String
+        public var kvpLockTimeout: Double
+        public var kvpDevicePath: String
+
+        /// The defaults serve nothing for real: a dry-run shutdown, no clock discipline.
+        public init(live: LiveSettings, shutdownPerformer: any ShutdownPerformer = DryRunShutdownPerformer(),
+                    hibernation: any HibernationSupport = SysfsHibernationSupport(), timesyncMode: TimesyncMode = .off,
+                    clock: any GuestClock = SystemClock(), chrony: ChronySocketSender? = nil, kvpPoolDirectory: String? = nil,
+                    kvpLockTimeout: Double = 10, kvpDevicePath: String? = nil) {
+            self.live = live
+            self.shutdownPerformer = shutdownPerformer
+            self.hibernation = hibernation
+            self.timesyncMode = timesyncMode
+            self.clock = clock
+            self.chrony = chrony
+            self.kvpPoolDirectory = kvpPoolDirectory ?? live.current.string("kvp", "pool_dir")
+            self.kvpLockTimeout = kvpLockTimeout
+            self.kvpDevicePath = kvpDevicePath ?? live.current.string("kvp", "device")
+        }
+    }
+
+    /// The table, in the order services are listed by status and doctor.
+    static let entries: [(id: ICServiceID, make: @Sendable (Environment) throws -> any AgentService)] = [
+        (.heartbeat, { HeartbeatAgentService(probe: $0.live.healthProbe) }),
+        (.shutdown, { ShutdownAgentService(performer: $0.shutdownPerformer, hibernation: $0.hibernation) }),
+        (.timesync, { env in
+            let live = env.live
+            return TimesyncAgentService(mode: env.timesyncMode, clock: env.clock, chrony: env.chrony,
+                                        stepThresholdNanoseconds: { live.stepThresholdNanoseconds }) }),
+        (.kvp, { env in
+            let kvp = try KVPAgentService(poolDirectory: env.kvpPoolDirectory, lockTimeout: env.kvpLockTimeout,
+                                          devicePath: env.kvpDevicePath, interfaceRules: env.live.interfaceRules)
+            if let facts = kvp.facts { env.live.follow(facts) }
+            return kvp }),
+    ]
+
+    /// Every service in the table.
+    public static var all: [ICServiceID] { entries.map(\.id) }
+
+    /// Builds the entries for `services`, in table order.
+    public static func build(_ services: Set<ICServiceID>, in environment: Environment) throws -> [any AgentService] {
+        try entries.filter { services.contains($0.id) }.map { try $0.make(environment) }
+    }
+}

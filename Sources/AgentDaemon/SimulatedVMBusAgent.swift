@@ -1,0 +1,81 @@
+import AgentConfig
+import AgentCore
+import DaemonSupport
+import HVProtocol
+import Logging
+import ShutdownSvc
+import SimTransport
+import Timesync
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `hvagent run --sim-socket`: the agent serving the simulated VMBus of a separately started
+/// `hvagent sim-host`, with the same service table, observer and plumbing as the installed daemon.
+public struct SimulatedVMBusAgent {
+    public var socketPath: String
+    public var live: LiveSettings
+    public var timesyncMode: TimesyncMode
+    /// Discipline the machine's clock instead of a simulated one (needs CAP_SYS_TIME).
+    public var systemClock: Bool
+    public var simulatedClockOffsetNanoseconds: Int64
+    public var simulatedClockDriftPPM: Double
+    public var chronySocket: String
+    /// Serve KVP with pools here; nil leaves the KVP offer unopened (a simulated host must never
+    /// write /var/lib/hyperv by default).
+    public var kvpPoolDirectory: String?
+    /// Run the configured shutdown commands instead of a dry run.
+    public var actOnShutdown: Bool
+    public var statusSocket: String?
+
+    public init(socketPath: String, live: LiveSettings, timesyncMode: TimesyncMode, systemClock: Bool,
+                simulatedClockOffsetNanoseconds: Int64, simulatedClockDriftPPM: Double, chronySocket: String,
+                kvpPoolDirectory: String?, actOnShutdown: Bool, statusSocket: String?) {
+        self.socketPath = socketPath
+        self.live = live
+        self.timesyncMode = timesyncMode
+        self.systemClock = systemClock
+        self.simulatedClockOffsetNanoseconds = simulatedClockOffsetNanoseconds
+        self.simulatedClockDriftPPM = simulatedClockDriftPPM
+        self.chronySocket = chronySocket
+        self.kvpPoolDirectory = kvpPoolDirectory
+        self.actOnShutdown = actOnShutdown
+        self.statusSocket = statusSocket
+    }
+
+    public func run() throws {
+        let signals = try SignalEvents([SIGTERM, SIGINT, SIGHUP])
+        let timeline = Timeline()
+        let clock: any GuestClock
+        if systemClock || timesyncMode == .chrony {
+            // chrony mode only reads the clock (chronyd owns it), and its samples must carry
+            // the real system time that chronyd compares them with.
+            clock = SystemClock()
+        } else {
+            clock = SimulatedClock(source: SystemTimeSource(), initialOffsetNanoseconds: simulatedClockOffsetNanoseconds,
+                                   driftPPM: simulatedClockDriftPPM)
+        }
+        let chrony = timesyncMode == .chrony ? try ChronySocketSender(path: chronySocket) : nil
+        let performer: any ShutdownPerformer = actOnShutdown ? ConfiguredShutdownPerformer(live: live) : DryRunShutdownPerformer()
+        let served = ServiceTable.all.filter { $0 != .kvp || kvpPoolDirectory != nil }
+        let services = try ServiceTable.build(
+            Set(served),
+            in: .init(live: live, shutdownPerformer: performer, timesyncMode: timesyncMode, clock: clock, chrony: chrony,
+                      kvpPoolDirectory: kvpPoolDirectory))
+        let board = StatusBoard(version: HVAgentVersion.string, services: served.map {
+            AgentStatus.Service(name: $0.rawValue, mode: "simulated", reason: "simulated VMBus at \(socketPath)")
+        })
+        let notifier = SystemdNotifier()
+        let logger = Logger(label: "hvagent")
+        let gate = ReadinessGate(board: board, notifier: notifier, logger: logger)
+        let agent = try IntegrationAgent(
+            endpoint: SimGuestEndpoint(connectingTo: socketPath), services: services,
+            observer: AgentObserver.make(board: board, gate: gate, log: { timeline.log("agent", $0) }))
+        for service in services { agent.inputs += service.inputs(events: agent.events(for: service.id)) }
+        let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
+                                      statusSocket: statusSocket, logger: logger, live: live)
+        timeline.log("agent", "connected to \(socketPath); timesync mode \(timesyncMode.rawValue), \(systemClock ? "system" : "simulated") clock")
+        try plumbing.run()
+        timeline.log("agent", "stopped")
+    }
+}
