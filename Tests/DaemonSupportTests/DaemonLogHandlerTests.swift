@@ -24,7 +24,7 @@ struct DaemonLogHandlerTests {
     /// JOURNAL_STREAM names the stream by device:inode; only a descriptor that is that stream matches.
     @Test func journalStreamMatchesOnlyTheNamedStream() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(getpid())").path
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         defer { unlink(path) }
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
