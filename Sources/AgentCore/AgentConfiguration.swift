@@ -15,7 +15,7 @@ public struct AgentConfiguration: Sendable {
     public var clock: any GuestClock
     /// Where chrony mode sends samples (nil: chrony mode sends nothing).
     public var chrony: ChronySocketSender?
-    /// How long a shutdown waits for the host to consume the reply (spec §6.2: about 1 s).
+    /// How long a shutdown waits for the host to consume the reply (docs/PROTOCOL.md §6.2: about 1 s).
     public var replyConsumeTimeout: Double
     /// Serves the KVP channel (pools, auto pool, IP info); nil leaves KVP offers unopened, e.g.
     /// when the kernel's hv_kvp device serves KVP instead.

@@ -1,4 +1,4 @@
-/// The HRESULT `status` field of the IC header (spec §5.3, Linux include/uapi/linux/hyperv.h).
+/// The HRESULT `status` field of the IC header (docs/PROTOCOL.md §5.3, Linux include/uapi/linux/hyperv.h).
 public struct HResult: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }

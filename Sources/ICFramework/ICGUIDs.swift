@@ -1,6 +1,6 @@
 import RingTransport
 
-/// Class GUIDs of the integration-component devices (spec §4, Linux include/linux/hyperv.h); the
+/// Class GUIDs of the integration-component devices (docs/PROTOCOL.md §4.1, Linux include/linux/hyperv.h); the
 /// table itself is ``VMBusDeviceClass``.
 public enum ICClassGUID {
     /// HV_HEART_BEAT_GUID, "[Heartbeat]".
@@ -17,7 +17,7 @@ public enum ICClassGUID {
     public static let fcopy = VMBusDeviceClass.fcopy.classID
 }
 
-/// Fixed instance GUIDs of single-instance IC devices (spec §4). Match by class, not by these.
+/// Fixed instance GUIDs of single-instance IC devices (docs/PROTOCOL.md §4.2). Match by class, not by these.
 public enum ICInstanceGUID {
     public static let shutdown = VMBusDeviceClass.shutdown.classID
     public static let timesync = VMBusDeviceClass.timesync.classID

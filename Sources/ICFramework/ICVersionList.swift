@@ -1,4 +1,4 @@
-/// The guest's version lists, newest first (spec §5.5).
+/// The guest's version lists, newest first (docs/PROTOCOL.md §5.5).
 ///
 /// Why newest first: negotiation takes the first guest entry the host also offers, so an
 /// ascending list silently picks an old version (e.g. shutdown 3.1, and hibernate is never

@@ -1,4 +1,4 @@
-/// HRESULT status of a KVP reply (spec §2.4).  Sent to the host in the IC
+/// HRESULT status of a KVP reply (docs/PROTOCOL.md §5.3, §7.12).  Sent to the host in the IC
 /// header and, on /dev/vmbus/hv_kvp, in the first 4 bytes of the reply.
 public struct KVPStatus: RawRepresentable, Equatable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt32
