@@ -3,7 +3,7 @@ import ICFramework
 import RingTransport
 
 /// Drives one IC channel: drain the batch, handle each packet, reply, flush, re-arm; and run
-/// deferred actions once the host consumed our replies (spec §3.8, §7 #1, #17, #18).
+/// deferred actions once the host consumed our replies (docs/PROTOCOL.md §3.8, §8 Q1, Q17, Q18).
 final class ICChannelLoop {
     let channel: VMBusChannel
     let handler: any ICChannelHandler

@@ -6,7 +6,7 @@ import HVProtocol
 /// Channels of real integration-service devices, taken from hv_utils through uio_hv_generic.
 ///
 /// At start-up it binds and opens every device of the services given (each kept open for the
-/// process lifetime: closing the last descriptor closes the channel, spec §7 #6). When a device
+/// process lifetime: closing the last descriptor closes the channel, docs/PROTOCOL.md §8 Q6). When a device
 /// disappears (the host rescinds it; reading its uio node fails with EIO) and comes back, possibly
 /// under a new instance directory and uio node, a vmbus uevent makes it look again by class GUID
 /// and offer the new channel. No polling: without uevents nothing happens until the next one.

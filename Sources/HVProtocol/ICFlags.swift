@@ -1,4 +1,4 @@
-/// `icflags` (spec §5.2/§5.3).
+/// `icflags` (docs/PROTOCOL.md §5.2/§5.3).
 public struct ICFlags: OptionSet, Hashable, Sendable {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }

@@ -1,4 +1,4 @@
-/// The 20-byte IC message header right after the pipe header (spec §5.2).
+/// The 20-byte IC message header right after the pipe header (docs/PROTOCOL.md §5.2).
 ///
 /// Offsets below are relative to the start of this header (payload offset 8).
 public struct ICMessageHeader: Hashable, Sendable {

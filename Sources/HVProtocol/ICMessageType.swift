@@ -1,4 +1,4 @@
-/// `icmsgtype` (spec §5.3). A struct, not an enum, because the host may send any u16 and
+/// `icmsgtype` (docs/PROTOCOL.md §5.3). A struct, not an enum, because the host may send any u16 and
 /// an unknown value must survive decoding so it can be answered with E_FAIL.
 public struct ICMessageType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16

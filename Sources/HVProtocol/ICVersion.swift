@@ -1,7 +1,7 @@
 /// An IC framework or service version as it appears on the wire: `{u16 major, u16 minor}`.
 ///
 /// Why a struct and not Linux's `int (major << 16) | minor`: stored as a little-endian u32
-/// that int would put the *minor* first, which is the classic encoding bug (spec §7 #13).
+/// that int would put the *minor* first, which is the classic encoding bug (docs/PROTOCOL.md §8 Q13).
 public struct ICVersion: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Major version (first u16 on the wire).
     public var major: UInt16

@@ -1,4 +1,4 @@
-/// KVP operation codes (spec §1.3, §2.3); the same numbers on the host wire
+/// KVP operation codes (docs/PROTOCOL.md §7.2, §7.10); the same numbers on the host wire
 /// and in the kernel message.
 public enum KVPOperation: UInt8, Sendable {
     case get = 0

@@ -1,4 +1,4 @@
-/// Body of a NEGOTIATE message (spec §5.4, Linux `struct icmsg_negotiate`).
+/// Body of a NEGOTIATE message (docs/PROTOCOL.md §5.4, Linux `struct icmsg_negotiate`).
 ///
 /// Body offsets: +0 u16 `icframe_vercnt` (F), +2 u16 `icmsg_vercnt` (M), +4 u32 reserved,
 /// +8 F framework versions then M service versions, each {u16 major, u16 minor}.

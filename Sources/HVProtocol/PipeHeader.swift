@@ -1,4 +1,4 @@
-/// The 8-byte VMBus pipe header at the start of every IC packet payload (spec §5.1).
+/// The 8-byte VMBus pipe header at the start of every IC packet payload (docs/PROTOCOL.md §5.1).
 ///
 /// IC channels are message-mode pipes; the header says how many bytes after it belong to
 /// the message. The guest echoes it unchanged in its reply, as Linux and FreeBSD do.

@@ -1,5 +1,5 @@
 
-/// Body of a SHUTDOWN request (spec §6.2, Linux `struct shutdown_msg_data`,
+/// Body of a SHUTDOWN request (docs/PROTOCOL.md §6.2, Linux `struct shutdown_msg_data`,
 /// openvmm `ShutdownMessage`): 2060 bytes.
 public struct ShutdownMessage: Hashable, Sendable {
     /// +0 u32: reason (openvmm sends SHTDN_REASON_FLAG_PLANNED = 0x80000000).
@@ -8,7 +8,7 @@ public struct ShutdownMessage: Hashable, Sendable {
     public var timeoutSeconds: UInt32
     /// +8 u32: bit0 FORCE, bit1 RESTART, bit2 HIBERNATE; the guest acts on the exact value.
     public var flags: UInt32
-    /// +12 u8[2048]: display message; encoding undocumented (spec §8), decoded as UTF-16LE
+    /// +12 u8[2048]: display message; encoding undocumented (docs/PROTOCOL.md §9), decoded as UTF-16LE
     /// up to the first NUL for logs only.
     public var displayMessage: [UInt8]
 

@@ -1,5 +1,5 @@
 
-/// `flags` of a timesync message (spec §6.3, Linux ICTIMESYNCFLAG_*).
+/// `flags` of a timesync message (docs/PROTOCOL.md §6.3, Linux ICTIMESYNCFLAG_*).
 public struct TimesyncFlags: OptionSet, Hashable, Sendable {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }

@@ -1,6 +1,6 @@
 
 
-/// A VMBus device class: what a class GUID means (spec §4; names as tools/hv/lsvmbus prints them).
+/// A VMBus device class: what a class GUID means (docs/PROTOCOL.md §4.1; names as tools/hv/lsvmbus prints them).
 public struct VMBusDeviceClass: Hashable, Sendable {
     /// The class GUID (sysfs `class_id` without braces).
     public let classID: VMBusGUID
@@ -39,7 +39,7 @@ public struct VMBusDeviceClass: Hashable, Sendable {
     public static let avma2 = VMBusDeviceClass("3375baf4-9e15-4b30-b765-67acb10d607b", "avma2", "[Reserved system device]", driver: nil)
     public static let rdv = VMBusDeviceClass("276aacf4-ac15-426c-98dd-7521ad3f01fe", "rdv", "[Reserved system device]", driver: nil)
 
-    /// Every class in the spec's table, in that order.
+    /// Every class in the table of docs/PROTOCOL.md §4.1, in that order.
     public static let all: [VMBusDeviceClass] = [
         heartbeat, shutdown, timesync, kvp, vss, fcopy, balloon, netvsc, scsi, ide, fibreChannel, keyboard, mouse,
         video, pcie, networkDirect, avma1, avma2, rdv,

@@ -2,7 +2,7 @@
 ///
 /// Text form is lowercase `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (as sysfs prints it, without the
 /// braces of `class_id`). Binary form is the Windows layout: the first three fields little-endian,
-/// the last eight bytes as written (spec §4: `vmbus:30e62795aed07b49adcee80ab0175caf` for timesync).
+/// the last eight bytes as written (docs/PROTOCOL.md §4.3: `vmbus:30e62795aed07b49adcee80ab0175caf` for timesync).
 public struct VMBusGUID: Hashable, Sendable, CustomStringConvertible {
     /// The 16 bytes in wire (Windows) order.
     public let bytes: [UInt8]

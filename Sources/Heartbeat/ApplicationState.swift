@@ -3,7 +3,7 @@ import HVProtocol
 ///
 /// Linux never writes it and echoes what the host sent; we only set it when a health
 /// probe is configured (off by default), because the host's interpretation is not
-/// documented (spec §8).
+/// documented (docs/PROTOCOL.md §9).
 public enum ApplicationState: UInt32, Sendable {
     case unknown = 0
     case healthy = 1

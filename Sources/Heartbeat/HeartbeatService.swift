@@ -1,10 +1,10 @@
 import ICFramework
 import HVProtocol
 
-/// The heartbeat IC (spec §6.1, Linux `heartbeat_onchannelcallback`).
+/// The heartbeat IC (docs/PROTOCOL.md §6.1, Linux `heartbeat_onchannelcallback`).
 ///
 /// The reply echoes the request with `seq_num + 1`. Only 8 body bytes are required
-/// because the host may not fill the reserved area (spec §7 #15).
+/// because the host may not fill the reserved area (docs/PROTOCOL.md §8 Q15).
 public struct HeartbeatService: ICService {
     public typealias Action = Never
 

@@ -19,7 +19,7 @@ public enum HostReply: Hashable, Sendable {
 public enum HostChannelError: Error, Hashable, Sendable {
     /// Not negotiated (yet, or negotiation failed).
     case notReady
-    /// A transaction is already outstanding (one per channel, spec §5.3).
+    /// A transaction is already outstanding (one per channel, docs/PROTOCOL.md §5.3).
     case busy
 }
 

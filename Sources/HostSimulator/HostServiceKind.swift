@@ -18,7 +18,7 @@ public enum HostServiceKind: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    /// Fixed instance ids (spec §4); heartbeat has none documented, so one is made up.
+    /// Fixed instance ids (docs/PROTOCOL.md §4.2); heartbeat has none documented, so one is made up.
     public var instanceID: VMBusGUID {
         switch self {
         case .heartbeat: VMBusGUID("fedcba98-7654-4321-8000-000000000001")!

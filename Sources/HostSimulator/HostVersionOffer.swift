@@ -3,7 +3,7 @@ import HVProtocol
 
 /// The version lists a host puts in its NEGOTIATE request.
 ///
-/// Real Windows lists are not documented (spec §8); the defaults are openvmm's host lists
+/// Real Windows lists are not documented (docs/PROTOCOL.md §9); the defaults are openvmm's host lists
 /// (ascending, as openvmm writes them) and Linux-named hints for the services openvmm lacks.
 public struct HostVersionOffer: Hashable, Sendable {
     public var frameworkVersions: [ICVersion]

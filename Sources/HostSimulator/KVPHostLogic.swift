@@ -46,8 +46,8 @@ public enum KVPHostError: Error, Hashable, Sendable {
 }
 
 /// Host side of KVP (Data Exchange) as Hyper-V / openvmm builds its messages: zero-filled
-/// bodies, UTF-16LE strings with sizes in bytes including the NUL (kvp.md §1.3-§1.5). Written
-/// from the spec tables, independently of the guest's `HostMessage`, so tests catch a layout
+/// bodies, UTF-16LE strings with sizes in bytes including the NUL (docs/PROTOCOL.md §7.2-§7.4). Written
+/// from the docs/PROTOCOL.md tables, independently of the guest's `HostMessage`, so tests catch a layout
 /// error on either side.
 public enum KVPHostLogic {
     /// Operation codes (M+0).
@@ -117,7 +117,7 @@ public enum KVPHostLogic {
                              value: string(body, at: 532, fieldBytes: 2048, sizeBytes: load32(body, at: 16)))
     }
 
-    /// A GET_IP_INFO reply (kvp.md §1.5 offsets).
+    /// A GET_IP_INFO reply (docs/PROTOCOL.md §7.4 offsets).
     public static func ipInfo(_ body: [UInt8]) throws(KVPHostError) -> KVPHostIPInfo {
         guard body.count >= ipBodySize else { throw .shortReply(body.count) }
         let unbounded = UInt32.max

@@ -2,7 +2,7 @@ import ICFramework
 import SimTransport
 import Timesync
 
-/// How the simulated host behaves. Defaults follow spec §5.5/§6 (heartbeat every 2 s,
+/// How the simulated host behaves. Defaults follow docs/PROTOCOL.md §5.5/§6 (heartbeat every 2 s,
 /// timesync SAMPLE every 5 s, Windows-like version lists).
 public struct SimHostConfiguration: Sendable {
     /// Channels offered by `offerAll()`.

@@ -6,7 +6,7 @@ import HVProtocol
 ///
 /// Host UTC is the time source's true time plus `hostClockOffsetNanoseconds`. The v4
 /// reference counter is the guest's monotonic clock plus `referenceOffsetTicks`, a constant
-/// the agent does not know (spec §6.3: user space cannot read the real counter).
+/// the agent does not know (docs/PROTOCOL.md §6.3: user space cannot read the real counter).
 public struct TimesyncHostLogic: Sendable {
     public let source: any TimeSource
     public var referenceOffsetTicks: UInt64

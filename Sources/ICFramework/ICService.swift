@@ -34,7 +34,7 @@ public protocol ICService {
     /// Handles a validated request of one of this service's types.
     mutating func handle(_ request: ICRequest, version: ICVersion) -> ICHandled<Action>
 
-    /// Forgets all per-negotiation state; called for every NEGOTIATE (spec §7 #5).
+    /// Forgets all per-negotiation state; called for every NEGOTIATE (docs/PROTOCOL.md §8 Q5).
     mutating func reset()
 }
 

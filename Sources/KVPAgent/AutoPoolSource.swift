@@ -1,4 +1,4 @@
-/// Supplies the intrinsic items of the auto pool (pool 2, spec §4).
+/// Supplies the intrinsic items of the auto pool (pool 2, docs/PROTOCOL.md §7.17).
 ///
 /// Entries come in hv_kvp_daemon's index order: FullyQualifiedDomainName,
 /// IntegrationServicesVersion, NetworkAddressIPv4, NetworkAddressIPv6,

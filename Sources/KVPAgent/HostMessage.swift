@@ -1,7 +1,7 @@
 import HVProtocol
 /// The KVP message body ("M") the Hyper-V host sends over the KVP VMBus
 /// channel, after the 28-byte ICMSG header that the IC framework handles
-/// (spec §1.3–§1.5, §1.7, §1.8; include/uapi/linux/hyperv.h).
+/// (docs/PROTOCOL.md §7.2–§7.4, §7.6, §7.7; include/uapi/linux/hyperv.h).
 ///
 /// This is the ring front end's half of what drivers/hv/hv_kvp.c does:
 /// decode the host's UTF-16LE request into a ``KVPRequest`` exactly as
@@ -29,7 +29,7 @@ public struct HostMessage: Equatable, Sendable {
     static let ipGatewayOffset = 4356
     static let ipDNSOffset = 5380
 
-    /// Value types (spec §1.6).
+    /// Value types (docs/PROTOCOL.md §7.5).
     static let regSZ: UInt32 = 1
     static let regU32: UInt32 = 4
     static let regU64: UInt32 = 8

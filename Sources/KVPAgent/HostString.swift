@@ -2,7 +2,7 @@
 /// engine and the pool files use, with the observable behaviour of the
 /// kernel's helpers (fs/nls/nls_base.c as called by drivers/hv/hv_kvp.c),
 /// so a front end without the kernel in between answers exactly as
-/// hv_utils would (spec §1.7, §1.8).
+/// hv_utils would (docs/PROTOCOL.md §7.6, §7.7).
 enum HostString {
     /// UTF-16LE → UTF-8 like `utf16s_to_utf8s`: stops at a NUL unit, after
     /// `maxUnits` units, or before the first character that does not fit in

@@ -1,4 +1,4 @@
-/// hv_kvp_daemon's GET_IP_INFO text formats (spec §5.2), with bounds:
+/// hv_kvp_daemon's GET_IP_INFO text formats (docs/PROTOCOL.md §7.18), with bounds:
 /// entries are added whole while they fit the host's field (ip_addr,
 /// sub_net, dns_addr 1024 UTF-16 units, gate_way 512, each with its NUL),
 /// so a long list is cut at an entry boundary instead of mid-address

@@ -1,5 +1,5 @@
 /// Supplies the IP configuration of one network adapter for GET_IP_INFO
-/// (spec §5.2), and finds adapters by VMBus GUID for SET_IP_INFO (§5.3).
+/// (docs/PROTOCOL.md §7.18), and finds adapters by VMBus GUID for SET_IP_INFO (§7.19).
 ///
 /// The source returns data; the engine owns the wire text formats, so both
 /// front ends render them identically.
@@ -45,7 +45,7 @@ public struct IPInfo: Equatable, Sendable {
     }
 }
 
-/// GET_IP_INFO reply fields in hv_kvp_daemon's text formats (spec §5.2).
+/// GET_IP_INFO reply fields in hv_kvp_daemon's text formats (docs/PROTOCOL.md §7.18).
 public struct IPInfoReply: Equatable, Sendable {
     /// Echo of the request's adapter id.
     public var adapterID: String

@@ -4,8 +4,8 @@ import KVPStore
 ///
 /// Both front ends (the kernel's /dev/vmbus/hv_kvp and our own VMBus ring)
 /// decode their wire into a ``KVPRequest``, call ``handle(_:)`` and encode
-/// the ``KVPResponse``.  Status codes are hv_kvp_daemon's (spec §2.6) except
-/// where it has a bug (spec §8, docs/COMPATIBILITY.md):
+/// the ``KVPResponse``.  Status codes are hv_kvp_daemon's (docs/PROTOCOL.md §7.12) except
+/// where it has a bug (docs/COMPATIBILITY.md, B1-B15):
 /// pool ≥ 5 is rejected (B10), host writes to the auto pool are refused
 /// (B11), keys match exactly (not by prefix), GET returns the value (B1),
 /// replies are valid UTF-8 (B15), unknown operations fail, and pool-file

@@ -4,13 +4,13 @@ import Glibc
 #endif
 
 /// Serves the KVP engine over the kernel's /dev/vmbus/hv_kvp, as a drop-in
-/// for hv_kvp_daemon (spec §2, §7.6).
+/// for hv_kvp_daemon (docs/PROTOCOL.md §7.9-§7.12).
 ///
 /// Protocol: write one 7432-byte message with operation 100 to register,
 /// consume the kernel's answer (operation 100, version "3.1") silently, then
 /// answer one 7432-byte message per read, in place.  A read that is not
 /// exactly one message, or a failed write, makes us close, reopen and
-/// register again, like upstream (§2.7): that is how hibernation, a 30-s
+/// register again, like upstream (docs/PROTOCOL.md §7.11): that is how hibernation, a 30-s
 /// late reply and a device reset recover.  Reads block (the device ignores
 /// O_NONBLOCK), so an idle daemon makes no system call at all.
 public final class KernelDeviceFrontEnd {

@@ -1,6 +1,6 @@
 import HVProtocol
 /// `struct hv_kvp_msg`: the 7432-byte message exchanged with the kernel over
-/// /dev/vmbus/hv_kvp (spec §2.2; include/uapi/linux/hyperv.h).
+/// /dev/vmbus/hv_kvp (docs/PROTOCOL.md §7.10; include/uapi/linux/hyperv.h).
 ///
 /// The body union is padded from 7426 to 7428 bytes (alignment 4), so the
 /// message is 7432 bytes on every Linux architecture.  All integers are

@@ -6,12 +6,12 @@ import Glibc
 ///
 /// hv_kvp_daemon and Microsoft's samples use POSIX `fcntl` record locks;
 /// cloud-init and azure-init use BSD `flock`.  On Linux the two kinds do not
-/// see each other (spec §3.4, bug B3), so we hold both.  They are always
+/// see each other (docs/PROTOCOL.md §7.15, docs/COMPATIBILITY.md B3), so we hold both.  They are always
 /// taken in the same order (flock, then fcntl); the other programs take only
 /// one kind each, so no wait cycle can form.
 ///
 /// Waiting is bounded: a program that holds a lock forever must not make us
-/// miss the kernel's 30-second reply deadline (FINDINGS §8: the daemon
+/// miss the kernel's 30-second reply deadline (docs/COMPATIBILITY.md P2: the daemon
 /// blocks in F_SETLKW without a timeout).  We poll with non-blocking tries
 /// and a growing sleep (1 ms → 50 ms), which costs nothing when uncontended
 /// and is never a busy loop.

@@ -1,4 +1,4 @@
-/// The five KVP pools of Hyper-V data exchange (spec §1.3, §3.2).
+/// The five KVP pools of Hyper-V data exchange (docs/PROTOCOL.md §7.2, §7.13).
 ///
 /// The raw value is the pool byte of the host wire and of the kernel
 /// message; the file of pool `n` is `.kvp_pool_<n>`.

@@ -10,8 +10,8 @@ import Glibc
 /// * The in-memory copy is refreshed only when the file changed (inode,
 ///   size, mtime, ctime); when it only grew, only the appended tail is read.
 ///   This removes hv_kvp_daemon's O(n) re-read per request (bug B4).
-/// * Mutations follow hv_kvp_daemon's semantics and record order (spec
-///   §3.6): SET modifies the first record with that key in place or appends;
+/// * Mutations follow hv_kvp_daemon's semantics and record order (docs/PROTOCOL.md
+///   §7.16): SET modifies the first record with that key in place or appends;
 ///   DELETE removes the first match and shifts later records up.  Unlike the
 ///   daemon we never truncate and rewrite the whole file: a modify is one
 ///   `pwrite` of one record, an append is one `pwrite` at the end, so a

@@ -1,5 +1,5 @@
 /// One pool-file record: a 512-byte key field followed by a 2048-byte value
-/// field, each a NUL-terminated UTF-8 C string padded with NULs (spec §3.3).
+/// field, each a NUL-terminated UTF-8 C string padded with NULs (docs/PROTOCOL.md §7.14).
 ///
 /// `key` and `value` hold the bytes before the first NUL.  Encoding always
 /// produces the whole 2560 bytes zero-filled, so no stale or uninitialised

@@ -1,4 +1,4 @@
-/// The IP configuration of one adapter for GET_IP_INFO, as data (spec §5.2). The KVP engine
+/// The IP configuration of one adapter for GET_IP_INFO, as data (docs/PROTOCOL.md §7.18). The KVP engine
 /// renders the wire text (`;` lists, dotted masks / `/NN`, field caps); this type only decides
 /// what is listed and in which order.
 public struct AdapterIPConfig: Sendable, Equatable {

@@ -1,5 +1,5 @@
 /// The auto pool (pool 2) as hv_kvp_daemon synthesises it for host ENUMERATE requests: ten
-/// records in a fixed index order, with upstream's key names and value formats (spec §4,
+/// records in a fixed index order, with upstream's key names and value formats (docs/PROTOCOL.md §7.17,
 /// tools/hv/hv_kvp_daemon.c `enum key_index`).
 public enum AutoPoolFormat {
     /// Keys by ENUMERATE index; index 10 and beyond is the end of the enumeration (HV_S_CONT).
@@ -20,7 +20,7 @@ public enum AutoPoolFormat {
     public static let unknownIntegrationServicesVersion = "Unknown version"
 
     /// The kernel forwards at most 1022 UTF-16 units of a value to the host and cuts longer
-    /// ones mid-address (spec §8 B6); lists are therefore cut at an address boundary instead.
+    /// ones mid-address (docs/COMPATIBILITY.md B6); lists are therefore cut at an address boundary instead.
     public static let hostValueLimit = 1022
 
     /// The ten entries, index order.

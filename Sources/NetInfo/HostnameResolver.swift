@@ -7,7 +7,7 @@ import Glibc
 /// the host name changes, and never computed on a host request's path.
 ///
 /// hv_kvp_daemon resolves once at start-up, synchronously (a resolver stall delays its
-/// registration), IPv4 only, and reports an error sentence when resolution fails (spec §8 B5).
+/// registration), IPv4 only, and reports an error sentence when resolution fails (docs/COMPATIBILITY.md B5).
 /// Here:
 /// * `fqdn` returns the last known value at once (the plain host name until the first
 ///   resolution finishes, and whenever resolution fails);

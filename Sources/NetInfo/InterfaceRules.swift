@@ -6,7 +6,7 @@ import Glibc
 ///
 /// hv_kvp_daemon lists every address of every non-loopback interface, so Hyper-V Manager shows
 /// container bridges, veth ends and IPv6 link-local addresses next to the VM's real address,
-/// and a busy container host overflows the 1022-character value (spec §8 B6). These rules are
+/// and a busy container host overflows the 1022-character value (docs/COMPATIBILITY.md B6). These rules are
 /// the fix; the defaults drop what is never the VM's identity on the host's network.
 ///
 /// Evaluation, per interface name (shell-style globs, `fnmatch(3)` without flags):

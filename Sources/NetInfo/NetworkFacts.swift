@@ -92,7 +92,7 @@ public final class NetworkFacts: @unchecked Sendable {
         return try tracker.processPendingEvents()
     }
 
-    /// The ten auto-pool records in ENUMERATE index order (spec §4). IntegrationServicesVersion
+    /// The ten auto-pool records in ENUMERATE index order (docs/PROTOCOL.md §7.17). IntegrationServicesVersion
     /// carries "Unknown version": only the front end learns the kernel's "3.1", and the engine
     /// substitutes it.
     public func autoPoolEntries() -> [(key: String, value: String)] {

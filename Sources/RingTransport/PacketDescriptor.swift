@@ -1,10 +1,10 @@
-/// The 16-byte descriptor at the start of every VMBus packet (spec §2.1; Linux `struct vmpacket_descriptor`,
+/// The 16-byte descriptor at the start of every VMBus packet (docs/PROTOCOL.md §2.1; Linux `struct vmpacket_descriptor`,
 /// openvmm `PacketDescriptor`).
 ///
 /// A value type decoded from a private copy of the ring bytes, so the host cannot change it after it
 /// was validated.
 public struct PacketDescriptor: Equatable, Sendable {
-    /// Packet type (§2.2). All integration-component traffic is ``PacketType/dataInBand``.
+    /// Packet type (docs/PROTOCOL.md §2.2). All integration-component traffic is ``PacketType/dataInBand``.
     public var type: UInt16
     /// Offset of the payload from the start of the descriptor, in 8-byte units (>= 2).
     public var dataOffset8: UInt16
@@ -57,7 +57,7 @@ public struct PacketDescriptor: Equatable, Sendable {
     }
 }
 
-/// VMBus packet types (spec §2.2, Linux `enum vmbus_packet_type`).
+/// VMBus packet types (docs/PROTOCOL.md §2.2, Linux `enum vmbus_packet_type`).
 public enum PacketType {
     /// In-band data: all IC traffic in both directions.
     public static let dataInBand: UInt16 = 0x6

@@ -13,7 +13,7 @@ public enum RingError: Error, Equatable, Sendable {
     case badIndex(which: RingIndex, value: UInt32)
     /// The peer's write index moved backwards over data we had not yet read.
     case writeIndexMovedBackwards(from: UInt32, to: UInt32)
-    /// A descriptor failed validation (§2.3).
+    /// A descriptor failed validation (docs/PROTOCOL.md §2.3).
     case malformedDescriptor(MalformedDescriptor)
     /// A previous corruption put this ring in the failed state; it stays failed until re-created.
     case failed

@@ -3,7 +3,7 @@ import Atomics
 /// Atomic views of the header words of one ring in shared memory.
 ///
 /// Every access to a header word goes through `UnsafeAtomic<UInt32>` on the mapped address, with the
-/// orderings the spec names (§1.5-1.7). Plain loads and stores would be neither atomic nor ordered,
+/// orderings docs/PROTOCOL.md names (§1.5-§1.7). Plain loads and stores would be neither atomic nor ordered,
 /// and x86's strong ordering must not be relied on (the code also runs on arm64).
 public struct RingHeader: @unchecked Sendable {
     /// Start of the header page.

@@ -1,4 +1,4 @@
-/// Byte layout of one VMBus ring as shared with Hyper-V (spec §1.1-1.4; Linux `struct hv_ring_buffer`,
+/// Byte layout of one VMBus ring as shared with Hyper-V (docs/PROTOCOL.md §1.1-§1.4; Linux `struct hv_ring_buffer`,
 /// openvmm `vmbus_ring::Control`). Everything is little-endian.
 ///
 /// A ring is a header page followed by a data area. uio_hv_generic's map 0 holds two of them back to
@@ -29,7 +29,7 @@ public enum RingLayout {
     public static let alignment = 8
 
     /// Ring bytes a packet with `payloadLength` bytes of payload occupies: descriptor, payload rounded
-    /// *up* to 8 (tools/hv rounds down, a latent bug: spec §7 #11), and the trailer.
+    /// *up* to 8 (tools/hv rounds down, a latent bug: docs/PROTOCOL.md §8 Q11), and the trailer.
     @inlinable
     public static func totalPacketSize(payloadLength: Int) -> Int {
         descriptorSize + ((payloadLength + 7) & ~7) + trailerSize

@@ -3,7 +3,7 @@ import Atomics
 /// The consumer end of one ring: the guest's end of the RX ring, or the host's end of the TX ring.
 ///
 /// Every packet is copied out of shared memory before it is used: the descriptor first (validated
-/// from the private copy), then the payload (spec §1.6, §7 #21). The read position lives here;
+/// from the private copy), then the payload (docs/PROTOCOL.md §1.6, §8 Q21). The read position lives here;
 /// `read_index` is published lazily: when the ring runs empty, at ``endRead()``, or after a quarter
 /// of the ring, like the kernel's `hv_pkt_iter` batching.
 public struct RingReader: @unchecked Sendable {
@@ -16,7 +16,7 @@ public struct RingReader: @unchecked Sendable {
     @usableFromInline var publishedReadIndex: UInt32
     /// Publish `read_index` early once this many bytes are consumed but unpublished.
     @usableFromInline let publishThreshold: UInt32
-    /// Ring bytes consumed since the last pending_send_sz check (spec §1.6 step 6d).
+    /// Ring bytes consumed since the last pending_send_sz check (docs/PROTOCOL.md §1.6 step 6d).
     @usableFromInline var consumedSinceCheck: UInt32 = 0
     /// Whether we have set `interrupt_mask` = 1 (we are draining).
     @usableFromInline var masked: Bool
@@ -137,7 +137,7 @@ public struct RingReader: @unchecked Sendable {
     public struct EndOfBatch: Equatable, Sendable {
         /// Data is already waiting: keep draining instead of sleeping.
         public var moreData: Bool
-        /// A writer blocked on `pending_send_sz` now has room: signal it (spec §1.6 step 6).
+        /// A writer blocked on `pending_send_sz` now has room: signal it (docs/PROTOCOL.md §1.6 step 6).
         public var signalWriter: Bool
     }
 
@@ -180,7 +180,7 @@ public struct RingReader: @unchecked Sendable {
             let consumed = consumedSinceCheck
             consumedSinceCheck = 0
             if pending != 0, ring.isValidIndex(w) {
-                // §1.6: cur = bytes_to_write now. Signal iff the writer was blocked before this batch
+                // docs/PROTOCOL.md §1.6: cur = bytes_to_write now. Signal iff the writer was blocked before this batch
                 // (cur - consumed <= p) and now has room (cur > p).
                 let current = ring.bytesToWrite(read: readPosition, write: w)
                 let before = current >= consumed ? current - consumed : 0

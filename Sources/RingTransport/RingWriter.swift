@@ -34,7 +34,7 @@ public struct RingWriter: @unchecked Sendable {
     public var nextPacketOffset: UInt32 { writePosition }
 
     /// Writes one packet: descriptor, payload, zero pad to 8, trailer (`start << 32`), then publishes
-    /// `write_index` (spec §1.5).
+    /// `write_index` (docs/PROTOCOL.md §1.5).
     ///
     /// - Returns: `true` when the reader must be signalled: the ring was empty before this packet and
     ///   the reader has not masked interrupts. The caller signals (once per batch is enough).

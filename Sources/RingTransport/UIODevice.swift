@@ -2,10 +2,10 @@
 import Glibc
 #endif
 
-/// Opens a channel bound to uio_hv_generic from its `/dev/uioN` node (spec §3).
+/// Opens a channel bound to uio_hv_generic from its `/dev/uioN` node (docs/PROTOCOL.md §3).
 ///
 /// Device discovery and binding belong to the agent; this only turns an already bound node into a
-/// guest-role ``VMBusChannel``: map 0 holds both rings (size from sysfs, never hard-coded, §7 #10),
+/// guest-role ``VMBusChannel``: map 0 holds both rings (size from sysfs, never hard-coded, docs/PROTOCOL.md §8 Q10),
 /// the header is the system page size, the doorbell is the node itself.
 public enum UIODevice {
     /// - Parameters:

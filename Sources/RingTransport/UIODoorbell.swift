@@ -2,11 +2,11 @@
 import Glibc
 #endif
 
-/// The doorbell of a channel bound to uio_hv_generic: the `/dev/uioN` descriptor itself (spec §3.4).
+/// The doorbell of a channel bound to uio_hv_generic: the `/dev/uioN` descriptor itself (docs/PROTOCOL.md §3.4).
 ///
 /// - `write()` of a non-zero s32 calls irqcontrol: it clears the RX mask and, on kernels with commit
 ///   547fa4ffd799, signals the host for non-monitored channels. It is used only to signal, never
-///   merely to unmask (that would send the host needless interrupts, spec §7 #8).
+///   merely to unmask (that would send the host needless interrupts, docs/PROTOCOL.md §8 Q8).
 /// - `read()` of 4 bytes returns the event count; EIO means the device was rescinded.
 public final class UIODoorbell: ChannelDoorbell, @unchecked Sendable {
     public let descriptor: Int32

@@ -9,7 +9,7 @@ import Glibc
 /// offset 0, the host->guest (RX) ring at `ringSize`. A guest end writes the first and reads the
 /// second; a host end the reverse.
 ///
-/// Not thread-safe: one thread drives a channel end. Usage per batch (spec §3.8):
+/// Not thread-safe: one thread drives a channel end. Usage per batch (docs/PROTOCOL.md §3.8):
 /// ```
 /// while true {
 ///     try channel.receiveBatch { descriptor, payload in ... try channel.send(reply) }
@@ -73,7 +73,7 @@ public final class VMBusChannel {
         self.ringSize = ringSize
         receiveBuffer = .allocate(byteCount: Int(inbound.ring.dataSize), alignment: 16)
         // A stale mask (older kernels set it at open; a previous opener may have left it) would
-        // silence the peer for good: clear it, then fence (spec §7 #7).
+        // silence the peer for good: clear it, then fence (docs/PROTOCOL.md §8 Q7).
         inbound.ring.header.interruptMask.store(0, ordering: .sequentiallyConsistent)
     }
 
@@ -127,7 +127,7 @@ public final class VMBusChannel {
         }
     }
 
-    /// Sends, waiting for room while the outbound ring is full (spec §1.6, writer side): announces the
+    /// Sends, waiting for room while the outbound ring is full (docs/PROTOCOL.md §1.6, writer side): announces the
     /// needed size in `pending_send_sz`, signals what was already written, and sleeps until the peer
     /// signals that it consumed enough.
     ///

@@ -1,10 +1,10 @@
 import FoundationEssentials
 
-/// Whether a hibernate request can be honoured (spec §6.2).
+/// Whether a hibernate request can be honoured (docs/PROTOCOL.md §6.2).
 public protocol HibernationSupport: Sendable {
     /// Hyper-V exposes S4 to this guest.
     var systemCanHibernate: Bool { get }
-    /// Some VMBus device is bound to uio_hv_generic, which makes hibernation fail (K-DOC-HIB).
+    /// Some VMBus device is bound to uio_hv_generic, which makes hibernation fail (docs/PROTOCOL.md §8 Q20).
     var deviceBoundToUIO: Bool { get }
 }
 

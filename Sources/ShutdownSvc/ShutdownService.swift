@@ -2,10 +2,10 @@ import ICFramework
 import Logging
 import HVProtocol
 
-/// The shutdown IC (spec §6.2, Linux `shutdown_onchannelcallback`).
+/// The shutdown IC (docs/PROTOCOL.md §6.2, Linux `shutdown_onchannelcallback`).
 ///
 /// The handler only decides; the returned `ShutdownRequest` is carried out by the runtime
-/// after the host consumed the reply (spec §7 #1).
+/// after the host consumed the reply (docs/PROTOCOL.md §8 Q1).
 public struct ShutdownService: ICService {
     public typealias Action = ShutdownRequest
 

@@ -24,7 +24,7 @@ public enum TimesyncAction: Hashable, Sendable {
     case chrony(ChronySockSample)
 }
 
-/// The time synchronization IC (spec §6.3). The reply is always the echo with S_OK, as
+/// The time synchronization IC (docs/PROTOCOL.md §6.3). The reply is always the echo with S_OK, as
 /// Linux sends; the clock work is returned as an action.
 public struct TimesyncService: ICService {
     public typealias Action = TimesyncAction

@@ -1,7 +1,7 @@
 import HVProtocol
 import HVProtocol
 
-/// How hvagent serves one integration service (spec §3, issue "mode selection").
+/// How hvagent serves one integration service (docs/PROTOCOL.md §3, issue "mode selection").
 public enum ServiceMode: String, Sendable, Codable {
     /// hvagent owns the channel through uio_hv_generic and serves it over its own ring.
     case uio

@@ -2,11 +2,11 @@
 import Glibc
 #endif
 
-/// Moves an integration-service device between its kernel driver and uio_hv_generic (spec §3.1).
+/// Moves an integration-service device between its kernel driver and uio_hv_generic (docs/PROTOCOL.md §3.1).
 ///
 /// Bind: register the class with uio_hv_generic (`new_id`; EEXIST is fine), unbind the device from
 /// its current driver, bind it to uio_hv_generic, then wait for the uio node (the `uio/uioN` entry can
-/// appear after the bind returns: the probe race of spec §7 #23). Release does the reverse and hands
+/// appear after the bind returns: the probe race of docs/PROTOCOL.md §8 Q23). Release does the reverse and hands
 /// the device back to hv_utils (`hv_util` on older kernels). Every step is a write through
 /// ``SysfsAccess``, so the sequence is testable and nothing else touches sysfs.
 public struct UIOBinder {

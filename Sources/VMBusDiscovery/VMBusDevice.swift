@@ -1,7 +1,7 @@
 import RingTransport
 import HVProtocol
 
-/// One device under `/sys/bus/vmbus/devices/<instance>/` as discovery found it (spec §3.2).
+/// One device under `/sys/bus/vmbus/devices/<instance>/` as discovery found it (docs/PROTOCOL.md §3.2).
 public struct VMBusDevice: Equatable, Sendable {
     /// Directory name: the lowercase instance GUID.
     public var instanceID: VMBusGUID
@@ -21,7 +21,7 @@ public struct VMBusDevice: Equatable, Sendable {
     /// both hold TX + RX, so this is half their size.
     public var ringSize: Int?
     /// Whether the channel has a monitor page (`monitor_id` exists). uio `write()` does not signal
-    /// the host for such channels (spec §7 #19).
+    /// the host for such channels (docs/PROTOCOL.md §8 Q19).
     public var monitorAllocated: Bool
     /// `channel_vp_mapping`: (relid, target CPU) pairs, sorted by relid.
     public var channelCPUs: [(relID: Int, cpu: Int)]

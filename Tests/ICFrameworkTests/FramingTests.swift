@@ -4,7 +4,7 @@ import RingTransport
 import HVProtocol
 
 @Suite struct FramingTests {
-    /// A heartbeat-type request laid out by hand (spec §5.1, §5.2, §6.1) with a nonzero id.
+    /// A heartbeat-type request laid out by hand (docs/PROTOCOL.md §5.1, §5.2, §6.1) with a nonzero id.
     let request: [UInt8] = [
         0x01, 0x00, 0x00, 0x00, 0x1c, 0x00, 0x00, 0x00,  // pipe DATA, msgsize 28 (20 + 8)
         0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00,  // fw 3.0, type 1, msg 3.0
@@ -87,7 +87,7 @@ import HVProtocol
     @Test func guidTextAndWireOrder() throws {
         let guid = ICServiceID.timesync.classID
         let hex = guid.bytes.map { String($0, radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
-        #expect(hex == "30e62795aed07b49adcee80ab0175caf")  // modalias from spec §4
+        #expect(hex == "30e62795aed07b49adcee80ab0175caf")  // modalias, docs/PROTOCOL.md §4.3
         #expect(guid.description == "9527e630-d0ae-497b-adce-e80ab0175caf")
         #expect(HVProtocol.VMBusGUID("{57164F39-9115-4E78-AB55-382F3BD5422D}") == ICServiceID.heartbeat.classID)
         #expect(HVProtocol.VMBusGUID("not-a-guid") == nil)

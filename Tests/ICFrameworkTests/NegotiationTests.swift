@@ -23,7 +23,7 @@ struct ProbeService: ICService {
     }
 }
 
-/// Lays out a negotiate request by hand from spec §5.1, §5.2, §5.4.
+/// Lays out a negotiate request by hand from docs/PROTOCOL.md §5.1, §5.2, §5.4.
 func negotiateRequest(frameworks: [(UInt16, UInt16)], services: [(UInt16, UInt16)], transactionID: UInt8 = 0) -> [UInt8] {
     let bodySize = 8 + 4 * (frameworks.count + services.count)
     var bytes: [UInt8] = [

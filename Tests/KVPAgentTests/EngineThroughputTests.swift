@@ -9,7 +9,7 @@ import Glibc
 /// Throughput of the whole request path without the Python emulator:
 /// decode a 7432-byte kernel message, run the engine against a real pool
 /// file (locks, fstat, pwrite), encode the reply.  hv_kvp_daemon manages
-/// ~100 SET/s at 10 k keys (FINDINGS §9); the bound asserted here is 10x
+/// ~100 SET/s at 10 k keys (docs/COMPATIBILITY.md P4); the bound asserted here is 10x
 /// that, loose enough for a debug build on a loaded 2-core machine; the
 /// measured rate is printed for docs/PERFORMANCE.md.
 final class EngineThroughputTests: XCTestCase {

@@ -3,7 +3,7 @@ import XCTest
 
 /// Cross-checks ``HostString`` against the shared kernel emulator's model of
 /// the kernel's conversions (kernel_utf16_to_utf8 / kernel_utf8_to_utf16_len
-/// in <repo>/../shared/peers/hv_kvp_daemon/kvp_kernel_emu.py) on random
+/// in the peer harness's kvp_kernel_emu.py, see README.md) on random
 /// input: ASCII, 2-, 3- and 4-byte characters, lone surrogates, NULs.
 final class HostStringModelTests: XCTestCase {
     struct Rng {

@@ -6,7 +6,7 @@ import XCTest
 import HVProtocol
 
 /// Byte-level tests of the KVP integration component: every request is laid out by hand from
-/// the spec tables (ring-and-ic.md §5.1/§5.2, kvp.md §1.2-§1.5) and every reply is compared
+/// the tables of docs/PROTOCOL.md (§5.1/§5.2, §7.2-§7.4) and every reply is compared
 /// byte for byte with the reply the kernel's hv_kvp.c would send.
 final class KVPICServiceTests: XCTestCase {
     var dir: TempDir!
@@ -20,7 +20,7 @@ final class KVPICServiceTests: XCTestCase {
         endpoint = ICEndpoint(service: KVPICService(engine: engine))
     }
 
-    // MARK: Wire helpers (spec tables, independent of the code under test)
+    // MARK: Wire helpers (docs/PROTOCOL.md tables, independent of the code under test)
 
     static func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
     static func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * UInt32($0))) & 0xFF) } }

@@ -48,7 +48,7 @@ final class PoolFileTests: XCTestCase {
         rmdir(dir)
     }
 
-    /// Order and byte effects of hv_kvp_daemon (spec §3.6): modify in place,
+    /// Order and byte effects of hv_kvp_daemon (docs/PROTOCOL.md §7.16): modify in place,
     /// append new keys, delete by shifting; and no stale tail (B2).
     func testSetModifyDeleteMatchDaemonOrderWithoutStaleBytes() throws {
         let t = TempDir()

@@ -60,7 +60,7 @@ final class FormattingTests: XCTestCase {
     }
 
     /// The facts behind the GET_IP_INFO reply the real hv_kvp_daemon gave for eth0 in the peer
-    /// study (shared/peers/hv_kvp_daemon/FINDINGS.md §5 row 18: ip `192.0.2.2;fd00::2;
+    /// study (docs/COMPATIBILITY.md P3: ip `192.0.2.2;fd00::2;
     /// fe80::fc:ff:fe00:1`, gateway `192.0.2.1;fd00::1;`, dns `10.255.255.53;`), selected from
     /// whole-system lists with upstream's inclusion of link-local addresses.
     func testAdapterConfigSelectsThisInterfaceInUpstreamOrder() throws {

@@ -3,7 +3,7 @@ import Testing
 @testable import RingTransport
 
 /// Interop with the project's C reference ring (`shared/perf/ring-ref/ring_ref.c`), driven through
-/// its channel-file peer (`shared/peers/dpdk-vmbus/ringref_peer.c`): both implementations read and
+/// its channel-file peer (`dpdk-vmbus/ringref_peer.c` among the peers, README.md): both implementations read and
 /// write one shared file laid out like uio map 0, and print identical per-packet lines.
 @Suite("Interop with the C reference ring", .serialized)
 struct CReferenceInteropTests {

@@ -170,7 +170,7 @@ struct ChannelTests {
         close(fd)
         RingHeader.format(m.baseAddress, headerSize: 4096)
         RingHeader.format(m.baseAddress + 0x8000, headerSize: 4096)
-        // A stale RX mask must be cleared when the channel opens (spec §7 #7).
+        // A stale RX mask must be cleared when the channel opens (docs/PROTOCOL.md §8 Q7).
         (m.baseAddress + 0x8000 + 8).storeBytes(of: UInt32(1), as: UInt32.self)
         let channel = try UIODevice.openChannel(path: node.path, sysfsRoot: dir.appendingPathComponent("sys").path)
         #expect(channel.ringSize == 0x8000)

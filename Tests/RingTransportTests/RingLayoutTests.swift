@@ -112,7 +112,7 @@ struct RingLayoutTests {
 
     @Test func guidTextAndWireForms() throws {
         let ts = try #require(VMBusGUID("9527e630-d0ae-497b-adce-e80ab0175caf"))
-        // modalias byte order: first three fields little-endian (spec §4).
+        // modalias byte order: first three fields little-endian (docs/PROTOCOL.md §4.3).
         #expect(ts.bytes.map { String(format: "%02x", $0) }.joined() == "30e62795aed07b49adcee80ab0175caf")
         #expect(ts.description == "9527e630-d0ae-497b-adce-e80ab0175caf")
         #expect(VMBusGUID("{9527E630-D0AE-497B-ADCE-E80AB0175CAF}") == ts)

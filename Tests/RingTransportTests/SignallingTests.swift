@@ -1,7 +1,7 @@
 import Testing
 @testable import RingTransport
 
-@Suite("Signalling rules (spec §1.5-1.8)")
+@Suite("Signalling rules (docs/PROTOCOL.md §1.5-§1.8)")
 struct SignallingTests {
     /// Writer side: signal exactly when the ring was empty before the packet and the reader has not
     /// masked interrupts.

@@ -40,7 +40,7 @@ final class TestRing {
 }
 
 /// The packet a writer must lay down, as a flat byte array built independently of the ring code:
-/// descriptor, payload, zero pad to 8, trailer = start << 32 (spec §1.4, §2.1).
+/// descriptor, payload, zero pad to 8, trailer = start << 32 (docs/PROTOCOL.md §1.4, §2.1).
 func expectedPacketBytes(type: UInt16, flags: UInt16, transactionID: UInt64, payload: [UInt8], start: UInt32) -> [UInt8] {
     func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8)] }
     func le64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }

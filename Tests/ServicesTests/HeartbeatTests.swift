@@ -3,7 +3,7 @@ import ICFramework
 import Testing
 import HVProtocol
 
-/// Header bytes for a host request, laid out from spec §5.1/§5.2.
+/// Header bytes for a host request, laid out from docs/PROTOCOL.md §5.1/§5.2.
 func hostHeader(type: UInt8, framework: UInt8 = 3, version: (UInt8, UInt8), bodySize: Int) -> [UInt8] {
     let messageSize = 20 + bodySize
     return [

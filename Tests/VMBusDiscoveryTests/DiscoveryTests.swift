@@ -7,7 +7,7 @@ import HVProtocol
 
 @Suite("VMBus discovery on a fake sysfs tree")
 struct DiscoveryTests {
-    /// One device of every class in the spec's table, plus one unknown class.
+    /// One device of every class in the table of docs/PROTOCOL.md §4.1, plus one unknown class.
     func seededTree() throws -> FakeVMBusSysfs {
         let fake = try FakeVMBusSysfs()
         for (i, c) in VMBusDeviceClass.all.enumerated() {

@@ -7,7 +7,7 @@ registration, so the window also holds the daemon's last steps into poll()/read(
 after that, yet one or two timeslices land in the window on some runs. This measures the same
 counters (the main thread's timeslices from /proc/PID/schedstat, and every thread's context
 switches) over a window that starts SETTLE seconds after registration, through the emulator's
-own spawn and registration code (imported from shared/peers, not modified).
+own spawn and registration code (imported from the peer harness, see README.md; not modified).
 
     idle.py --emu PATH --socket PATH --spawn "CMD" [--preload SO] [--runs 3] [--settle 1] [--seconds 10]
 """

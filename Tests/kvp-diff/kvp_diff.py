@@ -2,7 +2,7 @@
 """kvp_diff - differential test of `hvagent kvp-daemon` against the real
 hv_kvp_daemon (Debian hyperv-daemons).
 
-Every op script (the shared ones in <repo>/../shared/peers/hv_kvp_daemon/ops
+Every op script (the shared ones in the hv_kvp_daemon peer's ops/, see README.md,
 and ours in Tests/kvp-diff/ops) is run through the same kernel emulator
 (kvp_kernel_emu.py + the LD_PRELOAD shim, inside harness.sh's private mount
 namespace with a tmpfs pool directory) once against each daemon.  Per op
