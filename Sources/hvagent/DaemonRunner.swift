@@ -90,6 +90,7 @@ struct DaemonRunner {
         if let facts = ringKVP?.facts {
             agent.inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
         }
+        agent.inputs.append(PollInput(currentDescriptor: { live.healthProbe.descriptor }) { live.healthProbe.handleReadable() })
         if statuses.contains(where: { $0.name == "timesync" && $0.mode == "kernel" }), timesyncMode != .off {
             agent.inputs += followKernelPTPClock(mode: timesyncMode, chrony: chrony, board: board)
         }

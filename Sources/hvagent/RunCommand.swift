@@ -112,6 +112,7 @@ struct RunCommand: ParsableCommand {
         if let facts {
             agent.inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() })
         }
+        agent.inputs.append(PollInput(currentDescriptor: { live.healthProbe.descriptor }) { live.healthProbe.handleReadable() })
         let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
                                       statusSocket: statusSocket, logger: Logger(label: "hvagent"), live: live)
         timeline.log("agent", "connected to \(simSocket); timesync mode \(mode.rawValue), \(systemClock ? "system" : "simulated") clock")
