@@ -77,9 +77,10 @@ let package = Package(
         // IC message framing and version negotiation shared by every integration service.
         .target(name: "ICFramework", dependencies: ["HVProtocol"]),
         // Integration services as pure message handlers over ICFramework.
-        // Bounded helper processes (health probes, shutdown hooks): own process group, clean signal mask.
+        // Bounded helper processes (health probes, shutdown hooks): own process group, clean signal mask;
+        // a probe's end is an event-loop event (pidfd + timerfd in one epoll set).
         .target(name: "CProcessSupport"),
-        .target(name: "ProcessSupport", dependencies: ["CProcessSupport"]),
+        .target(name: "ProcessSupport", dependencies: ["CProcessSupport", "CHVSupport"]),
         .target(name: "Heartbeat", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport"]),
         .target(name: "ShutdownSvc", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.

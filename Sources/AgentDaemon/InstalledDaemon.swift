@@ -88,6 +88,8 @@ public struct InstalledDaemon {
                                       statusSocket: config.string("agent", "status_socket"), logger: logger, live: live)
         try agent.acceptPendingChannels()
         try plumbing.run()
+        // A probe still running would outlive the daemon (outside systemd's cgroup).
+        live.healthProbe.cancel()
         if live.current.bool("agent", "release_on_stop") {
             for problem in source.releaseAll() { logger.error("release: \(problem)") }
         }

@@ -76,6 +76,8 @@ public struct SimulatedVMBusAgent {
                                       statusSocket: statusSocket, logger: logger, live: live)
         timeline.log("agent", "connected to \(socketPath); timesync mode \(timesyncMode.rawValue), \(systemClock ? "system" : "simulated") clock")
         try plumbing.run()
+        // A probe still running would outlive the daemon (outside systemd's cgroup).
+        live.healthProbe.cancel()
         timeline.log("agent", "stopped")
     }
 }

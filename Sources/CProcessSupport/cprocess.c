@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include "cprocess.h"
 #include <errno.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int cprocess_addclosefrom(posix_spawn_file_actions_t *actions, int low) {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
@@ -10,4 +13,23 @@ int cprocess_addclosefrom(posix_spawn_file_actions_t *actions, int low) {
     (void)low;
     return ENOSYS;
 #endif
+}
+
+int cprocess_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int cprocess_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int cprocess_epoll_watch(int epfd, int fd, int watch) {
+    struct epoll_event event = { .events = EPOLLIN, .data.fd = fd };
+    return epoll_ctl(epfd, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &event);
 }

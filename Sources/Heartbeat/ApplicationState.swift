@@ -11,9 +11,30 @@ public enum ApplicationState: UInt32, Sendable {
     case stopped = 3
 }
 
-/// Where the heartbeat gets `application_state` from. Implementations must be cheap:
-/// the heartbeat handler calls it on every request, so slow checks should cache.
+/// Where the heartbeat gets `application_state` from. Implementations must not block: the
+/// heartbeat handler calls it on every request, inside the event loop that serves every channel.
+/// Slow checks run in the background and answer from their last result.
+///
+/// A probe with background work gives the loop one descriptor to poll and a handler for it; the
+/// defaults (no descriptor, nothing to handle, nothing to cancel) fit probes that answer at once.
 public protocol HealthProbe: Sendable {
     /// nil: nothing to report, the host's value is echoed as Linux does.
     func applicationState() -> ApplicationState?
+    /// Polled for reading by the event loop; -1 for none.
+    var descriptor: Int32 { get }
+    /// Called by the event loop when ``descriptor`` is readable.
+    func handleReadable()
+    /// Background work is running, or was cancelled and still has to be collected through
+    /// ``handleReadable()``.
+    var isRunning: Bool { get }
+    /// The probe is being dropped (a reload replaced it): end background work without waiting for
+    /// it; ``handleReadable()`` collects what is left, until ``isRunning`` is false.
+    func cancel()
+}
+
+extension HealthProbe {
+    public var descriptor: Int32 { -1 }
+    public func handleReadable() {}
+    public var isRunning: Bool { false }
+    public func cancel() {}
 }

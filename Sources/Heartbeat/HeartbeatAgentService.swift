@@ -20,6 +20,13 @@ public final class HeartbeatAgentService: AgentService {
             }
         })
     }
+
+    /// The probe's background command: its end is a loop event, so no probe ever stalls the loop
+    /// (the descriptor may change when a reload replaces the probe).
+    public func inputs(events: ServiceEvents) -> [PollInput] {
+        guard let probe else { return [] }
+        return [PollInput(currentDescriptor: { probe.descriptor }) { probe.handleReadable() }]
+    }
 }
 
 /// A heartbeat request answered with `sequence + 1`.

@@ -98,10 +98,11 @@ struct FixedHealth: HealthProbe {
         #expect(state(sequence: 4) == [7, 0, 0, 0])
     }
 
+    /// The command runs in the background: the answer is there once the loop handled its end.
     @Test func commandProbeMapsExitStatus() {
-        #expect(CommandHealthProbe(executable: "/bin/true", arguments: []).applicationState() == .healthy)
-        #expect(CommandHealthProbe(executable: "/bin/false", arguments: []).applicationState() == .critical)
-        #expect(CommandHealthProbe(executable: "/nonexistent/probe", arguments: []).applicationState() == .unknown)
+        #expect(ProbeLoop.answer(CommandHealthProbe(executable: "/bin/true", arguments: [])) == .healthy)
+        #expect(ProbeLoop.answer(CommandHealthProbe(executable: "/bin/false", arguments: [])) == .critical)
+        #expect(ProbeLoop.answer(CommandHealthProbe(executable: "/nonexistent/probe", arguments: [])) == .unknown)
     }
 
     @Test func negotiatesHeartbeatVersions() {

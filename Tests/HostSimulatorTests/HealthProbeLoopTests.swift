@@ -1,0 +1,84 @@
+import Foundation
+import HostSimulator
+import Testing
+
+/// The heartbeat's health probe runs beside the event loop, not in it: a probe command that takes
+/// 5 s must not hold up heartbeat and timesync replies (before, the loop ran it synchronously and
+/// answered nothing for those 5 s), and a configured probe must not wake an idle agent.
+@Suite struct HealthProbeLoopTests {
+    /// Heartbeat and timesync request-to-reply times (seconds) in an exchange log, in order.
+    static func roundTrips(_ records: [ExchangeRecord]) -> [Double] {
+        var sent: [String: Double] = [:]
+        var trips: [Double] = []
+        for record in records where (record.channel == "heartbeat" || record.channel == "timesync") && record.type != "negotiate" {
+            if record.event == "request" {
+                sent[record.channel] = record.time
+            } else if record.event == "reply", let time = sent.removeValue(forKey: record.channel) {
+                trips.append(record.time - time)
+            }
+        }
+        return trips
+    }
+
+    /// Starts `hvagent run` against a sim host with `config`, in `directory`.
+    static func startAgent(directory: String, socket: String, config: String) throws -> Process {
+        let agent = AgentProcesses.process(["run", "--sim-socket", socket, "--timesync-mode", "off", "--config", config])
+        agent.standardOutput = FileHandle.nullDevice
+        agent.standardError = FileHandle.nullDevice
+        try agent.run()
+        return agent
+    }
+
+    @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
+    func aFiveSecondProbeDoesNotStallTheLoop() throws {
+        let directory = try AgentProcesses.directory("probe-stall")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/sim.sock"
+        let log = directory + "/exchange.jsonl"
+        let config = directory + "/hvagent.conf"
+        try "[heartbeat]\nhealth_command = sleep 5\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let host = try AgentProcesses.startSimHost(socket: socket, [
+            "--heartbeat-interval", "0.2", "--timesync-interval", "0.3", "--seconds", "60", "--log", log])
+        defer { if host.isRunning { host.terminate() } }
+        let agent = try Self.startAgent(directory: directory, socket: socket, config: config)
+        defer { if agent.isRunning { agent.terminate() } }
+
+        // The first run starts with the agent and ends (exit 0 or the 5 s timeout) after 5-6 s; the
+        // heartbeats go on meanwhile, echoing the host's value until the answer is there.
+        #expect(SighupReloadTests.eventually(15) { !SighupReloadTests.healthSeen(log).isEmpty }, "the probe never answered")
+        usleep(500_000)
+        agent.terminate()
+        agent.waitUntilExit()
+
+        let trips = Self.roundTrips(try AgentProcesses.exchangeLog(log))
+        let longest = trips.max() ?? .infinity
+        print("5 s health probe: \(trips.count) round trips, longest \(Int(longest * 1000)) ms")
+        #expect(trips.count >= 20, "the host got \(trips.count) replies")
+        #expect(longest < 1, "the loop stalled for \(longest) s")
+    }
+
+    /// With a probe configured and the host quiet, the agent does not wake: the probe refreshes only
+    /// when a heartbeat asks, never on a timer.
+    @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
+    func aConfiguredProbeDoesNotWakeAnIdleAgent() throws {
+        let directory = try AgentProcesses.directory("probe-idle")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/sim.sock"
+        let log = directory + "/exchange.jsonl"
+        let config = directory + "/hvagent.conf"
+        try "[heartbeat]\nhealth_command = true\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let host = try AgentProcesses.startSimHost(socket: socket, [
+            "--heartbeat-interval", "60", "--timesync-interval", "60", "--seconds", "30", "--log", log])
+        defer { if host.isRunning { host.terminate() } }
+        let agent = try Self.startAgent(directory: directory, socket: socket, config: config)
+        defer { if agent.isRunning { agent.terminate() } }
+
+        // Negotiation, the first heartbeat and the probe's first run.
+        sleep(2)
+        let before = IdleAgentTests.counters(agent.processIdentifier)
+        sleep(5)
+        let after = IdleAgentTests.counters(agent.processIdentifier)
+        #expect(before.switches > 0)
+        #expect(after.switches - before.switches == 0, "the idle agent woke \(after.switches - before.switches) times")
+    }
+}
