@@ -36,12 +36,13 @@ let package = Package(
         ),
         // The simulated channel backend: memfd rings + eventfds handed over a Unix socket.
         .target(name: "SimTransport", dependencies: ["RingTransport", "CHVSupport"]),
-        // The configuration file: keys, defaults, parser with file:line errors.
+        // The configuration file: typed keys, defaults, parser with file:line errors.
         .target(name: "AgentConfig"),
-        // VMBus device discovery in sysfs, uio binding, and per-service mode selection.
-        .target(name: "VMBusDiscovery", dependencies: ["RingTransport"]),
+        // VMBus device discovery in sysfs, uio binding, and per-service mode selection (from the
+        // configuration's [services] choices).
+        .target(name: "VMBusDiscovery", dependencies: ["HVProtocol", "RingTransport", "AgentConfig"]),
         // Daemon plumbing: sd_notify, signalfd, kernel uevents.
-        .target(name: "DaemonSupport", dependencies: ["CHVSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "DaemonSupport", dependencies: ["CHVSupport", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
         // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
         .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore", "DaemonSupport"]),
         // The daemon as a library: the service table, and every way of running the agent (installed
@@ -102,7 +103,7 @@ let package = Package(
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "ProcessSupport", "TestSupport"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore"]
+            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore", "AgentConfig", "AgentDaemon"]
         ),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
         .systemLibrary(
@@ -115,11 +116,11 @@ let package = Package(
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),
         .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery", "DaemonSupport"]),
-        .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
         .target(name: "TestSupport", dependencies: ["VMBusDiscovery", "RingTransport", "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent"], path: "Tests/TestSupport"),
-        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport"]),
+        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport", "AgentConfig"]),
         // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
         .target(name: "KVPStore"),
         // KVP operations engine, the /dev/vmbus/hv_kvp front end and the ring (IC) front end.

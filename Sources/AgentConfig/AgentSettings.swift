@@ -74,19 +74,15 @@ public struct AgentSettings: Equatable, Sendable {
         }
     }
 
-    /// The value of a key (always present: defaults fill the rest).
+    /// The value of a key as normalised text (always present: defaults fill the rest), for code
+    /// that goes through the whole table, such as `hvagent config`.
     public subscript(_ key: ConfigKey) -> String { values[key.qualifiedName] ?? key.defaultValue }
 
-    public func string(_ section: String, _ name: String) -> String {
-        values["\(section).\(name)"] ?? ""
-    }
-
-    public func bool(_ section: String, _ name: String) -> Bool { string(section, name) == "true" }
-
-    public func int(_ section: String, _ name: String) -> Int { Int(string(section, name)) ?? 0 }
-
-    public func list(_ section: String, _ name: String) -> [String] {
-        string(section, name).split(separator: " ").map(String.init)
+    /// The value of a key, typed: `settings[.kvpPoolDir]`, `settings[.stepThresholdSeconds]`,
+    /// `settings[.timesyncMode]`. Values were validated when parsed, so reading one cannot fail;
+    /// the typed default stands in only for a value no parse produces.
+    public subscript<Value>(_ setting: Setting<Value>) -> Value {
+        values[setting.key.qualifiedName].flatMap(Value.init(settingText:)) ?? setting.defaultValue
     }
 
     /// The documented default file: every key, commented out at its default, with its help.

@@ -1,3 +1,4 @@
+import AgentConfig
 import ShutdownSvc
 
 /// Runs the configured command for each kind of host request, as configured when the host asks
@@ -13,12 +14,12 @@ public struct ConfiguredShutdownPerformer: ShutdownPerformer {
         let config = live.current
         let command: String
         switch request.kind {
-        case .powerOff: command = config.string("shutdown", "poweroff_command")
-        case .reboot: command = config.string("shutdown", "reboot_command")
-        case .hibernate: command = config.string("shutdown", "hibernate_command")
+        case .powerOff: command = config[.poweroffCommand]
+        case .reboot: command = config[.rebootCommand]
+        case .hibernate: command = config[.hibernateCommand]
         }
         // Hooks run before acting, bounded by the host's timeout.
-        let hookDirectory = config.string("shutdown", "hook_dir")
+        let hookDirectory = config[.shutdownHookDir]
         let hooks = hookDirectory.isEmpty ? nil : ShutdownHookRunner(directory: hookDirectory)
         try CommandShutdownPerformer(executable: "/bin/sh", leadingArguments: ["-c", command + " #"], hooks: hooks).perform(request)
     }

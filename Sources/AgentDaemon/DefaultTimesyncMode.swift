@@ -7,11 +7,6 @@ public enum DefaultTimesyncMode {
         ["/usr/sbin/chronyd", "/usr/bin/chronyd", "/sbin/chronyd"].contains { FileManager.default.isExecutableFile(atPath: $0) }
             ? .chrony : .discipline
     }
-
-    /// `[timesync] mode`: a mode, or `auto` for ``detected``.
-    public static func configured(_ value: String) -> TimesyncMode {
-        TimesyncMode(rawValue: value) ?? detected
-    }
 }
 
 /// The version reported by `--version`, `hvagent status`, and the KVP IntegrationServicesVersion

@@ -38,12 +38,13 @@ public struct InstalledDaemon {
             throw CommandFailure("\(VMBusDiscovery.devicesPath) does not exist: this is not a Hyper-V guest (or hv_vmbus is not loaded); see `hvagent doctor`")
         }
         let kernel = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)).flatMap { KernelRelease($0) }
-        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config.bool("agent", "uio_signal_backport"))
+        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config[.uioSignalBackport])
 
         var modes: [ICServiceID: ServiceMode] = [:]
         var statuses: [AgentStatus.Service] = []
         for service in ServiceTable.all {
-            guard let preference = ModePreference(rawValue: config.string("services", service.rawValue)) else {
+            let preference = config.mode(of: service)
+            guard preference != .off else {
                 statuses.append(.init(name: service.rawValue, mode: "off", reason: "off in the configuration"))
                 continue
             }
@@ -64,8 +65,8 @@ public struct InstalledDaemon {
         let notifier = SystemdNotifier()
         let board = StatusBoard(version: HVAgentVersion.string, services: statuses)
         let gate = ReadinessGate(board: board, notifier: notifier, logger: logger)
-        let timesyncMode = DefaultTimesyncMode.configured(config.string("timesync", "mode"))
-        let chrony = timesyncMode == .chrony ? try? ChronySocketSender(path: config.string("timesync", "chrony_socket")) : nil
+        let timesyncMode = TimesyncMode(config[.timesyncMode], auto: DefaultTimesyncMode.detected)
+        let chrony = timesyncMode == .chrony ? try? ChronySocketSender(path: config[.chronySocket]) : nil
         let performer: any ShutdownPerformer = dryRunShutdown ? DryRunShutdownPerformer() : ConfiguredShutdownPerformer(live: live)
         let services = try ServiceTable.build(
             Set(modes.keys),
@@ -85,12 +86,12 @@ public struct InstalledDaemon {
             }
         }
         let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
-                                      statusSocket: config.string("agent", "status_socket"), logger: logger, live: live)
+                                      statusSocket: config[.statusSocket], logger: logger, live: live)
         try agent.acceptPendingChannels()
         try plumbing.run()
         // A probe still running would outlive the daemon (outside systemd's cgroup).
         live.healthProbe.cancel()
-        if live.current.bool("agent", "release_on_stop") {
+        if live.current[.releaseOnStop] {
             for problem in source.releaseAll() { logger.error("release: \(problem)") }
         }
     }

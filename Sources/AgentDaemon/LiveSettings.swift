@@ -32,7 +32,7 @@ public final class LiveSettings: Sendable {
     public var current: AgentSettings { state.withLock { $0 } }
 
     /// `[timesync] step_threshold_seconds` in nanoseconds.
-    public var stepThresholdNanoseconds: Int64 { Int64(current.int("timesync", "step_threshold_seconds")) * 1_000_000_000 }
+    public var stepThresholdNanoseconds: Int64 { Int64(current[.stepThresholdSeconds]) * 1_000_000_000 }
 
     /// The auto pool's interface rules from the `[network]` section.
     public var interfaceRules: InterfaceRules { Self.interfaceRules(current) }
@@ -55,10 +55,10 @@ public final class LiveSettings: Sendable {
         }
         let now = plan.effective
         LiveLogLevel.set(now)
-        if plan.applied.contains(where: { $0.section == "heartbeat" }) {
+        if !Set(plan.applied).isDisjoint(with: [Setting.healthUnits.key, Setting.healthCommand.key]) {
             healthProbe.replace(with: Self.healthProbe(now))
         }
-        if plan.applied.contains(where: { $0.section == "network" }) {
+        if !Set(plan.applied).isDisjoint(with: [Setting.networkExclude.key, Setting.networkInclude.key, Setting.ipv6LinkLocal.key]) {
             let rules = Self.interfaceRules(now)
             for facts in facts.withLock({ $0 }) { facts.rules = rules }
         }
@@ -66,18 +66,18 @@ public final class LiveSettings: Sendable {
     }
 
     public static func interfaceRules(_ settings: AgentSettings) -> InterfaceRules {
-        InterfaceRules(exclude: settings.list("network", "exclude"), includeOnly: settings.list("network", "include"),
-                       includeIPv6LinkLocal: settings.bool("network", "ipv6_link_local"))
+        InterfaceRules(exclude: settings[.networkExclude], includeOnly: settings[.networkInclude],
+                       includeIPv6LinkLocal: settings[.ipv6LinkLocal])
     }
 
     /// `[heartbeat]`: systemd units (all active = healthy), else a command, else nothing (the
     /// host's value is echoed).
     static func healthProbe(_ settings: AgentSettings) -> (any HealthProbe)? {
-        let units = settings.list("heartbeat", "health_units")
+        let units = settings[.healthUnits]
         if !units.isEmpty {
             return CommandHealthProbe.systemdUnits(units)
         }
-        let command = settings.string("heartbeat", "health_command")
+        let command = settings[.healthCommand]
         return command.isEmpty ? nil : CommandHealthProbe(executable: "/bin/sh", arguments: ["-c", command])
     }
 }
@@ -88,7 +88,7 @@ public enum LiveLogLevel {
     static let shared = LogLevelSetting()
 
     static func set(_ settings: AgentSettings) {
-        shared.value = Logger.Level(rawValue: settings.string("agent", "log_level")) ?? .info
+        shared.value = Logger.Level(settings[.logLevel])
     }
 
     /// Installs the process's log handler (journald priorities when standard error is journald's

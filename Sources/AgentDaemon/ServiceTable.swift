@@ -36,9 +36,9 @@ public enum ServiceTable {
             self.timesyncMode = timesyncMode
             self.clock = clock
             self.chrony = chrony
-            self.kvpPoolDirectory = kvpPoolDirectory ?? live.current.string("kvp", "pool_dir")
+            self.kvpPoolDirectory = kvpPoolDirectory ?? live.current[.kvpPoolDir]
             self.kvpLockTimeout = kvpLockTimeout
-            self.kvpDevicePath = kvpDevicePath ?? live.current.string("kvp", "device")
+            self.kvpDevicePath = kvpDevicePath ?? live.current[.kvpDevice]
         }
     }
 

@@ -63,7 +63,7 @@ public struct Doctor {
     /// for a restart. A service whose channel is open but never asked is not a fault (the host may
     /// have the integration service switched off); one that failed is.
     func hostActivityFindings(hyperV: Bool) -> [Finding] {
-        let socket = config.string("agent", "status_socket")
+        let socket = config[.statusSocket]
         guard let status = system.daemonStatus(socket: socket) else {
             return [Finding("daemon.running", hyperV ? .warning : .info,
                             "hvagent is not running (nothing answers on \(socket)): no host requests to report",
@@ -106,7 +106,7 @@ public struct Doctor {
     /// The KVP pool files: present, whole records, and whether they predate this boot (a pool 3 or 0
     /// older than the boot is the host's data from a previous run that nothing refreshed).
     func poolFindings() -> [Finding] {
-        let directory = config.string("kvp", "pool_dir")
+        let directory = config[.kvpPoolDir]
         let bootTime = (system.read("/proc/stat") ?? "").split(separator: "\n")
             .first { $0.hasPrefix("btime ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
         var findings: [Finding] = []
@@ -193,19 +193,19 @@ public struct Doctor {
     func bindingFindings() -> [Finding] {
         let discovery = VMBusDiscovery(sysfs: sysfs)
         let kernel = system.read("/proc/sys/kernel/osrelease").flatMap { KernelRelease($0.trimmedLine) }
-        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config.bool("agent", "uio_signal_backport"))
+        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config[.uioSignalBackport])
         var findings: [Finding] = []
         var uioBound: [String] = []
         for service in ICServiceID.allCases {
             let device = discovery.devices(of: service.deviceClass).first
-            let preference = ModePreference(rawValue: config.string("services", service.rawValue))
+            let preference = config.mode(of: service)
             let id = "service.\(service.rawValue)"
             guard let device else {
                 findings.append(Finding(id, .info, "the host offers no \(service.rawValue) device (enable the integration service in Hyper-V Manager if you want it)"))
                 continue
             }
             if device.driver == UIOBinder.uioDriver { uioBound.append(service.rawValue) }
-            guard let preference else {
+            guard preference != .off else {
                 findings.append(Finding(id, .info, "\(service.rawValue) is off in the configuration; bound to \(device.driver ?? "no driver")"))
                 continue
             }
@@ -240,16 +240,16 @@ public struct Doctor {
         var findings: [Finding] = []
         let ptp = system.list("/sys/class/ptp").first { (system.read("/sys/class/ptp/\($0)/clock_name") ?? "").trimmedLine == "hyperv" }
         let chrony = system.exists("/usr/sbin/chronyd")
-        let mode = config.string("timesync", "mode")
-        let effective = mode == "auto" ? (chrony ? "chrony" : "discipline") : mode
-        findings.append(Finding("time.mode", .info, "timesync mode \(mode) -> \(effective)"
+        let mode = config[.timesyncMode]
+        let effective: TimesyncModeChoice = mode == .auto ? (chrony ? .chrony : .discipline) : mode
+        findings.append(Finding("time.mode", .info, "timesync mode \(mode.rawValue) -> \(effective.rawValue)"
             + (ptp.map { "; kernel PTP clock \($0) (hyperv) present" } ?? "; no hyperv PTP clock")))
-        if effective == "chrony" && !chrony {
+        if effective == .chrony && !chrony {
             findings.append(Finding("time.chrony", .error, "timesync.mode is chrony but chronyd is not installed", fix: "apt-get install chrony  (or dnf install chrony)"))
         }
-        if effective == "chrony" && chrony {
+        if effective == .chrony && chrony {
             let confs = (system.list("/etc/chrony/conf.d").map { "/etc/chrony/conf.d/\($0)" } + system.list("/etc/chrony.d").map { "/etc/chrony.d/\($0)" } + ["/etc/chrony/chrony.conf", "/etc/chrony.conf"])
-            let socket = config.string("timesync", "chrony_socket")
+            let socket = config[.chronySocket]
             let configured = confs.contains { (system.read($0) ?? "").split(separator: "\n").contains { $0.hasPrefix("refclock SOCK \(socket)") } }
             findings.append(configured
                 ? Finding("time.chrony", .ok, "chrony reads hvagent's refclock at \(socket)")

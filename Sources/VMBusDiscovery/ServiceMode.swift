@@ -1,4 +1,4 @@
-import HVProtocol
+import AgentConfig
 import HVProtocol
 
 /// How hvagent serves one integration service (docs/PROTOCOL.md §3, issue "mode selection").
@@ -8,11 +8,6 @@ public enum ServiceMode: String, Sendable, Codable {
     /// hv_utils keeps the channel; KVP is served through `/dev/vmbus/hv_kvp`, time comes from the
     /// kernel's `hyperv` PTP clock, heartbeat and shutdown are the kernel's and only reported.
     case kernel
-}
-
-/// What the configuration asks for.
-public enum ModePreference: String, Sendable, Codable, CaseIterable {
-    case auto, uio, kernel
 }
 
 /// A kernel release as `uname -r` prints it (`6.10.0-12-amd64`, `5.15.0-1034-azure`).
@@ -76,11 +71,16 @@ public struct ModeSelector: Sendable {
         assumeUIOSignalling || (kernel.map { $0 >= KernelRelease.uioSignalsHost } ?? false)
     }
 
-    public func decide(_ service: ICServiceID, preference: ModePreference, device: VMBusDevice?) -> ModeDecision {
+    /// Decides for what the configuration asks (`AgentSettings.mode(of:)`). Callers that report
+    /// "off" differently from "cannot run" check for ``ServiceModeChoice/off`` first; deciding it
+    /// gives no mode.
+    public func decide(_ service: ICServiceID, preference: ServiceModeChoice, device: VMBusDevice?) -> ModeDecision {
         let name = service.rawValue
         func decision(_ mode: ServiceMode?, _ reason: String) -> ModeDecision { ModeDecision(service: service, mode: mode, reason: reason) }
         let kernelText = kernel?.description ?? "unknown"
         switch preference {
+        case .off:
+            return decision(nil, "off in the configuration")
         case .kernel:
             return decision(.kernel, "kernel mode forced by configuration")
         case .uio:

@@ -27,7 +27,7 @@ struct StatusCommand: ParsableCommand {
             path = socket
         } else {
             do {
-                path = try AgentSettings.load(path: config).string("agent", "status_socket")
+                path = try AgentSettings.load(path: config)[.statusSocket]
             } catch {
                 throw CommandFailure(error.description)
             }

@@ -7,10 +7,10 @@ struct AgentSettingsTests {
     @Test func defaultsForEveryKey() {
         let c = AgentSettings()
         #expect(c.values.count == ConfigKey.all.count)
-        #expect(c.string("services", "kvp") == "auto")
-        #expect(c.list("network", "exclude") == ["lo", "docker*", "veth*", "virbr*", "cni*", "flannel*"])
-        #expect(c.int("timesync", "step_threshold_seconds") == 5)
-        #expect(!c.bool("network", "ipv6_link_local"))
+        #expect(c[.kvpServiceMode] == .auto)
+        #expect(c[.networkExclude] == ["lo", "docker*", "veth*", "virbr*", "cni*", "flannel*"])
+        #expect(c[.stepThresholdSeconds] == 5)
+        #expect(!c[.ipv6LinkLocal])
     }
 
     @Test func parsesAValidFile() throws {
@@ -30,13 +30,13 @@ struct AgentSettingsTests {
             include = "eth*"
             """
         let c = try AgentSettings.parse(text, file: "t.conf")
-        #expect(c.string("services", "kvp") == "kernel")
-        #expect(c.string("services", "timesync") == "uio")
-        #expect(c.list("heartbeat", "health_units") == ["nginx.service", "postgresql.service"])
-        #expect(c.string("shutdown", "poweroff_command") == "/usr/local/bin/drain && systemctl poweroff")
-        #expect(c.bool("network", "ipv6_link_local"))
+        #expect(c[.kvpServiceMode] == .kernel)
+        #expect(c[.timesyncServiceMode] == .uio)
+        #expect(c[.healthUnits] == ["nginx.service", "postgresql.service"])
+        #expect(c[.poweroffCommand] == "/usr/local/bin/drain && systemctl poweroff")
+        #expect(c[.ipv6LinkLocal])
         #expect(c.origins["services.kvp"] == "t.conf:3")
-        #expect(c.string("services", "heartbeat") == "auto")
+        #expect(c[.heartbeatServiceMode] == .auto)
     }
 
     @Test(arguments: [
@@ -65,7 +65,7 @@ struct AgentSettingsTests {
     @Test func overridesApplyAfterTheFile() throws {
         var c = try AgentSettings.parse("[services]\nkvp = uio\n", file: "t.conf")
         try c.override("services.kvp=kernel")
-        #expect(c.string("services", "kvp") == "kernel")
+        #expect(c[.kvpServiceMode] == .kernel)
         #expect(c.origins["services.kvp"] == "command line")
         #expect(throws: ConfigError.self) { try c.override("services.nothing=1") }
         #expect(throws: ConfigError.self) { try c.override("novalue") }
@@ -96,8 +96,8 @@ struct AgentSettingsTests {
         let file = dir.appendingPathComponent("a.conf")
         try "[kvp]\npool_dir = /tmp/pools\n".write(to: file, atomically: true, encoding: .utf8)
         let c = try AgentSettings.load(path: file.path, overrides: ["network.include=eth0 eth1"])
-        #expect(c.string("kvp", "pool_dir") == "/tmp/pools")
-        #expect(c.list("network", "include") == ["eth0", "eth1"])
+        #expect(c[.kvpPoolDir] == "/tmp/pools")
+        #expect(c[.networkInclude] == ["eth0", "eth1"])
     }
 }
 
@@ -111,12 +111,12 @@ struct AgentSettingsTests {
         let plan = ConfigReload(running: running, loaded: loaded)
         #expect(plan.applied.map(\.qualifiedName) == ["agent.log_level", "heartbeat.health_command"])
         #expect(plan.needRestart.map(\.qualifiedName) == ["services.kvp", "kvp.pool_dir"])
-        #expect(plan.effective.string("agent", "log_level") == "debug")
-        #expect(plan.effective.string("heartbeat", "health_command") == "true")
+        #expect(plan.effective[.logLevel] == .debug)
+        #expect(plan.effective[.healthCommand] == "true")
         #expect(plan.effective.origins["heartbeat.health_command"] == "b.conf:4")
         // Restart-only keys keep what runs, so the next reload still reports them.
-        #expect(plan.effective.string("services", "kvp") == "uio")
-        #expect(plan.effective.string("kvp", "pool_dir") == "/var/lib/hyperv")
+        #expect(plan.effective[.kvpServiceMode] == .uio)
+        #expect(plan.effective[.kvpPoolDir] == "/var/lib/hyperv")
         let again = ConfigReload(running: plan.effective, loaded: loaded)
         #expect(again.applied.isEmpty)
         #expect(again.needRestart.map(\.qualifiedName) == ["services.kvp", "kvp.pool_dir"])

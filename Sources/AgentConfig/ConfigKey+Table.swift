@@ -1,0 +1,190 @@
+/// The configuration table: every key as a typed ``Setting`` handle holding its row, section by
+/// section, and ``ConfigKey/all`` listing the rows in the order of the documented file and the man
+/// page.
+///
+/// A row exists only as a handle (``ConfigKey``'s initialiser is internal and only ``Setting``
+/// calls it), so every key has its typed handle; `AgentConfigTests` checks that the table and the
+/// handles match one to one. The handles are computed (`static var`) because generic types cannot
+/// have stored statics; a read builds the row again, which costs less than the read is worth.
+extension ConfigKey {
+    public static let all: [ConfigKey] = [
+        Setting.logLevel.key, Setting.uioSignalBackport.key, Setting.releaseOnStop.key, Setting.statusSocket.key,
+        Setting.heartbeatServiceMode.key, Setting.shutdownServiceMode.key, Setting.timesyncServiceMode.key, Setting.kvpServiceMode.key,
+        Setting.healthUnits.key, Setting.healthCommand.key,
+        Setting.poweroffCommand.key, Setting.rebootCommand.key, Setting.hibernateCommand.key, Setting.shutdownHookDir.key,
+        Setting.timesyncMode.key, Setting.chronySocket.key, Setting.stepThresholdSeconds.key,
+        Setting.kvpPoolDir.key, Setting.kvpDevice.key,
+        Setting.networkExclude.key, Setting.networkInclude.key, Setting.ipv6LinkLocal.key,
+    ]
+}
+
+// MARK: - [agent]
+
+extension Setting where Value == LogLevelChoice {
+    /// `[agent] log_level`
+    public static var logLevel: Self {
+        Setting(section: "agent", name: "log_level", default: .info,
+                help: "Messages below this level are not logged.", appliesOnReload: true)
+    }
+}
+
+extension Setting where Value == Bool {
+    /// `[agent] uio_signal_backport`
+    public static var uioSignalBackport: Self {
+        Setting(section: "agent", name: "uio_signal_backport", default: false,
+                help: "Set when the kernel is older than 6.10 but has commit 547fa4ffd799 (uio_hv_generic signals the host on write) backported; enables uio mode there.")
+    }
+
+    /// `[agent] release_on_stop`
+    public static var releaseOnStop: Self {
+        Setting(section: "agent", name: "release_on_stop", default: false,
+                help: "Hand channels taken through uio_hv_generic back to hv_utils when the daemon stops (they are always handed back on package removal).", appliesOnReload: true)
+    }
+}
+
+extension Setting where Value == String {
+    /// `[agent] status_socket`
+    public static var statusSocket: Self {
+        Setting(section: "agent", name: "status_socket", .path, default: "/run/hvagent/status.sock",
+                help: "Where `hvagent status` asks the running daemon for its state (readable by root only).")
+    }
+}
+
+// MARK: - [services]
+
+/// One handle per integration service hvagent serves; `VMBusDeviceClass.modeSetting`
+/// (VMBusDiscovery) names each service's own.
+extension Setting where Value == ServiceModeChoice {
+    /// `[services] heartbeat`
+    public static var heartbeatServiceMode: Self {
+        Setting(section: "services", name: "heartbeat", default: .auto,
+                help: "auto: uio where the kernel supports it, else leave it to the kernel; uio or kernel force a mode; off leaves the device alone.")
+    }
+
+    /// `[services] shutdown`
+    public static var shutdownServiceMode: Self {
+        Setting(section: "services", name: "shutdown", default: .auto, help: "As for heartbeat.")
+    }
+
+    /// `[services] timesync`
+    public static var timesyncServiceMode: Self {
+        Setting(section: "services", name: "timesync", default: .auto,
+                help: "As for heartbeat. Taking timesync through uio removes the kernel's hyperv PTP clock.")
+    }
+
+    /// `[services] kvp`
+    public static var kvpServiceMode: Self {
+        Setting(section: "services", name: "kvp", default: .auto,
+                help: "As for heartbeat. In kernel mode KVP is served through /dev/vmbus/hv_kvp (instead of hv_kvp_daemon).")
+    }
+}
+
+// MARK: - [heartbeat]
+
+extension Setting where Value == [String] {
+    /// `[heartbeat] health_units`
+    public static var healthUnits: Self {
+        Setting(section: "heartbeat", name: "health_units", default: [],
+                help: "systemd units whose state is reported to the host as application health: all active = healthy, any failed = critical. Empty: no health reporting. Checked in the background when a heartbeat asks and the last answer is over 10 s old; heartbeats carry the last answer (the host's own value until the first).", appliesOnReload: true)
+    }
+}
+
+extension Setting where Value == String {
+    /// `[heartbeat] health_command`
+    public static var healthCommand: Self {
+        Setting(section: "heartbeat", name: "health_command", .text, default: "",
+                help: "A command whose exit status is the application health (0 healthy, otherwise critical; killed after 5 s: critical). Used when health_units is empty; run in the background like health_units.", appliesOnReload: true)
+    }
+}
+
+// MARK: - [shutdown]
+
+extension Setting where Value == String {
+    /// `[shutdown] poweroff_command`
+    public static var poweroffCommand: Self {
+        Setting(section: "shutdown", name: "poweroff_command", .text, default: "systemctl poweroff",
+                help: "Run for a host power-off request.", appliesOnReload: true)
+    }
+
+    /// `[shutdown] reboot_command`
+    public static var rebootCommand: Self {
+        Setting(section: "shutdown", name: "reboot_command", .text, default: "systemctl reboot",
+                help: "Run for a host restart request.", appliesOnReload: true)
+    }
+
+    /// `[shutdown] hibernate_command`
+    public static var hibernateCommand: Self {
+        Setting(section: "shutdown", name: "hibernate_command", .text, default: "systemctl hibernate",
+                help: "Run for a host hibernate request (only when the VM can hibernate and no device is bound to uio).", appliesOnReload: true)
+    }
+
+    /// `[shutdown] hook_dir`
+    public static var shutdownHookDir: Self {
+        Setting(section: "shutdown", name: "hook_dir", .path, default: "/etc/hvagent/shutdown.d",
+                help: "Executables here run (in name order) before the action, bounded by the host's timeout.", appliesOnReload: true)
+    }
+}
+
+// MARK: - [timesync]
+
+extension Setting where Value == TimesyncModeChoice {
+    /// `[timesync] mode`
+    public static var timesyncMode: Self {
+        Setting(section: "timesync", name: "mode", default: .auto,
+                help: "discipline: step and slew the clock from host samples; chrony: feed chronyd's SOCK refclock; auto: chrony when chronyd is installed, else discipline.")
+    }
+}
+
+extension Setting where Value == String {
+    /// `[timesync] chrony_socket`
+    public static var chronySocket: Self {
+        Setting(section: "timesync", name: "chrony_socket", .path, default: "/run/chrony.hvagent.sock",
+                help: "The socket named by chrony's `refclock SOCK` line.")
+    }
+}
+
+extension Setting where Value == Int {
+    /// `[timesync] step_threshold_seconds`
+    public static var stepThresholdSeconds: Self {
+        Setting(section: "timesync", name: "step_threshold_seconds", range: 1...3600, default: 5,
+                help: "A sample showing the guest this far behind is treated as a resume and steps the clock.", appliesOnReload: true)
+    }
+}
+
+// MARK: - [kvp]
+
+extension Setting where Value == String {
+    /// `[kvp] pool_dir`
+    public static var kvpPoolDir: Self {
+        Setting(section: "kvp", name: "pool_dir", .path, default: "/var/lib/hyperv", help: "Where the .kvp_pool_0..4 files live.")
+    }
+
+    /// `[kvp] device`
+    public static var kvpDevice: Self {
+        Setting(section: "kvp", name: "device", .path, default: "/dev/vmbus/hv_kvp", help: "The kernel's KVP device (kernel mode).")
+    }
+}
+
+// MARK: - [network]
+
+extension Setting where Value == [String] {
+    /// `[network] exclude`
+    public static var networkExclude: Self {
+        Setting(section: "network", name: "exclude", default: ["lo", "docker*", "veth*", "virbr*", "cni*", "flannel*"],
+                help: "Interfaces (shell patterns) whose addresses are not reported to the host.", appliesOnReload: true)
+    }
+
+    /// `[network] include`
+    public static var networkInclude: Self {
+        Setting(section: "network", name: "include", default: [],
+                help: "If not empty, only these interfaces (shell patterns) are reported.", appliesOnReload: true)
+    }
+}
+
+extension Setting where Value == Bool {
+    /// `[network] ipv6_link_local`
+    public static var ipv6LinkLocal: Self {
+        Setting(section: "network", name: "ipv6_link_local", default: false,
+                help: "Report fe80::/10 addresses too.", appliesOnReload: true)
+    }
+}
