@@ -118,8 +118,9 @@ import Glibc
         holder.replace(with: nil)
         #expect(Self.settle(holder))
         #expect(ProbeLoop.processes(containing: marker).isEmpty, "children left")
-        // Other suites run in parallel and hold descriptors for a moment: a margin, far below 100.
-        #expect(ProbeLoop.openDescriptors <= before + 8, "\(before) descriptors before, \(ProbeLoop.openDescriptors) after")
+        // Other suites run in parallel and hold descriptors for a moment (up to ~10 seen): a margin of
+        // 30, below the 50 that even a leak in only the half of the rounds that hang would show.
+        #expect(ProbeLoop.openDescriptors <= before + 30, "\(before) descriptors before, \(ProbeLoop.openDescriptors) after")
     }
 
     @Test func hundredProbesLeakNoDescriptors() {
@@ -127,6 +128,6 @@ import Glibc
         for _ in 0..<100 {
             #expect(ProbeLoop.answer(CommandHealthProbe(executable: "/bin/true", arguments: [])) == .healthy)
         }
-        #expect(ProbeLoop.openDescriptors <= before + 8, "\(before) descriptors before, \(ProbeLoop.openDescriptors) after")
+        #expect(ProbeLoop.openDescriptors <= before + 30, "\(before) descriptors before, \(ProbeLoop.openDescriptors) after")
     }
 }
