@@ -5,7 +5,6 @@ import PackageDescription
 
 let package = Package(
     name: "hvagent",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "hvagent", targets: ["hvagent"]),
         .executable(name: "ring-bench", targets: ["ring-bench"]),
