@@ -27,6 +27,8 @@ let package = Package(
     targets: [
         // Wire types only: every layout, GUID and version list of the VMBus ICs (docs/PROTOCOL.md).
         .target(name: "HVProtocol"),
+        // Small system facilities with no protocol in them (the clocks a simulation runs on).
+        .target(name: "HVSystem"),
         // Thin C helpers for what Swift cannot import (cmsg macros, CPU_SET, memfd, eventfd).
         .target(name: "CHVSupport"),
         // The VMBus ring and the channel (two rings + a doorbell), over memory it does not own.
@@ -48,7 +50,7 @@ let package = Package(
             name: "hvagent",
             dependencies: [
                 "RingTransport", "SimTransport", "VMBusDiscovery", "AgentConfig", "AgentDoctor", "DaemonSupport",
-                "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent",
+                "ICFramework", "AgentCore", "HostSimulator", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "HVSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -56,7 +58,7 @@ let package = Package(
         // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
         .target(
             name: "FuzzTargets",
-            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore"]
+            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "HVSystem"]
         ),
         .executableTarget(name: "hvagent-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
@@ -73,9 +75,12 @@ let package = Package(
         .target(name: "ShutdownSvc", dependencies: ["ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
         .target(name: "CClock"),
-        .target(name: "Timesync", dependencies: ["ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
-        // The simulated Hyper-V host: IC state machines (host side) and the exchange log.
-        .target(name: "HostSimulator", dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]),
+        .target(name: "Timesync", dependencies: ["ICFramework", "CClock", "HVSystem", .product(name: "Logging", package: "swift-log")]),
+        // The simulated Hyper-V host: IC state machines and message codecs of its own (host side) and
+        // the exchange log. No guest module: a layout mistake on either side must show in the tests.
+        .target(name: "HostSimulator", dependencies: ["HVProtocol", "HVSystem", "RingTransport", "SimTransport", "CHVSupport"]),
+        // The guest's services run against the host's logic in one process, in simulated time.
+        .target(name: "SimScenarios", dependencies: ["HostSimulator", "ICFramework", "Timesync", "HVSystem", "HVProtocol"]),
         // The agent's runtime: one poll loop driving every IC channel over the simulated VMBus.
         .target(
             name: "AgentCore",
@@ -84,13 +89,13 @@ let package = Package(
         // Heartbeat round trip and timesync residual benchmarks (docs/PERFORMANCE.md).
         .executableTarget(
             name: "ic-bench",
-            dependencies: ["AgentCore", "HostSimulator", "ICFramework", "ShutdownSvc", "SimTransport", "CHVSupport", "Timesync"]
+            dependencies: ["AgentCore", "HostSimulator", "SimScenarios", "ICFramework", "ShutdownSvc", "SimTransport", "CHVSupport", "Timesync", "HVSystem"]
         ),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
-        .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "ProcessSupport", "TestSupport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "ProcessSupport", "TestSupport"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore"]
+            dependencies: ["ICFramework", "HostSimulator", "SimScenarios", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "HVProtocol", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore"]
         ),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
         .systemLibrary(

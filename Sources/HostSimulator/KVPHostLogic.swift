@@ -1,4 +1,3 @@
-import ICFramework
 import HVProtocol
 
 /// One key/value pair as the host reads it.
@@ -46,9 +45,10 @@ public enum KVPHostError: Error, Hashable, Sendable {
 }
 
 /// Host side of KVP (Data Exchange) as Hyper-V / openvmm builds its messages: zero-filled
-/// bodies, UTF-16LE strings with sizes in bytes including the NUL (kvp.md §1.3-§1.5). Written
-/// from the spec tables, independently of the guest's `HostMessage`, so tests catch a layout
-/// error on either side.
+/// bodies, UTF-16LE strings with sizes in bytes including the NUL (docs/PROTOCOL.md §7; docs/KVP.md
+/// §1.3-§1.5; Linux `struct hv_kvp_msg` in include/uapi/linux/hyperv.h). Written from those
+/// tables with offsets of its own, independently of the guest's `HostMessage` and of
+/// `KVPMessageLayout`, so tests catch a layout error on either side.
 public enum KVPHostLogic {
     /// Operation codes (M+0).
     public enum Operation: UInt8, Sendable {
@@ -117,7 +117,7 @@ public enum KVPHostLogic {
                              value: string(body, at: 532, fieldBytes: 2048, sizeBytes: load32(body, at: 16)))
     }
 
-    /// A GET_IP_INFO reply (kvp.md §1.5 offsets).
+    /// A GET_IP_INFO reply (docs/KVP.md §1.5 offsets).
     public static func ipInfo(_ body: [UInt8]) throws(KVPHostError) -> KVPHostIPInfo {
         guard body.count >= ipBodySize else { throw .shortReply(body.count) }
         let unbounded = UInt32.max

@@ -53,6 +53,15 @@ public final class SimGuestEndpoint {
         try socket.send(SimControlMessage(kind: kind, classID: classID, instanceID: instanceID))
     }
 
+    /// Opens a channel again after the agent closed it (``SimControlMessage/Kind/opened`` after
+    /// ``SimControlMessage/Kind/closed``): builds a fresh guest end over the same rings, then tells
+    /// the host, which starts over with a NEGOTIATE. `channel` must not be used afterwards.
+    public func reopen(_ channel: VMBusChannel, classID: VMBusGUID, instanceID: VMBusGUID) throws(ChannelError) -> VMBusChannel {
+        let fresh = try channel.reopened()
+        try report(.opened, classID: classID, instanceID: instanceID)
+        return fresh
+    }
+
     private func open(_ message: SimControlMessage, _ fds: [Int32], idleSpin: Int) throws(ChannelError) -> VMBusChannel {
         guard fds.count == 3 else {
             fds.forEach { close($0) }

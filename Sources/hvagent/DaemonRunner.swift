@@ -14,6 +14,7 @@ import NetInfo
 import Logging
 import ShutdownSvc
 import Timesync
+import HVSystem
 import VMBusDiscovery
 import HVProtocol
 

@@ -13,6 +13,7 @@ import Logging
 import ShutdownSvc
 import SimTransport
 import Timesync
+import HVSystem
 
 /// `hvagent run`: the agent. On a Hyper-V guest it is the installed daemon (configuration file,
 /// uio or kernel mode per service); with `--sim-socket` it serves the simulated VMBus of a separate
