@@ -134,7 +134,9 @@ public final class SimulatedHyperVHost {
         if count < 0 && errno != EINTR { throw ChannelError.system(call: "poll", errno: errno) }
         if count > 0 && fds[0].revents != 0 { try controlMessage() }
         for (index, (kind, channel)) in open.enumerated() where count > 0 && fds[index + 1].revents != 0 {
-            guard channels[kind]?.channel === channel else { continue }  // rescinded meanwhile
+            // Rescinded, closed or failed by a control message of this same iteration: what the
+            // agent wrote before its close is dropped at a re-open, never read as a reply.
+            guard let state = channels[kind], state.live, state.channel === channel else { continue }
             receive(kind, channel)
         }
         sendDueRequests()
