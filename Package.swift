@@ -26,6 +26,8 @@ let package = Package(
     targets: [
         // Wire types only: every layout, GUID and version list of the VMBus ICs (docs/PROTOCOL.md).
         .target(name: "HVProtocol"),
+        // Small system facilities with no protocol in them (the clocks a simulation runs on).
+        .target(name: "HVSystem"),
         // Thin C helpers for what Swift cannot import (cmsg macros, CPU_SET, memfd, eventfd).
         .target(name: "CHVSupport"),
         // The VMBus ring and the channel (two rings + a doorbell), over memory it does not own.
@@ -50,7 +52,7 @@ let package = Package(
         .target(
             name: "AgentDaemon",
             dependencies: [
-                "AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "HostSimulator", "SimTransport", "VMBusDiscovery",
+                "AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "HostSimulator", "SimTransport", "VMBusDiscovery",
                 "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -58,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "hvagent",
             dependencies: [
-                "AgentDaemon", "AgentConfig", "AgentDoctor", "DaemonSupport", "HVProtocol", "HostSimulator", "SimTransport",
+                "AgentDaemon", "AgentConfig", "AgentDoctor", "DaemonSupport", "HVProtocol", "HVSystem", "HostSimulator", "SimTransport",
                 "VMBusDiscovery", "RingTransport", "Timesync", "KVPAgent", "KVPStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -67,7 +69,7 @@ let package = Package(
         // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
         .target(
             name: "FuzzTargets",
-            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore"]
+            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "HVSystem"]
         ),
         .executableTarget(name: "hvagent-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
@@ -85,9 +87,12 @@ let package = Package(
         .target(name: "ShutdownSvc", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
         .target(name: "CClock"),
-        .target(name: "Timesync", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
-        // The simulated Hyper-V host: IC state machines (host side) and the exchange log.
-        .target(name: "HostSimulator", dependencies: ["ICFramework", "RingTransport", "SimTransport", "CHVSupport", "Heartbeat", "ShutdownSvc", "Timesync"]),
+        .target(name: "Timesync", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
+        // The simulated Hyper-V host: IC state machines and message codecs of its own (host side) and
+        // the exchange log. No guest module: a layout mistake on either side must show in the tests.
+        .target(name: "HostSimulator", dependencies: ["HVProtocol", "HVSystem", "RingTransport", "SimTransport", "CHVSupport"]),
+        // The guest's services run against the host's logic in one process, in simulated time.
+        .target(name: "SimScenarios", dependencies: ["HostSimulator", "ICFramework", "Timesync", "HVSystem", "HVProtocol"]),
         // The agent's runtime: one poll loop driving every IC channel over the simulated VMBus.
         .target(
             name: "AgentCore",
@@ -96,13 +101,13 @@ let package = Package(
         // Heartbeat round trip and timesync residual benchmarks (docs/PERFORMANCE.md).
         .executableTarget(
             name: "ic-bench",
-            dependencies: ["AgentCore", "HostSimulator", "HVProtocol", "Heartbeat", "SimTransport", "CHVSupport", "Timesync"]
+            dependencies: ["AgentCore", "HostSimulator", "SimScenarios", "HVProtocol", "HVSystem", "Heartbeat", "SimTransport", "CHVSupport", "Timesync"]
         ),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
-        .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "ProcessSupport", "TestSupport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "ProcessSupport", "TestSupport"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore", "AgentConfig", "AgentDaemon"]
+            dependencies: ["ICFramework", "HostSimulator", "SimScenarios", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "HVProtocol", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore", "AgentConfig", "AgentDaemon"]
         ),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
         .systemLibrary(

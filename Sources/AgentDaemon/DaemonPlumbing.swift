@@ -1,5 +1,6 @@
 import AgentCore
 import DaemonSupport
+import HVSystem
 import Logging
 import Timesync
 #if canImport(Glibc)

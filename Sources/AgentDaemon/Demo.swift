@@ -84,7 +84,7 @@ public struct Demo {
         timeline.log("demo", "heartbeats answered: \(host.heartbeatsOK), timesync samples: \(host.timesyncReplies), "
             + "guest clock error now \(FixedPoint.text(error, digits: 3, plus: true)) ms, "
             + "frequency correction \(FixedPoint.text(clock.frequencyCorrectionPPM, digits: 1, plus: true)) ppm")
-        let negotiatedAll = HostServiceKind.allCases.allSatisfy { host.negotiated[$0] != nil }
+        let negotiatedAll = ServiceTable.all.allSatisfy { host.negotiated[$0] != nil }
         let ok = negotiatedAll && host.heartbeatsOK > 0 && host.heartbeatFailures.isEmpty && host.protocolErrors.isEmpty && shutdownOK
             && kvpOK
         timeline.log("demo", ok ? "done: all services healthy, shutdown carried out as a dry run" : "done with errors: \(host.protocolErrors + host.heartbeatFailures)")

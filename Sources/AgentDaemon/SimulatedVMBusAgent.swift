@@ -1,6 +1,7 @@
 import AgentConfig
 import AgentCore
 import DaemonSupport
+import HVSystem
 import HVProtocol
 import Logging
 import ShutdownSvc

@@ -2,6 +2,7 @@ import Heartbeat
 import ICFramework
 import ShutdownSvc
 import Timesync
+import HVSystem
 
 /// Fuzz targets for the integration services: a whole endpoint (IC header parse, negotiation,
 /// the service's decoder and reply) fed a sequence of packets from one input, so negotiation state

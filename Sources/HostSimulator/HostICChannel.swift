@@ -1,10 +1,9 @@
-import ICFramework
 import HVProtocol
 
 /// What a guest reply meant to the host.
 public enum HostReply: Hashable, Sendable {
     /// NEGOTIATE answered with exactly one supported framework and service version.
-    case negotiated(NegotiatedVersions)
+    case negotiated(HostNegotiatedVersions)
     /// NEGOTIATE answered without a usable version: the channel stays failed until reopened.
     case negotiationFailed(String)
     /// The reply to the outstanding request.
@@ -24,7 +23,8 @@ public enum HostChannelError: Error, Hashable, Sendable {
 }
 
 /// Host side of one IC channel as a pure state machine: negotiation, then one transaction at
-/// a time; replies are checked as openvmm's host checks them.
+/// a time; replies are checked as openvmm's host checks them (vm/devices/hyperv_ic/src/common.rs,
+/// `IcPipe::read_message`: TRANSACTION and RESPONSE set, the transaction id echoed).
 public struct HostICChannel: Sendable {
     public enum State: Hashable, Sendable {
         case closed
@@ -34,23 +34,26 @@ public struct HostICChannel: Sendable {
         case failed(String)
     }
 
-    public let kind: HostServiceKind
+    public let kind: ICServiceID
     public var offer: HostVersionOffer
     public private(set) var state: State = .closed
-    public private(set) var negotiated: NegotiatedVersions?
+    public private(set) var negotiated: HostNegotiatedVersions?
+    /// The `ictransaction_id` of every request. openvmm's host always sends 0 and rejects a
+    /// reply with any other value; kept as a constant so the check has something to compare with.
+    public static let transactionID: UInt8 = 0
 
-    public init(kind: HostServiceKind, offer: HostVersionOffer) {
+    public init(kind: ICServiceID, offer: HostVersionOffer) {
         self.kind = kind
         self.offer = offer
     }
 
     /// The NEGOTIATE request; resets the channel (the host starts over after every open).
+    /// Its header carries framework and service 0.0: nothing is agreed yet (openvmm zeroes them).
     public mutating func negotiateRequest() -> [UInt8] {
         state = .negotiating
         negotiated = nil
-        var body: [UInt8] = []
-        NegotiateBody(frameworkVersions: offer.frameworkVersions, serviceVersions: offer.serviceVersions).encode(into: &body)
-        return ICRequest.host(type: .negotiate, framework: ICVersion(0, 0), version: ICVersion(0, 0), body: body).encoded()
+        return HostICFrame.request(type: .negotiate, framework: ICVersion(0, 0), version: ICVersion(0, 0),
+                                   transactionID: Self.transactionID, body: HostNegotiation.requestBody(offer))
     }
 
     /// A request of `type`, with the negotiated versions in its header.
@@ -58,10 +61,11 @@ public struct HostICChannel: Sendable {
         guard let negotiated else { throw .notReady }
         guard state == .ready else { throw state == .negotiating || state == .closed ? .notReady : .busy }
         state = .waiting(type)
-        return ICRequest.host(type: type, framework: negotiated.framework, version: negotiated.service, body: body).encoded()
+        return HostICFrame.request(type: type, framework: negotiated.framework, version: negotiated.service,
+                                   transactionID: Self.transactionID, body: body)
     }
 
-    /// Marks the channel closed (rescind).
+    /// Marks the channel closed (rescind, the agent's close, a ring error).
     public mutating func close() {
         state = .closed
         negotiated = nil
@@ -69,36 +73,33 @@ public struct HostICChannel: Sendable {
 
     /// Checks a guest reply.
     public mutating func accept(_ payload: [UInt8]) -> HostReply {
-        let reply: ICRequest
+        let frame: HostICFrame
         do {
-            reply = try ICRequest.parse(payload) { _ in 0 }
+            frame = try HostICFrame.parse(payload)
         } catch {
             return .protocolError("unparseable reply: \(error)")
         }
-        let header = reply.header
+        let header = frame.header
         guard header.flags.contains(.transaction), header.flags.contains(.response) else {
             return .protocolError("reply flags 0x\(String(header.flags.rawValue, radix: 16)) lack TRANSACTION|RESPONSE")
         }
-        guard header.transactionID == 0 else { return .protocolError("reply transaction id \(header.transactionID) != 0") }
+        guard header.transactionID == Self.transactionID else {
+            return .protocolError("reply transaction id \(header.transactionID) != \(Self.transactionID)")
+        }
         switch state {
         case .negotiating:
             guard header.messageType == .negotiate else { return .stale(header.messageType) }
-            guard let body = NegotiateBody.decode(reply.body), body.frameworkVersions.count == 1,
-                  body.serviceVersions.count == 1,
-                  offer.frameworkVersions.contains(body.frameworkVersions[0]),
-                  offer.serviceVersions.contains(body.serviceVersions[0])
-            else {
+            guard let versions = HostNegotiation.agreedVersions(replyBody: frame.body, offer: offer) else {
                 state = .failed("no supported versions")
                 return .negotiationFailed("no supported versions")
             }
-            let versions = NegotiatedVersions(framework: body.frameworkVersions[0], service: body.serviceVersions[0])
             negotiated = versions
             state = .ready
             return .negotiated(versions)
         case .waiting(let type):
             guard header.messageType == type else { return .protocolError("reply type \(header.messageType), expected \(type)") }
             state = .ready
-            return .response(header: header, body: reply.body)
+            return .response(header: header, body: frame.body)
         case .closed, .ready, .failed:
             return .protocolError("unsolicited reply of type \(header.messageType)")
         }

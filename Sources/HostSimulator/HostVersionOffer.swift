@@ -1,4 +1,3 @@
-import ICFramework
 import HVProtocol
 
 /// The version lists a host puts in its NEGOTIATE request.
@@ -18,7 +17,10 @@ public struct HostVersionOffer: Hashable, Sendable {
     public static let frameworks: [ICVersion] = [ICVersion(1, 0), ICVersion(3, 0)]
 
     /// A Windows-like offer for `kind`.
-    public static func windows(_ kind: HostServiceKind) -> HostVersionOffer {
+    ///
+    /// The host's own lists, not ``ICServiceID``'s: those are what the *guest* offers, and a host
+    /// that copied them would never exercise the guest's choice among versions.
+    public static func windows(_ kind: ICServiceID) -> HostVersionOffer {
         switch kind {
         case .heartbeat: HostVersionOffer(frameworkVersions: frameworks, serviceVersions: [ICVersion(1, 0), ICVersion(3, 0)])
         case .shutdown:

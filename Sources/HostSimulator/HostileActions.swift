@@ -1,4 +1,3 @@
-import ICFramework
 import RingTransport
 import HVProtocol
 
@@ -10,11 +9,11 @@ import HVProtocol
 /// Everything here writes only to the host->guest ring and the doorbell: exactly what a real
 /// hostile hypervisor controls (plus the guest->host ring's `read_index`, also host-owned).
 public final class HostileChannel {
-    public let kind: HostServiceKind
+    public let kind: ICServiceID
     /// The raw host end. Packets sent through it are well formed at the ring level.
     public let channel: VMBusChannel
 
-    init(kind: HostServiceKind, channel: VMBusChannel) {
+    init(kind: ICServiceID, channel: VMBusChannel) {
         self.kind = kind
         self.channel = channel
     }
@@ -134,9 +133,10 @@ public final class HostileChannel {
 extension SimulatedHyperVHost {
     /// Takes `kind`'s channel out of the host's loop (the host no longer reads, sends or logs on
     /// it) and hands its raw host end to the caller.
-    public func takeOver(_ kind: HostServiceKind) -> HostileChannel? {
+    public func takeOver(_ kind: ICServiceID) -> HostileChannel? {
         guard let channel = channels[kind]?.channel else { return nil }
         channels[kind]?.channel = nil
+        channels[kind]?.live = false
         channels[kind]?.nextDue = nil
         log.record(channel: kind.rawValue, event: "hostile", detail: "channel taken over by a malicious host")
         return HostileChannel(kind: kind, channel: channel)

@@ -1,4 +1,3 @@
-import ICFramework
 import HVProtocol
 
 /// One key/value pair as the host reads it.
@@ -46,8 +45,9 @@ public enum KVPHostError: Error, Hashable, Sendable {
 }
 
 /// Host side of KVP (Data Exchange) as Hyper-V / openvmm builds its messages: zero-filled
-/// bodies, UTF-16LE strings with sizes in bytes including the NUL (docs/PROTOCOL.md §7.2-§7.4). Written
-/// from the docs/PROTOCOL.md tables, independently of the guest's `HostMessage`, so tests catch a layout
+/// bodies, UTF-16LE strings with sizes in bytes including the NUL (docs/PROTOCOL.md §7.2-§7.4; Linux
+/// `struct hv_kvp_msg` in include/uapi/linux/hyperv.h). Written from those tables with offsets of its
+/// own, independently of the guest's `HostMessage` and of `KVPMessageLayout`, so tests catch a layout
 /// error on either side.
 public enum KVPHostLogic {
     /// Operation codes (M+0).

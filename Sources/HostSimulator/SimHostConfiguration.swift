@@ -1,15 +1,15 @@
-import ICFramework
+import HVProtocol
+import HVSystem
 import SimTransport
-import Timesync
 
 /// How the simulated host behaves. Defaults follow docs/PROTOCOL.md §5.5/§6 (heartbeat every 2 s,
 /// timesync SAMPLE every 5 s, Windows-like version lists).
 public struct SimHostConfiguration: Sendable {
     /// Channels offered by `offerAll()`.
-    public var services: [HostServiceKind] = HostServiceKind.allCases
+    public var services: [ICServiceID] = ICServiceID.allCases
     /// Version lists per service (see `HostVersionOffer`).
-    public var offers: [HostServiceKind: HostVersionOffer] = Dictionary(
-        uniqueKeysWithValues: HostServiceKind.allCases.map { ($0, HostVersionOffer.windows($0)) })
+    public var offers: [ICServiceID: HostVersionOffer] = Dictionary(
+        uniqueKeysWithValues: ICServiceID.allCases.map { ($0, HostVersionOffer.windows($0)) })
     /// Seconds between heartbeat requests; 0 sends the next one as soon as the reply arrives.
     public var heartbeatInterval: Double = 2
     /// Seconds between timesync SAMPLEs (after the SYNC that follows negotiation).
@@ -27,7 +27,7 @@ public struct SimHostConfiguration: Sendable {
 
     public init() {}
 
-    public func offer(for kind: HostServiceKind) -> HostVersionOffer {
+    public func offer(for kind: ICServiceID) -> HostVersionOffer {
         offers[kind] ?? .windows(kind)
     }
 }

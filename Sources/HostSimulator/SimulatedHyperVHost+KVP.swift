@@ -1,4 +1,3 @@
-import ICFramework
 import HVProtocol
 
 /// The host's KVP script API: each call sends one KVP request (or, for `kvpEnumerate`, walks a

@@ -1,22 +1,38 @@
 import FoundationEssentials
-import Heartbeat
-import ICFramework
-import RingTransport
-import ShutdownSvc
-import SimTransport
-import Timesync
 import HVProtocol
+import HVSystem
+import RingTransport
+import SimTransport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The simulated Hyper-V host: offers IC channels over `SimHostEndpoint`, negotiates, and runs
-/// the host side of heartbeat, timesync and shutdown. Single-threaded and scriptable: tests
+/// the host side of heartbeat, timesync, shutdown and KVP. Single-threaded and scriptable: tests
 /// call its methods and `pump`/`run(until:)` from one thread while the agent runs elsewhere.
+///
+/// It links none of the guest's modules: every message is built and checked by its own codecs
+/// (`HostICFrame`, `HostNegotiation`, the `*HostLogic` types), so a layout mistake on one side
+/// shows as a failed exchange instead of matching itself.
+///
+/// Opens and re-opens: the host talks on a channel from the agent's `opened` report until its
+/// `closed` report or a ring error. Another `opened` for the same offer is a re-open: the host
+/// builds a fresh end over the same rings (`VMBusChannel.reopened()`), forgets everything
+/// per-open (negotiated versions, the outstanding transaction, timers, timesync's SYNC) and starts
+/// over with a NEGOTIATE, as a Hyper-V host does after every OPENCHANNEL. The heartbeat sequence
+/// continues across re-opens and restarts at 1 only with a new offer: within one offer every
+/// number is then used once, so a reply from before a re-open can never pass for a later one.
 public final class SimulatedHyperVHost {
     struct HostChannel {
         var machine: HostICChannel
+        /// The host end of the offered rings, kept across the agent's closes so it can reopen;
+        /// nil once a test took it over (HostileActions.swift).
         var channel: VMBusChannel?
+        /// Whether the loop reads and writes `channel`: from the agent's open to its close or a
+        /// ring error.
+        var live = false
+        /// Opens the agent reported since the offer; from 2 on they are re-opens.
+        var opens = 0
         var nextDue: Date?
         var heartbeat: HeartbeatHostLogic
         var timesync: TimesyncHostLogic
@@ -26,11 +42,13 @@ public final class SimulatedHyperVHost {
     public let endpoint: SimHostEndpoint
     public let log: ExchangeLog
     public var configuration: SimHostConfiguration
-    var channels: [HostServiceKind: HostChannel] = [:]  // internal: HostileActions.swift reaches the raw channel
+    var channels: [ICServiceID: HostChannel] = [:]  // internal: HostileActions.swift reaches the raw channel
 
-    public private(set) var negotiated: [HostServiceKind: NegotiatedVersions] = [:]
-    public private(set) var negotiationCount: [HostServiceKind: Int] = [:]
-    public private(set) var negotiationFailures: [HostServiceKind: Int] = [:]
+    public private(set) var negotiated: [ICServiceID: HostNegotiatedVersions] = [:]
+    public private(set) var negotiationCount: [ICServiceID: Int] = [:]
+    public private(set) var negotiationFailures: [ICServiceID: Int] = [:]
+    /// Re-opens served per service (the agent's `opened` after the first, same offer).
+    public private(set) var reopenCount: [ICServiceID: Int] = [:]
     public private(set) var heartbeatsOK = 0
     public private(set) var heartbeatFailures: [String] = []
     /// Heartbeat request-to-reply times, nanoseconds.
@@ -55,7 +73,7 @@ public final class SimulatedHyperVHost {
     }
 
     /// Offers (or re-offers) `kind`; the host talks once the agent reports it opened the channel.
-    public func offer(_ kind: HostServiceKind) throws {
+    public func offer(_ kind: ICServiceID) throws {
         let channel = try endpoint.offer(classID: kind.classID, instanceID: kind.instanceID, ringSize: configuration.ringSize)
         channels[kind] = HostChannel(
             machine: HostICChannel(kind: kind, offer: configuration.offer(for: kind)), channel: channel, nextDue: nil,
@@ -66,7 +84,7 @@ public final class SimulatedHyperVHost {
         log.record(channel: kind.rawValue, event: "offer", detail: "class \(kind.classID), ring \(configuration.ringSize) bytes")
     }
 
-    public func rescind(_ kind: HostServiceKind) throws {
+    public func rescind(_ kind: ICServiceID) throws {
         try endpoint.rescind(classID: kind.classID, instanceID: kind.instanceID)
         channels[kind] = nil
         negotiated[kind] = nil
@@ -74,14 +92,14 @@ public final class SimulatedHyperVHost {
     }
 
     /// Whether `kind` negotiated and has no outstanding transaction.
-    public func isReady(_ kind: HostServiceKind) -> Bool {
+    public func isReady(_ kind: ICServiceID) -> Bool {
         channels[kind]?.machine.state == .ready
     }
 
     // MARK: Scripted requests
 
     /// Sends a shutdown request now; the status arrives in `shutdownStatuses`.
-    public func requestShutdown(flags: UInt32, reason: UInt32 = ShutdownMessage.reasonPlanned, timeoutSeconds: UInt32 = 0,
+    public func requestShutdown(flags: UInt32, reason: UInt32 = ShutdownHostLogic.reasonPlanned, timeoutSeconds: UInt32 = 0,
                                 message: String = "") throws {
         let body = ShutdownHostLogic.requestBody(flags: flags, reason: reason, timeoutSeconds: timeoutSeconds, message: message)
         try send(.shutdown, type: .shutdown, body: body, detail: "flags \(flags), reason 0x\(String(reason, radix: 16)), timeout \(timeoutSeconds) s")
@@ -105,7 +123,7 @@ public final class SimulatedHyperVHost {
     /// One iteration: waits for the agent or the next timer (at most `timeoutMilliseconds`),
     /// then handles control messages, replies and due requests.
     public func pump(timeoutMilliseconds: Int32) throws {
-        let open = channels.compactMap { entry in entry.value.channel.map { (entry.key, $0) } }
+        let open = channels.compactMap { entry in entry.value.live ? entry.value.channel.map { (entry.key, $0) } : nil }
         var fds = [pollfd(fd: endpoint.socket.descriptor, events: Int16(POLLIN), revents: 0)]
         fds += open.map { pollfd(fd: $0.1.pollDescriptor, events: Int16(POLLIN), revents: 0) }
         var timeout = timeoutMilliseconds
@@ -116,7 +134,9 @@ public final class SimulatedHyperVHost {
         if count < 0 && errno != EINTR { throw ChannelError.system(call: "poll", errno: errno) }
         if count > 0 && fds[0].revents != 0 { try controlMessage() }
         for (index, (kind, channel)) in open.enumerated() where count > 0 && fds[index + 1].revents != 0 {
-            guard channels[kind]?.channel === channel else { continue }  // rescinded meanwhile
+            // Rescinded, closed or failed by a control message of this same iteration: what the
+            // agent wrote before its close is dropped at a re-open, never read as a reply.
+            guard let state = channels[kind], state.live, state.channel === channel else { continue }
             receive(kind, channel)
         }
         sendDueRequests()
@@ -131,25 +151,70 @@ public final class SimulatedHyperVHost {
             log.record(channel: "host", event: "error", detail: "agent disconnected")
             return
         }
-        guard let message, let kind = HostServiceKind(classID: message.classID), channels[kind] != nil else { return }
+        guard let message, let kind = ICServiceID(classID: message.classID), channels[kind] != nil else { return }
         switch message.kind {
         case .opened:
-            log.record(channel: kind.rawValue, event: "open", detail: "agent opened the channel")
-            guard var state = channels[kind] else { return }
-            let request = state.machine.negotiateRequest()
-            channels[kind] = state
-            let offer = state.machine.offer
-            transmit(kind, request, type: .negotiate,
-                     detail: "framework \(offer.frameworkVersions.map(\.description).joined(separator: ",")) service \(offer.serviceVersions.map(\.description).joined(separator: ","))")
+            agentOpened(kind)
         case .closed:
-            channels[kind]?.machine.close()
+            stopUsing(kind)
             log.record(channel: kind.rawValue, event: "close", detail: "agent closed the channel")
         default:
             break
         }
     }
 
-    private func receive(_ kind: HostServiceKind, _ channel: VMBusChannel) {
+    /// The agent opened `kind`'s channel: the first time on the end made at the offer, later on a
+    /// fresh end over the same rings. Either way the host starts over with a NEGOTIATE.
+    private func agentOpened(_ kind: ICServiceID) {
+        guard var state = channels[kind] else { return }
+        guard let end = state.channel else {
+            log.record(channel: kind.rawValue, event: "open", detail: "agent opened the channel; a malicious host holds it")
+            return
+        }
+        state.opens += 1
+        if state.opens == 1 {
+            log.record(channel: kind.rawValue, event: "open", detail: "agent opened the channel")
+        } else {
+            do {
+                state.channel = try end.reopened()
+            } catch {
+                state.live = false
+                channels[kind] = state
+                protocolErrors.append("\(kind.rawValue): reopen: \(error)")
+                log.record(channel: kind.rawValue, event: "error", detail: "reopen failed: \(error)")
+                return
+            }
+            reopenCount[kind, default: 0] += 1
+            log.record(channel: kind.rawValue, event: "open",
+                       detail: "agent reopened the channel (open \(state.opens)): fresh host end, negotiating again")
+        }
+        state.live = true
+        state.nextDue = nil
+        state.heartbeat.abandonOutstanding()
+        state.timesync.reset()
+        if kind == .kvp { kvpReply = nil }
+        negotiated[kind] = nil
+        let request = state.machine.negotiateRequest()
+        channels[kind] = state
+        let offer = state.machine.offer
+        transmit(kind, request, type: .negotiate,
+                 detail: "framework \(offer.frameworkVersions.map(\.description).joined(separator: ",")) service \(offer.serviceVersions.map(\.description).joined(separator: ","))")
+    }
+
+    /// Stops talking on `kind`'s channel (the agent closed it, or its ring failed) but keeps the
+    /// end for a re-open. Nothing of this open survives but the heartbeat numbering.
+    private func stopUsing(_ kind: ICServiceID) {
+        guard var state = channels[kind] else { return }
+        state.live = false
+        state.machine.close()
+        state.nextDue = nil
+        state.heartbeat.abandonOutstanding()
+        channels[kind] = state
+        negotiated[kind] = nil
+        if kind == .kvp { kvpReply = nil }
+    }
+
+    private func receive(_ kind: ICServiceID, _ channel: VMBusChannel) {
         do {
             _ = try channel.waitForSignal(timeoutMilliseconds: 0)
             repeat {
@@ -158,11 +223,12 @@ public final class SimulatedHyperVHost {
         } catch {
             protocolErrors.append("\(kind.rawValue): \(error)")
             log.record(channel: kind.rawValue, event: "error", detail: "\(error)")
-            channels[kind]?.channel = nil
+            // The end is failed for good; the agent may still reopen the channel on a fresh one.
+            if channels[kind]?.channel === channel { stopUsing(kind) }
         }
     }
 
-    private func reply(_ kind: HostServiceKind, _ payload: [UInt8]) {
+    private func reply(_ kind: ICServiceID, _ payload: [UInt8]) {
         guard var state = channels[kind] else { return }
         defer { channels[kind] = state }
         let now = Date()
@@ -187,7 +253,7 @@ public final class SimulatedHyperVHost {
         }
     }
 
-    private func response(_ kind: HostServiceKind, _ state: inout HostChannel, header: ICMessageHeader, body: [UInt8], now: Date) {
+    private func response(_ kind: ICServiceID, _ state: inout HostChannel, header: ICMessageHeader, body: [UInt8], now: Date) {
         switch kind {
         case .heartbeat:
             heartbeatRoundTrips.append(monotonicNanoseconds() &- state.sentAt)
@@ -197,7 +263,7 @@ public final class SimulatedHyperVHost {
                 var detail = "seq \(sequence) -> \(sequence &+ 1)"
                 // The request carries 0 (unknown); anything else is what the guest's health probe said.
                 if let state = applicationState, state != 0 {
-                    detail += ", application state " + (ApplicationState(rawValue: state).map { "\($0)" } ?? "\(state)")
+                    detail += ", application state " + HeartbeatHostLogic.applicationStateName(state)
                 }
                 log.record(channel: "heartbeat", event: "reply", type: "heartbeat", status: header.status.logText, detail: detail)
             case let failure:
@@ -222,7 +288,7 @@ public final class SimulatedHyperVHost {
     private func sendDueRequests() {
         let now = Date()
         for (kind, state) in channels {
-            guard let due = state.nextDue, due <= now, state.machine.state == .ready else { continue }
+            guard state.live, let due = state.nextDue, due <= now, state.machine.state == .ready else { continue }
             channels[kind]?.nextDue = nil
             do {
                 switch kind {
@@ -237,7 +303,7 @@ public final class SimulatedHyperVHost {
                     let message = logic.nextMessage(version: version)
                     channels[kind]?.timesync = logic
                     let flag = message.flags == .sync ? "SYNC" : "SAMPLE"
-                    try send(kind, type: .timesync, body: message.encode(version: version),
+                    try send(kind, type: .timesync, body: message.body(version: version),
                              detail: "\(flag) v\(version) host time \(WindowsTime.unixNanoseconds(fromTicks: message.parentTime) ?? 0) ns")
                 default:
                     break
@@ -248,7 +314,7 @@ public final class SimulatedHyperVHost {
         }
     }
 
-    func send(_ kind: HostServiceKind, type: ICMessageType, body: [UInt8], detail: String) throws {
+    func send(_ kind: ICServiceID, type: ICMessageType, body: [UInt8], detail: String) throws {
         guard var state = channels[kind] else { throw HostChannelError.notReady }
         let request = try state.machine.request(type: type, body: body)
         channels[kind]?.machine = state.machine
@@ -257,8 +323,8 @@ public final class SimulatedHyperVHost {
         transmit(kind, request, type: type, detail: detail)
     }
 
-    private func transmit(_ kind: HostServiceKind, _ bytes: [UInt8], type: ICMessageType, detail: String) {
-        guard let channel = channels[kind]?.channel else { return }
+    private func transmit(_ kind: ICServiceID, _ bytes: [UInt8], type: ICMessageType, detail: String) {
+        guard let state = channels[kind], state.live, let channel = state.channel else { return }
         do {
             try channel.send(bytes)
             try channel.flush()
@@ -270,8 +336,6 @@ public final class SimulatedHyperVHost {
     }
 
     private func monotonicNanoseconds() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+        UInt64(max(0, SystemTimeSource.read(CLOCK_MONOTONIC)))
     }
 }

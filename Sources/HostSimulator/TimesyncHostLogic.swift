@@ -1,8 +1,8 @@
-import ICFramework
-import Timesync
 import HVProtocol
+import HVSystem
 
-/// Host side of time synchronization: SYNC right after negotiation, then SAMPLEs.
+/// Host side of time synchronization (docs/PROTOCOL.md §6.3): SYNC right after negotiation, then
+/// SAMPLEs.
 ///
 /// Host UTC is the time source's true time plus `hostClockOffsetNanoseconds`. The v4
 /// reference counter is the guest's monotonic clock plus `referenceOffsetTicks`, a constant
@@ -24,13 +24,14 @@ public struct TimesyncHostLogic: Sendable {
         source.trueNanoseconds() + hostClockOffsetNanoseconds
     }
 
-    /// The next message: SYNC if none was sent since negotiation, else SAMPLE.
-    public mutating func nextMessage(version: ICVersion) -> TimesyncMessage {
-        let flags: TimesyncFlags = sentSync ? .sample : .sync
+    /// The next message: SYNC if none was sent since negotiation, else SAMPLE. The reference time
+    /// is filled in only for versions that carry it.
+    public mutating func nextMessage(version: ICVersion) -> HostTimesyncSample {
+        let flags: HostTimesyncFlag = sentSync ? .sample : .sync
         sentSync = true
-        let reference = version >= TimesyncMessage.referenceLayoutVersion
+        let reference = version >= HostTimesyncSample.referenceLayoutVersion
             ? UInt64(max(0, source.monotonicNanoseconds()) / 100) &+ referenceOffsetTicks : nil
-        return TimesyncMessage(
+        return HostTimesyncSample(
             parentTime: WindowsTime.ticks(fromUnixNanoseconds: hostNanoseconds()), referenceTime: reference,
             flags: flags, leapIndicator: 0, stratum: 2)
     }

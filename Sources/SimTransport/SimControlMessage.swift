@@ -24,9 +24,17 @@ public struct SimControlMessage: Equatable, Sendable {
         /// host -> guest: the channel is gone; the guest drops it.
         case rescind = 2
         /// guest -> host: the guest opened the channel (as the first open of /dev/uioN does); the host
-        /// starts talking on it.
+        /// starts talking on it with a NEGOTIATE.
+        ///
+        /// Sent again for the same instance (normally after ``closed``), it is a *re-open*: the same
+        /// rings (the memfd of the offer, still mapped on both sides) and the same eventfds; no new
+        /// descriptors travel. The guest formats the rings and builds its new end
+        /// (``VMBusChannel/reopenedAsGuest()``, what the kernel's open does under uio) *before* it
+        /// sends this; the host builds its own (``VMBusChannel/reopened()``) on receipt and starts
+        /// over with a fresh NEGOTIATE, as a Hyper-V host does after every OPENCHANNEL.
         case opened = 3
-        /// guest -> host: the guest closed the channel.
+        /// guest -> host: the guest closed the channel. The host stops reading and writing it but
+        /// keeps its end, so that the guest can open it again.
         case closed = 4
     }
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import HVSystem
 import Synchronization
 
 /// A guest wall clock simulated over a `TimeSource`: it starts with an offset, runs fast or

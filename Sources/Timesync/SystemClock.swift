@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import CClock
 import Glibc
+import HVSystem
 
 /// The machine's clock: CLOCK_REALTIME, CLOCK_MONOTONIC_RAW, and adjtimex(2) for steps
 /// (ADJ_SETOFFSET: an atomic relative step) and frequency (ADJ_FREQUENCY).

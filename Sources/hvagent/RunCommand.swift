@@ -2,6 +2,7 @@ import AgentConfig
 import AgentDaemon
 import ArgumentParser
 import Timesync
+import HVSystem
 
 /// `hvagent run`: the agent. On a Hyper-V guest it is the installed daemon (configuration file,
 /// uio or kernel mode per service); with `--sim-socket` it serves the simulated VMBus of a separate

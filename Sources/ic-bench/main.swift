@@ -5,8 +5,10 @@ import AgentCore
 import CHVSupport
 import Foundation
 import HostSimulator
+import HVSystem
 import ICFramework
 import Heartbeat
+import SimScenarios
 import SimTransport
 import Timesync
 import HVProtocol

@@ -3,6 +3,7 @@ import Foundation
 import HostSimulator
 import Testing
 import Timesync
+import HVSystem
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 import HostSimulator
+import HVProtocol
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -96,7 +97,7 @@ import Glibc
         let heartbeatsBefore = host.heartbeatsOK
         let start = Date()
         for round in 1...50 {
-            for kind in [HostServiceKind.timesync, .shutdown] {
+            for kind in [ICServiceID.timesync, .shutdown] {
                 try host.rescind(kind)
                 try host.offer(kind)
             }

@@ -1,22 +1,24 @@
 import Heartbeat
 import TestSupport
 import HostSimulator
+import SimScenarios
 import ICFramework
 import ShutdownSvc
 import Testing
 import Timesync
+import HVSystem
 import HVProtocol
 
 
 /// Host state machines against guest endpoints, without a transport.
 @Suite struct HostStateMachineTests {
     @Test(arguments: [
-        (HostServiceKind.heartbeat, ICVersion(3, 0)), (.shutdown, ICVersion(3, 2)), (.timesync, ICVersion(4, 0)),
+        (ICServiceID.heartbeat, ICVersion(3, 0)), (.shutdown, ICVersion(3, 2)), (.timesync, ICVersion(4, 0)),
     ])
-    func windowsOffersNegotiateNewestCommonVersion(kind: HostServiceKind, expected: ICVersion) {
+    func windowsOffersNegotiateNewestCommonVersion(kind: ICServiceID, expected: ICVersion) {
         var host = HostICChannel(kind: kind, offer: .windows(kind))
         let reply = guestProcess(kind, host.negotiateRequest())
-        #expect(host.accept(reply) == .negotiated(NegotiatedVersions(framework: ICVersion(3, 0), service: expected)))
+        #expect(host.accept(reply) == .negotiated(HostNegotiatedVersions(framework: ICVersion(3, 0), service: expected)))
         #expect(host.state == .ready)
     }
 
@@ -31,10 +33,10 @@ import HVProtocol
     @Test func olderHostsGetOlderVersions() {
         var timesync = HostICChannel(kind: .timesync, offer: .timesyncV3)
         #expect(timesync.accept(guestProcess(.timesync, timesync.negotiateRequest()))
-            == .negotiated(NegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0))))
+            == .negotiated(HostNegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0))))
         var old = HostICChannel(kind: .shutdown, offer: .ws2008)
         #expect(old.accept(guestProcess(.shutdown, old.negotiateRequest()))
-            == .negotiated(NegotiatedVersions(framework: ICVersion(1, 0), service: ICVersion(1, 0))))
+            == .negotiated(HostNegotiatedVersions(framework: ICVersion(1, 0), service: ICVersion(1, 0))))
     }
 
     @Test func heartbeatThousandRounds() throws {
@@ -63,7 +65,7 @@ import HVProtocol
         // The host renegotiates before the reply arrives: the old reply is skipped.
         let negotiate = host.negotiateRequest()
         #expect(host.accept(staleReply) == .stale(.heartbeat))
-        #expect(host.accept(guest.process(negotiate).reply ?? []) == .negotiated(NegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0))))
+        #expect(host.accept(guest.process(negotiate).reply ?? []) == .negotiated(HostNegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0))))
     }
 
     @Test func replyChecksRejectBadFlagsAndIds() throws {
@@ -102,7 +104,7 @@ import HVProtocol
         let first = logic.nextMessage(version: versions.service)
         #expect(first.flags == .sync)
         #expect(first.referenceTime == UInt64(source.monotonicNanoseconds() / 100) + logic.referenceOffsetTicks)
-        let outcome = guest.process(try host.request(type: .timesync, body: first.encode(version: versions.service)))
+        let outcome = guest.process(try host.request(type: .timesync, body: first.body(version: versions.service)))
         guard case .step(let delta, .sync) = outcome.action else { Issue.record("no step"); return }
         #expect(delta == 7_000_000_000)
         guard case .response = host.accept(outcome.reply ?? []) else { Issue.record("no response"); return }
@@ -112,7 +114,7 @@ import HVProtocol
 
 
 /// Runs one packet through a fresh guest endpoint of `kind`.
-func guestProcess(_ kind: HostServiceKind, _ payload: [UInt8]) -> [UInt8] {
+func guestProcess(_ kind: ICServiceID, _ payload: [UInt8]) -> [UInt8] {
     switch kind {
     case .heartbeat:
         var endpoint = ICEndpoint(service: HeartbeatService())

@@ -6,6 +6,7 @@ import KVPStore
 import RingTransport
 import ShutdownSvc
 import Timesync
+import HVSystem
 import VMBusDiscovery
 import TestSupport
 import HVProtocol

@@ -87,7 +87,7 @@ final class AgentUnderAttack {
     /// Pumps the honest host for `seconds` and checks that heartbeats (or timesync, when the
     /// heartbeat channel is the victim) keep being answered while the agent thread stays nearly
     /// idle: 24 exchanges in 0.5 s cost well under a millisecond each; a busy loop would use ~0.5 s.
-    func expectStillServing(seconds: Double = 0.5, witness: HostServiceKind = .heartbeat,
+    func expectStillServing(seconds: Double = 0.5, witness: ICServiceID = .heartbeat,
                             sourceLocation: SourceLocation = #_sourceLocation) throws {
         let served = { witness == .heartbeat ? self.host.heartbeatsOK : self.host.timesyncReplies }
         let before = served()
@@ -166,8 +166,8 @@ final class ThreadClockBox: @unchecked Sendable {
         },
     ]
 
-    @Test(arguments: ringCases, [HostServiceKind.shutdown, .heartbeat])
-    func ringCorruptionFailsOnlyThatChannel(_ ringCase: RingCase, victim: HostServiceKind) throws {
+    @Test(arguments: ringCases, [ICServiceID.shutdown, .heartbeat])
+    func ringCorruptionFailsOnlyThatChannel(_ ringCase: RingCase, victim: ICServiceID) throws {
         let harness = try AgentUnderAttack()
         defer { harness.stop() }
         let channel = try #require(harness.host.takeOver(victim))

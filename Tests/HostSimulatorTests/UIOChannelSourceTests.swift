@@ -4,6 +4,7 @@ import Testing
 import RingTransport
 import ShutdownSvc
 import Timesync
+import HVSystem
 import VMBusDiscovery
 import TestSupport
 import HVProtocol

@@ -1,5 +1,6 @@
 import Testing
 import Timesync
+import HVSystem
 
 /// The kernel's hyperv PTP clock, simulated: host time is the simulation's true time, and a read
 /// can be made to fail like a clock without samples (ESTALE).

@@ -2,6 +2,7 @@ import ICFramework
 import Testing
 import TestSupport
 import Timesync
+import HVSystem
 import HVProtocol
 
 extension SplitMix64 {

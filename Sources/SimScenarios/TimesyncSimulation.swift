@@ -2,13 +2,18 @@ import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
+import HVProtocol
+import HVSystem
+import HostSimulator
 import ICFramework
 import Timesync
-import HVProtocol
 
 /// A deterministic timesync run in simulated time: the host logic sends SYNC then SAMPLEs,
 /// each delivered after a heavy-tailed latency, to a `TimesyncService` disciplining a
 /// drifting `SimulatedClock`. Used by tests and by the residual benchmark.
+///
+/// Here and not in HostSimulator because it runs both sides: the host's codecs against the
+/// guest's service, which the simulated host itself must never link.
 public struct TimesyncSimulation {
     /// SplitMix64: reproducible pseudo-random numbers without Foundation's global state.
     public struct Random {
@@ -60,7 +65,7 @@ public struct TimesyncSimulation {
         while elapsed < Int64(seconds) * 1_000_000_000 {
             if logic.sentSync { residuals.append(clock.errorNanoseconds()) }
             let message = logic.nextMessage(version: versions.service)
-            let request = try host.request(type: .timesync, body: message.encode(version: versions.service))
+            let request = try host.request(type: .timesync, body: message.body(version: versions.service))
             let pareto = latencyScale / pow(1 - random.unit(), 1 / latencyShape)
             let latency = latencyFloor + min(Int64(pareto), latencyCap)
             source.advance(byNanoseconds: latency)

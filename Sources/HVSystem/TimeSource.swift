@@ -8,6 +8,10 @@ import Synchronization
 
 /// The "true" timeline a simulation runs on: host UTC and the partition's monotonic
 /// (reference-counter-rate) clock. Reading only; nothing here sets a clock.
+///
+/// In a module of its own because two sides read it that must not depend on each other: the
+/// simulated host takes its UTC and reference counter from it, the guest's `SimulatedClock`
+/// drifts away from it.
 public protocol TimeSource: AnyObject, Sendable {
     /// Host UTC, Unix nanoseconds.
     func trueNanoseconds() -> Int64
