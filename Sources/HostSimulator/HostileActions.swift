@@ -141,4 +141,14 @@ extension SimulatedHyperVHost {
         log.record(channel: kind.rawValue, event: "hostile", detail: "channel taken over by a malicious host")
         return HostileChannel(kind: kind, channel: channel)
     }
+
+    /// Hands a taken-over channel back to the honest host logic: it stays silent until the agent
+    /// opens the channel again (after closing it for the corruption), then takes a fresh end and
+    /// negotiates as after any open.
+    public func giveBack(_ hostile: HostileChannel) {
+        guard channels[hostile.kind] != nil else { return }
+        channels[hostile.kind]?.channel = hostile.channel
+        channels[hostile.kind]?.live = false
+        log.record(channel: hostile.kind.rawValue, event: "hostile", detail: "channel given back to the honest host")
+    }
 }

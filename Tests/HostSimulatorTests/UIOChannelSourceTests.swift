@@ -74,6 +74,27 @@ struct UIOChannelSourceTests {
         #expect(agent.openServices == [.heartbeat])
     }
 
+    /// A channel closed for a corrupt ring is opened again on the same node: under uio that open
+    /// is what makes the host open the channel and negotiate again.
+    @Test func corruptChannelIsReopenedOnTheSameNode() throws {
+        let fake = try tree()
+        let source = UIOChannelSource(sysfs: fake, services: [.heartbeat], deviceDirectory: fake.devDirectory)
+        source.binder.sleep = { _ in }
+        source.scan()
+        let offered = offers(try source.events())
+        let (instance, first) = try #require(offered.first)
+        let classID = ICServiceID.heartbeat.classID
+        source.closed(classID: classID, instanceID: instance)
+        let second = try source.reopen(classID: classID, instanceID: instance)
+        #expect(second !== first)
+        #expect(second.ringSize == first.ringSize)
+        #expect(offers(try source.events()).isEmpty)  // a reopen is not a new offer
+        // A rescinded device is not reopened: the source looks for it by class instead.
+        try fake.removeDevice(instance: instance.description)
+        source.lost(classID: classID, instanceID: instance)
+        #expect(throws: ChannelError.rescinded) { try source.reopen(classID: classID, instanceID: instance) }
+    }
+
     @Test func missingUIODriverIsReported() throws {
         let fake = try tree()
         try FileManager.default.removeItem(atPath: fake.base.path + "/sys/bus/vmbus/drivers/uio_hv_generic")

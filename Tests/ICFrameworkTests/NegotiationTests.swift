@@ -166,3 +166,19 @@ func negotiateRequest(frameworks: [(UInt16, UInt16)], services: [(UInt16, UInt16
         #expect(NegotiateBody.decode(Array(bytes.dropLast())) == nil)
     }
 }
+
+@Suite struct ICServiceIDTests {
+    /// Class and instance GUIDs parse (a typo would give the null GUID) and are all distinct; each
+    /// service's class is its row of the VMBus class table.
+    @Test func guidsAreWellFormedAndDistinct() {
+        let guids = ICServiceID.allCases.flatMap { [$0.classID, $0.instanceID] }
+        #expect(!guids.contains(.null))
+        #expect(Set(guids).count == guids.count)
+        for service in ICServiceID.allCases {
+            #expect(VMBusDeviceClass.lookup(service.classID) == service.deviceClass)
+            #expect(ICServiceID(classID: service.classID) == service)
+            #expect(service.deviceClass.name == service.rawValue)
+        }
+        #expect(ICServiceID(classID: VMBusDeviceClass.netvsc.classID) == nil)
+    }
+}
