@@ -122,7 +122,7 @@ for line in open(sys.argv[1], errors="replace"):
     m = re.match(r"\[\s*([0-9.]+)\] (.*)", line)
     if not m: continue
     t, text = float(m.group(1)), m.group(2)
-    if agent is None and "hvagent" in text and "shutdown:" in text: agent = (t, text.strip())
+    if agent is None and "hvagent[" in text and re.search(r"agent shutdown: .*reply consumed by the host", text): agent = (t, text.strip())
     if sys.argv[2] in text: final = (t, text.strip())
 if agent and final and agent[0] <= final[0]:
     print("console: %.2f s %s ... %.2f s %s" % (agent[0], agent[1][:140], final[0], final[1])); sys.exit(0)

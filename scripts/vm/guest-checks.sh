@@ -34,6 +34,7 @@ wait_for() {
   until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.2; done
 }
 mono() { python3 -c 'import time; print("%.3f" % time.clock_gettime(time.CLOCK_MONOTONIC_RAW))'; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 # The log records of the simulated host as "time channel event type status detail" lines.
 simlog() { python3 - "${1:-$SIM_LOG}" <<'PY'
 import json, sys
@@ -93,14 +94,17 @@ EOF
   systemctl daemon-reload
 }
 check_dropin_only() {
-  local extra
+  local extra why=""
   extra=$(grep -Ev '^(\[Unit\]|\[Service\]|ConditionVirtualization=|Wants=hvagent-sim-host.service|After=hvagent-sim-host.service|ExecStart=.*|)$' "$DROPIN")
-  if [ -z "$extra" ] && [ "$(ls /etc/systemd/system/hvagent.service.d/)" = vm-test.conf ] &&
-     [ "$(systemctl show -p FragmentPath --value hvagent)" = /usr/lib/systemd/system/hvagent.service ] &&
-     cmp -s /usr/lib/systemd/system/hvagent.service <(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/lib/systemd/system/hvagent.service); then
+  [ -z "$extra" ] || why+="drop-in has: $extra; "
+  [ "$(ls /etc/systemd/system/hvagent.service.d/)" = vm-test.conf ] || why+="drop-ins: $(ls /etc/systemd/system/hvagent.service.d/ | tr '\n' ' '); "
+  [ "$(realpath "$(systemctl show -p FragmentPath --value hvagent)")" = /usr/lib/systemd/system/hvagent.service ] || why+="FragmentPath $(systemctl show -p FragmentPath --value hvagent); "
+  dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/lib/systemd/system/hvagent.service >/run/shipped.service 2>/dev/null
+  cmp -s /usr/lib/systemd/system/hvagent.service /run/shipped.service || why+="installed unit differs from the .deb's; "
+  if [ -z "$why" ]; then
     pass "unit: the shipped hvagent.service plus one drop-in that changes only ExecStart (--sim-socket), ConditionVirtualization and ordering on the sim host"
   else
-    fail "unit: drop-in or unit file differs from what is allowed: $extra"
+    fail "unit: $why"
   fi
 }
 # arm_shutdown FLAGS LOGFILE: the sim host, for this boot only, asks for a shutdown 5 s after
@@ -125,8 +129,8 @@ main)
   # ---- install --------------------------------------------------------------------------------
   if out=$(apt-get install -y "$DEB" 2>&1); then pass "apt-get install ./${DEB##*/}"
   else fail "apt-get install ./${DEB##*/}: $(tail -3 <<<"$out" | tr '\n' ' ')"; fi
-  state=$(systemctl show -p ActiveState -p Result -p ConditionResult --value hvagent | tr '\n' ' ')
-  if [ "$state" = "inactive success no " ]; then
+  state="$(systemctl show -p ActiveState --value hvagent) $(systemctl show -p Result --value hvagent) $(systemctl show -p ConditionResult --value hvagent)"
+  if [ "$state" = "inactive success no" ]; then
     pass "postinst start off Hyper-V: skipped by ConditionVirtualization=microsoft (guest is $(systemd-detect-virt)), not failed"
   else fail "postinst start off Hyper-V: ActiveState Result ConditionResult = $state"; fi
 
@@ -162,7 +166,7 @@ PY
   t_start=$(mono)
   if out=$(systemctl start hvagent.service 2>&1); then
     t_ready=$(mono)
-    pass "systemctl start hvagent: active after READY=1 in $(echo "$t_ready - $t_start" | bc) s (Type=notify); status: $(systemctl show -p StatusText --value hvagent)"
+    pass "systemctl start hvagent: active after READY=1 in $(minus "$t_ready" "$t_start") s (Type=notify); status: $(systemctl show -p StatusText --value hvagent)"
   else
     fail "systemctl start hvagent: $out $(agent_journal | tail -5 | tr '\n' ' ')"
   fi
@@ -176,7 +180,7 @@ PY
     simlog | grep -q "^[0-9.]* $s reply negotiate S_OK" || missing+=" $s"
   done
   if [ -z "$missing" ]; then
-    pass "sim host (second unit): every service negotiated: $(simlog | awk '$3 == "reply" && $4 == "negotiate" { printf "%s %s %s; ", $2, $8, $10 }')"
+    pass "sim host (second unit): every service negotiated: $(simlog | awk '$3 == "reply" && $4 == "negotiate" { printf "%s %s; ", $2, $9 }')"
   else fail "sim host: no negotiation for:$missing"; fi
 
   # ---- status, doctor ---------------------------------------------------------------------------
@@ -185,9 +189,9 @@ PY
 import json, sys
 s = json.loads(sys.argv[1])
 services = s.get("services", [])
-print(", ".join("%s %s" % (x.get("name"), x.get("negotiated") or x.get("version") or x.get("state") or "?") for x in services))
-names = {x.get("name") for x in services}
-sys.exit(0 if {"heartbeat", "shutdown", "timesync", "kvp"} <= names else 1)' "$out" 2>&1); then
+print(", ".join("%s %s %s" % (x.get("name"), "open" if x.get("open") else "closed", x.get("service_version")) for x in services))
+good = {x.get("name") for x in services if x.get("open") and x.get("service_version")}
+sys.exit(0 if {"heartbeat", "shutdown", "timesync", "kvp"} <= good else 1)' "$out" 2>&1); then
     pass "hvagent status --json answers: $summary"
   else fail "hvagent status: $(head -c 600 <<<"$out")"; fi
   hvagent status --socket "$STATUS_SOCKET" >/run/status.txt 2>&1; info "hvagent status: $(head -c 400 /run/status.txt | tr '\n' '|')"
@@ -216,18 +220,6 @@ sys.exit(0 if {"heartbeat", "shutdown", "timesync", "kvp"} <= names else 1)' "$o
   if out=$(systemctl reload hvagent.service 2>&1) && wait_for 10 sh -c "journalctl -u hvagent -o cat -b | grep -q 'SIGHUP: .*applied heartbeat.health_command'"; then
     pass "systemctl reload applies a change: $(agent_journal | grep -m1 'SIGHUP:'); same PID $pid_before -> $(systemctl show -p MainPID --value hvagent), $(systemctl is-active hvagent)"
   else fail "systemctl reload: $out $(agent_journal | grep SIGHUP | tail -2 | tr '\n' ' ')"; fi
-  wd=$(systemctl show -p WatchdogUSec --value hvagent)
-  w1=$(systemctl show -p WatchdogTimestampMonotonic --value hvagent)
-  if [ -n "$wd" ] && [ "$wd" != 0 ] && [ "$wd" != infinity ]; then
-    sleep 17
-    w2=$(systemctl show -p WatchdogTimestampMonotonic --value hvagent)
-    if [ "${w2:-0}" -gt "${w1:-0}" ] && [ "$(systemctl is-active hvagent)" = active ]; then
-      pass "watchdog: WatchdogSec=$wd, WATCHDOG=1 received (last ping moved by $(( (w2 - w1) / 1000 )) ms over 17 s)"
-    else fail "watchdog: WatchdogSec=$wd but no ping seen ($w1 -> $w2)"; fi
-  else
-    fail "watchdog: the unit sets no WatchdogSec (WatchdogUSec=$wd), so systemd never asks the agent to ping"
-  fi
-
   # ---- journal priorities -----------------------------------------------------------------------
   prios=$(journalctl -b -u hvagent.service -o json --no-pager | python3 -c '
 import json, sys, collections
@@ -273,6 +265,26 @@ PY
     pass "timesync discipline moves CLOCK_REALTIME: ${result#ok } ($steps step, $slews slew samples; first step: $(agent_journal | grep -m1 'timesync:.*step' | sed 's/^ *[0-9.]*s *//'))"
   else fail "timesync discipline: ${result#* } ($steps steps, $slews slews)"; tail -3 /run/clock-samples.txt; fi
 
+  # ---- watchdog: WATCHDOG=1 arrives every WatchdogSec/2 (wait for one past the start) ------------
+  wd_us=$(systemctl show -p WatchdogUSec --value hvagent)
+  if [ -n "$wd_us" ] && [ "$wd_us" != 0 ] && [ "$wd_us" != infinity ]; then
+    w0=$(systemctl show -p ExecMainStartTimestampMonotonic --value hvagent)
+    # systemd resets the watchdog timestamp at READY=1 too: only a time past half the interval
+    # (less 5 s of slack) proves a WATCHDOG=1 from the agent's timer.
+    half=$(python3 -c '
+import re, sys
+units = {"us": 1, "ms": 1e3, "s": 1e6, "min": 6e7, "h": 3.6e9}
+print(int(sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)([a-z]+)", sys.argv[1])) / 2))' "$wd_us")
+    want=$((w0 + half - 5000000))
+    wait_for 240 sh -c "[ \$(systemctl show -p WatchdogTimestampMonotonic --value hvagent) -gt $want ]"
+    w1=$(systemctl show -p WatchdogTimestampMonotonic --value hvagent)
+    if [ "${w1:-0}" -gt "$want" ] && [ "$(systemctl is-active hvagent)" = active ]; then
+      pass "watchdog: WatchdogSec=$wd_us, WATCHDOG=1 received $(( (w1 - w0) / 1000000 )) s after the agent started (pings every WatchdogSec/2), still active"
+    else fail "watchdog: WatchdogSec=$wd_us but no WATCHDOG=1 within 240 s (start $w0, last $w1)"; fi
+  else
+    fail "watchdog: the unit sets no WatchdogSec (WatchdogUSec=$wd_us), so systemd never asks the agent to ping"
+  fi
+
   # ---- timesync, chrony mode: chronyd selects the SOCK refclock -----------------------------------
   sed -i 's|^#refclock SOCK /run/chrony.hvagent.sock|refclock SOCK /run/chrony.hvagent.sock|' /etc/chrony/conf.d/hvagent.conf
   info "chrony drop-in line in use: $(grep '^refclock' /etc/chrony/conf.d/hvagent.conf)"
@@ -286,12 +298,15 @@ PY
   info "chronyc tracking: $(chronyc tracking 2>/dev/null | grep -E 'Reference ID|System time' | tr -s ' ' | tr '\n' '|')"
 
   # ---- stop, then the whole boot's journal for sandbox denials -----------------------------------
+  restarts=$(systemctl show -p NRestarts --value hvagent)
+  if [ "$restarts" = 0 ]; then pass "the agent ran through every check without a restart (NRestarts=0)"
+  else fail "the agent was restarted $restarts times by systemd: $(agent_journal | grep -iE 'error|fatal|crash|main process exited|watchdog' | head -5 | tr '\n' '|')"; fi
   t0=$(mono)
   systemctl stop hvagent.service
   t1=$(mono)
   st=$(systemctl show -p Result -p ExecMainCode -p ExecMainStatus --value hvagent | tr '\n' ' ')
   if [ "$st" = "success 1 0 " ] && agent_journal | grep -q 'stopping'; then
-    pass "systemctl stop is clean: $(echo "$t1 - $t0" | bc) s, Result=success, exit status 0 ($(agent_journal | grep -m1 'stopping'))"
+    pass "systemctl stop is clean: $(minus "$t1" "$t0") s, Result=success, exit status 0 ($(agent_journal | grep -m1 'stopping'))"
   else fail "systemctl stop: Result ExecMainCode ExecMainStatus = $st"; fi
   denials=$(journalctl -b -o short-monotonic --no-pager _COMM=hvagent + _SYSTEMD_UNIT=hvagent.service + SYSLOG_IDENTIFIER=hvagent |
             grep -Ei 'EPERM|EROFS|EACCES|Operation not permitted|Read-only file system|Permission denied|seccomp|errno[ =:]*(1|13|30)\b')
@@ -309,6 +324,7 @@ PY
   write_dropin "--system-clock --timesync-mode discipline"
   systemctl stop chrony.service
   arm_shutdown 0 /mnt/job/files/simhost-poweroff.jsonl
+  journalctl -b -o short-monotonic --no-pager -u hvagent -u hvagent-sim-host -u chrony >/mnt/job/files/journal-main.txt 2>&1
   info "guest checks done: $failures failed"
   touch /mnt/job/keep-running
   ;;
@@ -356,7 +372,7 @@ lifecycle)
     a3=$(systemctl is-active hvagent); k3=$(systemctl is-active hv-kvp-daemon)
     info "hyperv-daemons $(dpkg-query -W -f='${Version}' hyperv-daemons) installed beside hvagent: hvagent $a1; start hv-kvp-daemon -> hvagent $a2, hv-kvp-daemon $k2; start hvagent -> hvagent $a3, hv-kvp-daemon $k3; hv-kvp-daemon enabled: $(systemctl is-enabled hv-kvp-daemon 2>&1)"
     if [ "$a1" = active ] && [ "$a2" = inactive ] && [ "$a3" = active ] && [ "$k3" != active ] &&
-       dpkg-query -W -f='${db:Status-Abbrev}' hvagent hyperv-daemons | grep -c '^ii' | grep -q 2; then
+       [ "$(dpkg-query -W -f='${db:Status-Abbrev}\n' hvagent hyperv-daemons | grep -c '^ii')" = 2 ]; then
       pass "hyperv-daemons beside hvagent: both install; Conflicts= stops hvagent when hv-kvp-daemon starts and hv-kvp-daemon when hvagent starts (only one opens /dev/vmbus/hv_kvp); the VSS/fcopy daemons are left alone"
     else fail "hyperv-daemons beside hvagent: hvagent $a1/$a2/$a3, hv-kvp-daemon $k2/$k3"; fi
     # As packaging/README.md tells users: disable the other KVP daemon (both enabled at boot:
@@ -364,6 +380,7 @@ lifecycle)
     systemctl disable hv-kvp-daemon.service 2>/dev/null
   else fail "apt-get install ./${HVD##*/}: $(tail -3 /run/apt.log | tr '\n' ' ')"; fi
   # ---- last: a host restart request (checked from outside by scripts/vm-test.sh) ------------------
+  journalctl -b -o short-monotonic --no-pager -u hvagent -u hvagent-sim-host -u hv-kvp-daemon >/mnt/job/files/journal-lifecycle.txt 2>&1
   arm_shutdown 2 /mnt/job/files/simhost-reboot.jsonl
   info "guest checks done: $failures failed"
   touch /mnt/job/keep-running
@@ -375,9 +392,10 @@ after-reboot)
   missing=""
   for s in heartbeat shutdown timesync kvp; do simlog | grep -q "^[0-9.]* $s reply negotiate S_OK" || missing+=" $s"; done
   if [ -z "$missing" ] && [ "$(systemctl is-active hvagent)" = active ]; then
-    pass "after the reboot: hvagent started at boot (enabled) and every service negotiated again: $(simlog | awk '$3 == "reply" && $4 == "negotiate" { printf "%s %s; ", $2, $10 }')"
+    pass "after the reboot: hvagent started at boot (enabled) and every service negotiated again: $(simlog | awk '$3 == "reply" && $4 == "negotiate" { printf "%s %s; ", $2, $9 }')"
   else fail "after the reboot: hvagent $(systemctl is-active hvagent), no negotiation for:$missing $(journalctl -b -u hvagent -o cat | tail -3 | tr '\n' '|')"; fi
   cp "$SIM_LOG" /mnt/job/files/simhost-after-reboot.jsonl
+  journalctl -b -o short-monotonic --no-pager -u hvagent -u hvagent-sim-host >/mnt/job/files/journal-after-reboot.txt 2>&1
   info "guest checks done: $failures failed"
   ;;
 esac
