@@ -373,10 +373,10 @@ lifecycle)
     info "hyperv-daemons $(dpkg-query -W -f='${Version}' hyperv-daemons) installed beside hvagent: hvagent $a1; start hv-kvp-daemon -> hvagent $a2, hv-kvp-daemon $k2; start hvagent -> hvagent $a3, hv-kvp-daemon $k3; hv-kvp-daemon enabled: $(systemctl is-enabled hv-kvp-daemon 2>&1)"
     if [ "$a1" = active ] && [ "$a2" = inactive ] && [ "$a3" = active ] && [ "$k3" != active ] &&
        [ "$(dpkg-query -W -f='${db:Status-Abbrev}\n' hvagent hyperv-daemons | grep -c '^ii')" = 2 ]; then
-      pass "hyperv-daemons beside hvagent: both install; Conflicts= stops hvagent when hv-kvp-daemon starts and hv-kvp-daemon when hvagent starts (only one opens /dev/vmbus/hv_kvp); the VSS/fcopy daemons are left alone"
+      pass "hyperv-daemons beside hvagent: both install (no package conflict); starting hv-kvp-daemon.service stops hvagent (the unit's Conflicts=, only one may open /dev/vmbus/hv_kvp), starting hvagent again works; hv-kvp-daemon itself never runs here (no /dev/vmbus/hv_kvp in a QEMU guest), so hvagent stopping it is not shown"
     else fail "hyperv-daemons beside hvagent: hvagent $a1/$a2/$a3, hv-kvp-daemon $k2/$k3"; fi
-    # As packaging/README.md tells users: disable the other KVP daemon (both enabled at boot:
-    # systemd drops one of the two conflicting jobs).
+    # As packaging/README.md tells users: disable the other KVP daemon (if both were enabled,
+    # systemd would drop one of the two conflicting start jobs at boot).
     systemctl disable hv-kvp-daemon.service 2>/dev/null
   else fail "apt-get install ./${HVD##*/}: $(tail -3 /run/apt.log | tr '\n' ' ')"; fi
   # ---- last: a host restart request (checked from outside by scripts/vm-test.sh) ------------------
