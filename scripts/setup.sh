@@ -14,6 +14,7 @@ PACKAGES=(
   dpkg-dev rpm lintian rpmlint            # scripts/package.sh, scripts/check-packages.sh
   systemd man-db binutils                 # systemd-analyze verify/security, readelf/strip
   chrony                                  # timesync chrony SOCK refclock interop test (service not started)
+  qemu-system-x86 mmdebstrap e2fsprogs bc # scripts/vm-test.sh: the Debian 12 test VM (TCG) and its image
 )
 
 missing=()

@@ -21,6 +21,25 @@ if [ "${CI:-}" = true ] || [ "${HVAGENT_PACKAGE_TESTS:-}" = 1 ]; then
 else
   echo "package tests: skipped (set HVAGENT_PACKAGE_TESTS=1 to build and check the .deb and .rpm; CI=true does)"
 fi
+# End to end in a real Debian 12 VM (systemd as PID 1, QEMU/TCG; ../shared/vm/README.md): the
+# .deb built above, its shipped unit, every service acting for real, the package life cycle
+# (scripts/vm-test.sh, about 5 minutes: two VMs at once; the image is cached in /var/tmp/hvagent-vm).
+# In CI or on request (HVAGENT_VM_TESTS=1, which builds the .deb itself).
+if [ "${CI:-}" = true ] || [ "${HVAGENT_VM_TESTS:-}" = 1 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "vm tests: skipped (not root: the image is built with mmdebstrap and the .deb installed as root)"
+  elif ! command -v qemu-system-x86_64 >/dev/null || ! command -v mmdebstrap >/dev/null; then
+    echo "vm tests: skipped (qemu-system-x86_64 or mmdebstrap missing: scripts/setup.sh installs them)"
+  elif ! qemu-system-x86_64 -accel help 2>/dev/null | grep -qx tcg; then
+    echo "vm tests: skipped (this QEMU has no TCG accelerator; KVM alone cannot boot the guest here, see ../shared/vm/README.md)"
+  elif [ "${CI:-}" = true ]; then
+    scripts/vm-test.sh --no-build
+  else
+    scripts/vm-test.sh
+  fi
+else
+  echo "vm tests: skipped (set HVAGENT_VM_TESTS=1 to run scripts/vm-test.sh; CI=true does)"
+fi
 # Fuzz smoke: every libFuzzer target for 30 s from its seed corpus (libFuzzer + AddressSanitizer
 # build; a crash fails the run and leaves its input in .build-fuzz/artifacts/). About 6 minutes,
 # so in CI or on request (HVAGENT_FUZZ_SMOKE=1).

@@ -6,6 +6,8 @@ import Glibc
 import HostSimulator
 import ICFramework
 import SimTransport
+import Synchronization
+import Timesync
 
 /// `hvagent sim-host`: the simulated Hyper-V host as its own process.
 struct SimHostCommand: ParsableCommand {
@@ -44,9 +46,29 @@ struct SimHostCommand: ParsableCommand {
     @Flag(help: "When the agent disconnects (or is killed), wait for it to connect again and start over, until --seconds.")
     var acceptReconnect = false
 
+    @Option(help: ArgumentHelp("Host time is this machine's CLOCK_REALTIME at start plus SECONDS, then runs on CLOCK_MONOTONIC_RAW, so an agent that steps or slews this machine's clock does not move the host's (logged as a host \"clock\" record).", valueName: "seconds"))
+    var hostClockOffset: Double?
+
+    @Option(help: ArgumentHelp("SET this KVP record once KVP has negotiated (repeatable; pool 0 is the host-to-guest pool).", valueName: "pool:key=value"))
+    var kvpSet: [String] = []
+
+    @Flag(help: "On SIGUSR1, walk KVP pools 2 (auto) and 1 (guest) with ENUMERATE (exchanges go to the log).")
+    var kvpWalkOnSignal = false
+
     func validate() throws {
         guard timesyncVersion == 3 || timesyncVersion == 4 else { throw ValidationError("--timesync-version must be 3 or 4") }
         guard heartbeatInterval >= 0, timesyncInterval >= 0, seconds >= 0 else { throw ValidationError("intervals must be >= 0") }
+        _ = try kvpSetRecords()
+    }
+
+    /// `--kvp-set pool:key=value`, parsed.
+    private func kvpSetRecords() throws -> [(pool: UInt8, key: String, value: String)] {
+        try kvpSet.map { text in
+            guard let colon = text.firstIndex(of: ":"), let pool = UInt8(text[..<colon]), pool <= 4,
+                  let equals = text[colon...].firstIndex(of: "="), text.index(after: colon) < equals
+            else { throw ValidationError("--kvp-set wants pool:key=value with pool 0...4, not '\(text)'") }
+            return (pool, String(text[text.index(after: colon)..<equals]), String(text[text.index(after: equals)...]))
+        }
     }
 
     func run() throws {
@@ -60,9 +82,15 @@ struct SimHostCommand: ParsableCommand {
         configuration.heartbeatInterval = heartbeatInterval
         configuration.timesyncInterval = timesyncInterval
         if timesyncVersion == 3 { configuration.offers[.timesync] = .timesyncV3 }
+        let freeClock = hostClockOffset.map { FreeRunningHostTime(offsetNanoseconds: Int64(($0 * 1e9).rounded())) }
+        if let freeClock { configuration.timeSource = freeClock }
+        if kvpWalkOnSignal { signal(SIGUSR1) { _ in kvpWalkRequested.store(true, ordering: .relaxed) } }
         let listener = try SimListener(path: socket)
         Self.printError("sim-host: listening on \(socket)")
         let log = ExchangeLog(output: output)
+        if let freeClock {
+            log.record(channel: "host", event: "clock", detail: freeClock.description)
+        }
         let start = Date()
         var connections = 0
         var protocolErrors: [String] = []
@@ -87,6 +115,7 @@ struct SimHostCommand: ParsableCommand {
         try host.offerAll()
         var shutdownSent = false
         var kvpDone = false
+        var kvpSetDone = false
         while host.agentConnected {
             let elapsed = Date().timeIntervalSince(start)
             if seconds > 0 && elapsed >= seconds { break }
@@ -98,6 +127,17 @@ struct SimHostCommand: ParsableCommand {
                 for pool: UInt8 in [2, 1] { _ = try host.kvpEnumerate(pool: pool) }
                 kvpDone = true
             }
+            if !kvpSetDone, !kvpSet.isEmpty, host.isReady(.kvp) {
+                for record in try kvpSetRecords() { _ = try host.kvpSet(pool: record.pool, key: record.key, value: record.value) }
+                kvpSetDone = true
+            }
+            if kvpWalkRequested.exchange(false, ordering: .relaxed) {
+                if host.isReady(.kvp) {
+                    for pool: UInt8 in [2, 1] { _ = try host.kvpEnumerate(pool: pool) }
+                } else {
+                    Self.printError("sim-host: SIGUSR1: KVP has not negotiated; no walk")
+                }
+            }
             try host.pump(timeoutMilliseconds: 100)
         }
     }
@@ -105,5 +145,31 @@ struct SimHostCommand: ParsableCommand {
     private static func printError(_ line: String) {
         var text = line + "\n"
         text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Set by SIGUSR1 (`--kvp-walk-on-signal`), taken by the serve loop.
+private let kvpWalkRequested = Atomic<Bool>(false)
+
+/// Host time that does not follow this machine's clock once started (`--host-clock-offset`):
+/// CLOCK_REALTIME at start plus the offset, advancing with CLOCK_MONOTONIC_RAW. An agent on the
+/// same machine that disciplines CLOCK_REALTIME then converges on it instead of chasing itself.
+final class FreeRunningHostTime: TimeSource {
+    let realtimeAtStart: Int64
+    let rawAtStart: Int64
+    let offsetNanoseconds: Int64
+
+    init(offsetNanoseconds: Int64) {
+        rawAtStart = SystemTimeSource.read(CLOCK_MONOTONIC_RAW)
+        realtimeAtStart = SystemTimeSource.read(CLOCK_REALTIME)
+        self.offsetNanoseconds = offsetNanoseconds
+    }
+
+    func trueNanoseconds() -> Int64 { realtimeAtStart + offsetNanoseconds + (SystemTimeSource.read(CLOCK_MONOTONIC_RAW) - rawAtStart) }
+    func monotonicNanoseconds() -> Int64 { SystemTimeSource.read(CLOCK_MONOTONIC_RAW) }
+
+    /// How to compute host time at any instant from CLOCK_MONOTONIC_RAW (for checks).
+    var description: String {
+        "host time = \(realtimeAtStart + offsetNanoseconds) ns + (CLOCK_MONOTONIC_RAW - \(rawAtStart) ns); offset \(offsetNanoseconds) ns from CLOCK_REALTIME at start"
     }
 }
