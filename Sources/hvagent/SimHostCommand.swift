@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 #endif
 import HostSimulator
+import HVSystem
 import ICFramework
 import SimTransport
 import Synchronization
@@ -82,7 +83,7 @@ struct SimHostCommand: ParsableCommand {
         configuration.heartbeatInterval = heartbeatInterval
         configuration.timesyncInterval = timesyncInterval
         if timesyncVersion == 3 { configuration.offers[.timesync] = .timesyncV3 }
-        let freeClock = hostClockOffset.map { FreeRunningHostTime(offsetNanoseconds: Int64(($0 * 1e9).rounded())) }
+        let freeClock = hostClockOffset.map { FreeRunningTimeSource(offsetNanoseconds: Int64(($0 * 1e9).rounded())) }
         if let freeClock { configuration.timeSource = freeClock }
         if kvpWalkOnSignal { signal(SIGUSR1) { _ in kvpWalkRequested.store(true, ordering: .relaxed) } }
         let listener = try SimListener(path: socket)
@@ -151,25 +152,3 @@ struct SimHostCommand: ParsableCommand {
 /// Set by SIGUSR1 (`--kvp-walk-on-signal`), taken by the serve loop.
 private let kvpWalkRequested = Atomic<Bool>(false)
 
-/// Host time that does not follow this machine's clock once started (`--host-clock-offset`):
-/// CLOCK_REALTIME at start plus the offset, advancing with CLOCK_MONOTONIC_RAW. An agent on the
-/// same machine that disciplines CLOCK_REALTIME then converges on it instead of chasing itself.
-final class FreeRunningHostTime: TimeSource {
-    let realtimeAtStart: Int64
-    let rawAtStart: Int64
-    let offsetNanoseconds: Int64
-
-    init(offsetNanoseconds: Int64) {
-        rawAtStart = SystemTimeSource.read(CLOCK_MONOTONIC_RAW)
-        realtimeAtStart = SystemTimeSource.read(CLOCK_REALTIME)
-        self.offsetNanoseconds = offsetNanoseconds
-    }
-
-    func trueNanoseconds() -> Int64 { realtimeAtStart + offsetNanoseconds + (SystemTimeSource.read(CLOCK_MONOTONIC_RAW) - rawAtStart) }
-    func monotonicNanoseconds() -> Int64 { SystemTimeSource.read(CLOCK_MONOTONIC_RAW) }
-
-    /// How to compute host time at any instant from CLOCK_MONOTONIC_RAW (for checks).
-    var description: String {
-        "host time = \(realtimeAtStart + offsetNanoseconds) ns + (CLOCK_MONOTONIC_RAW - \(rawAtStart) ns); offset \(offsetNanoseconds) ns from CLOCK_REALTIME at start"
-    }
-}
