@@ -105,10 +105,29 @@ let package = Package(
         ),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "ProcessSupport", "TestSupport"]),
+        // The simulated host's own codecs and state machines.
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "SimScenarios", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "HVProtocol", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore", "AgentConfig", "AgentDaemon"]
+            dependencies: ["HostSimulator", "SimScenarios", "TestSupport", "HVProtocol", "HVSystem", "ICFramework", "RingTransport",
+                           "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent"]
         ),
+        // The agent's loop against the simulated host: negotiation, malicious host, reopen, faults.
+        .testTarget(
+            name: "AgentLoopTests",
+            dependencies: ["TestSupport", "AgentCore", "HostSimulator", "HVProtocol", "HVSystem", "ICFramework", "RingTransport",
+                           "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery"]
+        ),
+        // The agent as a process: SIGHUP reloads, journald priorities, chrony's SOCK refclock.
+        .testTarget(name: "ReloadTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "JournaldTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "ChronyTests", dependencies: ["TestSupport", "AgentCore", "HVSystem", "HostSimulator", "Timesync"]),
+        // KVP over the simulated ring, in process and as two processes, and the CLI on served pools.
+        .testTarget(
+            name: "KVPOverUIOTests",
+            dependencies: ["TestSupport", "AgentCore", "HVProtocol", "HVSystem", "HostSimulator", "ICFramework", "KVPAgent", "KVPStore",
+                           "RingTransport", "ShutdownSvc", "Timesync", "VMBusDiscovery"]
+        ),
+        .testTarget(name: "AgentDaemonTests", dependencies: ["AgentConfig", "AgentDaemon", "Timesync"]),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
         .systemLibrary(
             name: "CNetlink",
@@ -123,7 +142,14 @@ let package = Package(
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .target(name: "TestSupport", dependencies: ["VMBusDiscovery", "RingTransport", "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent"], path: "Tests/TestSupport"),
+        // Helpers shared by the test targets, defined once: temporary directories, a fake sysfs, the
+        // agent against the simulated host (in process, under attack, or as processes).
+        .target(
+            name: "TestSupport",
+            dependencies: ["VMBusDiscovery", "RingTransport", "SimTransport", "HostSimulator", "HVProtocol", "HVSystem", "ICFramework",
+                           "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport", "AgentConfig"]),
         // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
         .target(name: "KVPStore"),

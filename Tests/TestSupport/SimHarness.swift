@@ -1,6 +1,5 @@
 import AgentCore
 import Heartbeat
-import TestSupport
 import Foundation
 import HostSimulator
 import ICFramework
@@ -10,15 +9,15 @@ import SimTransport
 import Timesync
 
 /// Records shutdown actions instead of performing them.
-final class RecordingPerformer: ShutdownPerformer, @unchecked Sendable {
+public final class RecordingPerformer: ShutdownPerformer, @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [ShutdownRequest] = []
-    var requests: [ShutdownRequest] {
+    public var requests: [ShutdownRequest] {
         lock.lock()
         defer { lock.unlock() }
         return stored
     }
-    func perform(_ request: ShutdownRequest) throws {
+    public func perform(_ request: ShutdownRequest) throws {
         lock.lock()
         stored.append(request)
         lock.unlock()
@@ -26,15 +25,15 @@ final class RecordingPerformer: ShutdownPerformer, @unchecked Sendable {
 }
 
 /// Collects agent events from the agent thread.
-final class EventRecorder: @unchecked Sendable {
+public final class EventRecorder: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [AgentEvent] = []
-    var events: [AgentEvent] {
+    public var events: [AgentEvent] {
         lock.lock()
         defer { lock.unlock() }
         return stored
     }
-    func record(_ event: AgentEvent) {
+    public func record(_ event: AgentEvent) {
         lock.lock()
         stored.append(event)
         lock.unlock()
@@ -42,12 +41,12 @@ final class EventRecorder: @unchecked Sendable {
 
     private var failure: String?
     /// Why the agent's run loop threw, if it did.
-    var runFailure: String? {
+    public var runFailure: String? {
         lock.lock()
         defer { lock.unlock() }
         return failure
     }
-    func runFailed(_ error: String) {
+    public func runFailed(_ error: String) {
         lock.lock()
         failure = error
         lock.unlock()
@@ -55,15 +54,15 @@ final class EventRecorder: @unchecked Sendable {
 }
 
 /// A simulated host and the agent on its own thread, connected by an in-process socket pair.
-final class SimHarness {
-    let host: SimulatedHyperVHost
-    let agent: IntegrationAgent
-    let performer = RecordingPerformer()
-    let recorder = EventRecorder()
-    let clock: any GuestClock
+public final class SimHarness {
+    public let host: SimulatedHyperVHost
+    public let agent: IntegrationAgent
+    public let performer = RecordingPerformer()
+    public let recorder = EventRecorder()
+    public let clock: any GuestClock
     private let finished = DispatchSemaphore(value: 0)
 
-    init(configure: (inout SimHostConfiguration) -> Void = { _ in }, clock: (any GuestClock)? = nil,
+    public init(configure: (inout SimHostConfiguration) -> Void = { _ in }, clock: (any GuestClock)? = nil,
          hibernation: any HibernationSupport = NoHibernation(), timesyncMode: TimesyncMode = .discipline,
          chrony: ChronySocketSender? = nil, kvpEngine: KVPEngine? = nil) throws {
         let (hostSocket, agentSocket) = try SimSocket.pair()
@@ -87,13 +86,13 @@ final class SimHarness {
         }.start()
     }
 
-    func stop() {
+    public func stop() {
         agent.stop()
         finished.wait()
     }
 
     /// Offers everything and waits until heartbeat, shutdown and timesync negotiated.
-    func start() throws -> Bool {
+    public func start() throws -> Bool {
         try host.offerAll()
         return try host.run(timeout: 10) {
             [.heartbeat, .shutdown, .timesync].allSatisfy { host.negotiationCount[$0, default: 0] + host.negotiationFailures[$0, default: 0] > 0 }

@@ -1,4 +1,5 @@
 import AgentCore
+import TestSupport
 import Foundation
 import HostSimulator
 import Testing

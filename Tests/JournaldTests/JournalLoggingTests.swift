@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Under systemd, standard error is journald's stream and `JOURNAL_STREAM` names it: the agent then

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import HostSimulator
 import HVProtocol
 import Testing

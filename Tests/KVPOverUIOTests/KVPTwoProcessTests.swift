@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import HostSimulator
 import KVPStore
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The agent must not wake while the host is quiet: after the channels are negotiated and the first

@@ -3,23 +3,23 @@ import HostSimulator
 
 /// The built `hvagent` run as separate processes (sim-host, run, status), for the two-process,
 /// idle and fault tests.
-enum AgentProcesses {
+public enum AgentProcesses {
     /// The hvagent binary built next to this test bundle by `swift build --build-tests`.
-    static var hvagent: String {
+    public static var hvagent: String {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hvagent").path
     }
 
-    static var built: Bool { FileManager.default.isExecutableFile(atPath: hvagent) }
+    public static var built: Bool { FileManager.default.isExecutableFile(atPath: hvagent) }
 
     /// A fresh directory for one test's sockets, logs and pools.
-    static func directory(_ name: String) throws -> String {
+    public static func directory(_ name: String) throws -> String {
         let directory = NSTemporaryDirectory() + "hvagent-\(name)-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return directory
     }
 
     /// `hvagent ARGUMENTS...`, not started yet.
-    static func process(_ arguments: [String]) -> Process {
+    public static func process(_ arguments: [String]) -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: hvagent)
         p.arguments = arguments
@@ -27,7 +27,7 @@ enum AgentProcesses {
     }
 
     /// Starts `hvagent sim-host --socket SOCKET ARGUMENTS...` and waits (up to 10 s) for its socket.
-    static func startSimHost(socket: String, _ arguments: [String]) throws -> Process {
+    public static func startSimHost(socket: String, _ arguments: [String]) throws -> Process {
         let host = process(["sim-host", "--socket", socket] + arguments)
         host.standardError = FileHandle.nullDevice
         try host.run()
@@ -37,7 +37,7 @@ enum AgentProcesses {
     }
 
     /// `hvagent status --socket SOCKET --json`: its exit status and the JSON object it printed.
-    static func status(socket: String) throws -> (exitCode: Int32, json: [String: Any]) {
+    public static func status(socket: String) throws -> (exitCode: Int32, json: [String: Any]) {
         let status = process(["status", "--socket", socket, "--json"])
         let pipe = Pipe()
         status.standardOutput = pipe
@@ -48,9 +48,32 @@ enum AgentProcesses {
     }
 
     /// The simulated host's JSON-lines exchange log.
-    static func exchangeLog(_ path: String) throws -> [ExchangeRecord] {
+    public static func exchangeLog(_ path: String) throws -> [ExchangeRecord] {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
             try JSONDecoder().decode(ExchangeRecord.self, from: Data($0.utf8))
+        }
+    }
+
+    /// Polls `condition` every 50 ms for up to `seconds`.
+    public static func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(50_000)
+        }
+        return try condition()
+    }
+
+    public static func reloads(_ socket: String) throws -> [String: Any] {
+        try AgentProcesses.status(socket: socket).json["reloads"] as? [String: Any] ?? [:]
+    }
+
+    /// Application states the host saw in heartbeat replies, in order.
+    public static func healthSeen(_ log: String) -> [String] {
+        ((try? AgentProcesses.exchangeLog(log)) ?? []).compactMap { record in
+            guard record.channel == "heartbeat", record.event == "reply",
+                  let range = record.detail.range(of: "application state ") else { return nil }
+            return String(record.detail[range.upperBound...])
         }
     }
 }

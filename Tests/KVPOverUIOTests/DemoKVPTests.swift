@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `hvagent demo` (the README's first command) with its KVP part, as a separate process.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import HostSimulator
 import Testing
 
@@ -45,7 +46,7 @@ import Testing
 
         // The first run starts with the agent and ends (exit 0 or the 5 s timeout) after 5-6 s; the
         // heartbeats go on meanwhile, echoing the host's value until the answer is there.
-        #expect(SighupReloadTests.eventually(15) { !SighupReloadTests.healthSeen(log).isEmpty }, "the probe never answered")
+        #expect(AgentProcesses.eventually(15) { !AgentProcesses.healthSeen(log).isEmpty }, "the probe never answered")
         usleep(500_000)
         agent.terminate()
         agent.waitUntilExit()

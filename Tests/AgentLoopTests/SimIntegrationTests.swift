@@ -1,4 +1,5 @@
 import AgentCore
+import TestSupport
 import Heartbeat
 import Foundation
 import HostSimulator
