@@ -16,19 +16,9 @@ import Timesync
 /// timeline: negotiations, heartbeats, the guest clock converging on host time, the host reading
 /// the KVP auto pool and a key the guest set (pools in a temporary directory, never
 /// /var/lib/hyperv), and a shutdown request carried out as a dry run.
-public struct Demo {
-    public var seconds: Double
-    public var clockOffsetMilliseconds: Double
-    public var driftPPM: Double
-
-    public init(seconds: Double, clockOffsetMilliseconds: Double, driftPPM: Double) {
-        self.seconds = seconds
-        self.clockOffsetMilliseconds = clockOffsetMilliseconds
-        self.driftPPM = driftPPM
-    }
-
-    /// Runs the demo; whether every service behaved.
-    public func run() throws -> Bool {
+public enum Demo {
+    /// Runs the demo for `seconds`; whether every service behaved.
+    public static func run(seconds: Double, clockOffsetMilliseconds: Double, driftPPM: Double) throws -> Bool {
         let timeline = Timeline()
         let (hostSocket, agentSocket) = try SimSocket.pair()
         var configuration = SimHostConfiguration()

@@ -15,19 +15,13 @@ import Glibc
 /// devices, decides uio or kernel mode per service, takes the uio ones through uio_hv_generic, and
 /// serves everything in one event loop together with signals, uevents, the status socket and the
 /// systemd watchdog. Nothing in the loop wakes while the host is quiet.
-public struct InstalledDaemon {
-    /// The configuration: modes, devices and paths are read once here; the rest is read from
-    /// `live` when used, so SIGHUP applies it (``LiveSettings``).
-    public let live: LiveSettings
-    public var dryRunShutdown: Bool
-    private let logger = Logger(label: "hvagent")
-
-    public init(live: LiveSettings, dryRunShutdown: Bool) {
-        self.live = live
-        self.dryRunShutdown = dryRunShutdown
-    }
-
-    public func run() throws {
+public enum InstalledDaemon {
+    /// - Parameters:
+    ///   - live: the configuration; modes, devices and paths are read once here, the rest is read
+    ///     from `live` when used, so SIGHUP applies it (``LiveSettings``).
+    ///   - dryRunShutdown: log host shutdown requests instead of acting on them.
+    public static func run(live: LiveSettings, dryRunShutdown: Bool) throws {
+        let logger = Logger(label: "hvagent")
         let config = live.current
         // Signals first: the mask must be in place before any thread starts, so that SIGTERM
         // reaches the signalfd and not a default handler.
@@ -71,7 +65,6 @@ public struct InstalledDaemon {
         let services = try ServiceTable.build(
             Set(modes.keys),
             in: .init(live: live, shutdownPerformer: performer, timesyncMode: timesyncMode, clock: SystemClock(), chrony: chrony))
-        let logger = logger
         let agent = try IntegrationAgent(
             source: source, services: services,
             observer: AgentObserver.make(board: board, gate: gate, log: { logger.info("\($0)") }))

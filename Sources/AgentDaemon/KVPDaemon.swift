@@ -12,23 +12,10 @@ import Glibc
 /// `hvagent kvp-daemon`: KVP over the kernel's `/dev/vmbus/hv_kvp` in the foreground, a drop-in
 /// for `hv_kvp_daemon -n`, on the agent's own event loop: the same KVP entry of the service table
 /// in kernel mode, with no VMBus channels, stopped by SIGTERM/SIGINT.
-public struct KVPDaemon {
-    public var live: LiveSettings
-    public var poolDirectory: String
-    public var devicePath: String
-    public var lockTimeout: Double
-    /// Log every request and its status (`-d`).
-    public var traceRequests: Bool
-
-    public init(live: LiveSettings, poolDirectory: String, devicePath: String, lockTimeout: Double, traceRequests: Bool) {
-        self.live = live
-        self.poolDirectory = poolDirectory
-        self.devicePath = devicePath
-        self.lockTimeout = lockTimeout
-        self.traceRequests = traceRequests
-    }
-
-    public func run() throws {
+public enum KVPDaemon {
+    /// - Parameter traceRequests: log every request and its status (`-d`).
+    public static func run(live: LiveSettings, poolDirectory: String, devicePath: String, lockTimeout: Double,
+                           traceRequests: Bool) throws {
         let signals = try SignalEvents([SIGTERM, SIGINT])
         // A write to a device that went away must be an error we handle (reopen), never a signal
         // that kills the daemon.

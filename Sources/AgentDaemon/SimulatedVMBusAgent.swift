@@ -13,38 +13,18 @@ import Glibc
 
 /// `hvagent run --sim-socket`: the agent serving the simulated VMBus of a separately started
 /// `hvagent sim-host`, with the same service table, observer and plumbing as the installed daemon.
-public struct SimulatedVMBusAgent {
-    public var socketPath: String
-    public var live: LiveSettings
-    public var timesyncMode: TimesyncMode
-    /// Discipline the machine's clock instead of a simulated one (needs CAP_SYS_TIME).
-    public var systemClock: Bool
-    public var simulatedClockOffsetNanoseconds: Int64
-    public var simulatedClockDriftPPM: Double
-    public var chronySocket: String
-    /// Serve KVP with pools here; nil leaves the KVP offer unopened (a simulated host must never
-    /// write /var/lib/hyperv by default).
-    public var kvpPoolDirectory: String?
-    /// Run the configured shutdown commands instead of a dry run.
-    public var actOnShutdown: Bool
-    public var statusSocket: String?
-
-    public init(socketPath: String, live: LiveSettings, timesyncMode: TimesyncMode, systemClock: Bool,
-                simulatedClockOffsetNanoseconds: Int64, simulatedClockDriftPPM: Double, chronySocket: String,
-                kvpPoolDirectory: String?, actOnShutdown: Bool, statusSocket: String?) {
-        self.socketPath = socketPath
-        self.live = live
-        self.timesyncMode = timesyncMode
-        self.systemClock = systemClock
-        self.simulatedClockOffsetNanoseconds = simulatedClockOffsetNanoseconds
-        self.simulatedClockDriftPPM = simulatedClockDriftPPM
-        self.chronySocket = chronySocket
-        self.kvpPoolDirectory = kvpPoolDirectory
-        self.actOnShutdown = actOnShutdown
-        self.statusSocket = statusSocket
-    }
-
-    public func run() throws {
+public enum SimulatedVMBusAgent {
+    /// - Parameters:
+    ///   - systemClock: discipline the machine's clock instead of a simulated one (needs
+    ///     CAP_SYS_TIME); chrony mode always reads the system clock.
+    ///   - kvpPoolDirectory: serve KVP with pools here; nil leaves the KVP offer unopened (a
+    ///     simulated host must never write /var/lib/hyperv by default).
+    ///   - actOnShutdown: run the configured shutdown commands instead of a dry run.
+    public static func run(
+        socketPath: String, live: LiveSettings, timesyncMode: TimesyncMode, systemClock: Bool,
+        simulatedClockOffsetNanoseconds: Int64, simulatedClockDriftPPM: Double, chronySocket: String,
+        kvpPoolDirectory: String?, actOnShutdown: Bool, statusSocket: String?
+    ) throws {
         let signals = try SignalEvents([SIGTERM, SIGINT, SIGHUP])
         let timeline = Timeline()
         let clock: any GuestClock

@@ -3,7 +3,7 @@ import HVProtocol
 /// What a guest reply meant to the host.
 public enum HostReply: Hashable, Sendable {
     /// NEGOTIATE answered with exactly one supported framework and service version.
-    case negotiated(HostNegotiatedVersions)
+    case negotiated(NegotiatedVersions)
     /// NEGOTIATE answered without a usable version: the channel stays failed until reopened.
     case negotiationFailed(String)
     /// The reply to the outstanding request.
@@ -37,7 +37,7 @@ public struct HostICChannel: Sendable {
     public let kind: ICServiceID
     public var offer: HostVersionOffer
     public private(set) var state: State = .closed
-    public private(set) var negotiated: HostNegotiatedVersions?
+    public private(set) var negotiated: NegotiatedVersions?
     /// The `ictransaction_id` of every request. openvmm's host always sends 0 and rejects a
     /// reply with any other value; kept as a constant so the check has something to compare with.
     public static let transactionID: UInt8 = 0

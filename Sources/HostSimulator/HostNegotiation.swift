@@ -19,12 +19,12 @@ public enum HostNegotiation {
     /// As openvmm's host (vm/devices/hyperv_ic/src/common.rs, `IcPipe::negotiate`): the counts must
     /// be exactly 1 and 1 (a guest without a match answers 0/0), then the two versions at +8 and
     /// +12. Also checked: both were in the offer, so a guest that makes a version up is caught.
-    public static func agreedVersions(replyBody body: [UInt8], offer: HostVersionOffer) -> HostNegotiatedVersions? {
+    public static func agreedVersions(replyBody body: [UInt8], offer: HostVersionOffer) -> NegotiatedVersions? {
         guard LittleEndian.u16(body, at: 0) == 1, LittleEndian.u16(body, at: 2) == 1,
               let framework = ICVersion.decode(body, at: NegotiateBody.fixedSize),
               let service = ICVersion.decode(body, at: NegotiateBody.fixedSize + ICVersion.size),
               offer.frameworkVersions.contains(framework), offer.serviceVersions.contains(service)
         else { return nil }
-        return HostNegotiatedVersions(framework: framework, service: service)
+        return NegotiatedVersions(framework: framework, service: service)
     }
 }

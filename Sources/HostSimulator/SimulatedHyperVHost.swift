@@ -44,7 +44,7 @@ public final class SimulatedHyperVHost {
     public var configuration: SimHostConfiguration
     var channels: [ICServiceID: HostChannel] = [:]  // internal: HostileActions.swift reaches the raw channel
 
-    public private(set) var negotiated: [ICServiceID: HostNegotiatedVersions] = [:]
+    public private(set) var negotiated: [ICServiceID: NegotiatedVersions] = [:]
     public private(set) var negotiationCount: [ICServiceID: Int] = [:]
     public private(set) var negotiationFailures: [ICServiceID: Int] = [:]
     /// Re-opens served per service (the agent's `opened` after the first, same offer).

@@ -1,15 +1,4 @@
 import HVProtocol
-/// The framework and service versions a NEGOTIATE settled on.
-public struct NegotiatedVersions: Hashable, Sendable, CustomStringConvertible {
-    public var framework: ICVersion
-    public var service: ICVersion
-    public init(framework: ICVersion, service: ICVersion) {
-        self.framework = framework
-        self.service = service
-    }
-    public var description: String { "framework \(framework), service \(service)" }
-}
-
 /// Guest-side version negotiation, exactly as Linux `vmbus_prep_negotiate_resp`
 /// (drivers/hv/channel_mgmt.c) computes it.
 public enum ICNegotiation {

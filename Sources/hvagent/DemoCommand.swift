@@ -24,7 +24,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        guard try Demo(seconds: seconds, clockOffsetMilliseconds: clockOffsetMs, driftPPM: driftPpm).run() else {
+        guard try Demo.run(seconds: seconds, clockOffsetMilliseconds: clockOffsetMs, driftPPM: driftPpm) else {
             throw ExitCode.failure
         }
     }

@@ -45,10 +45,9 @@ struct KVPDaemonCommand: ParsableCommand {
             throw CommandFailure("refusing to start: \(error)")
         }
         LiveLogLevel.bootstrap()
-        let daemon = KVPDaemon(live: LiveSettings(settings, path: config, overrides: []), poolDirectory: poolDir,
-                               devicePath: device, lockTimeout: lockTimeout, traceRequests: debug)
         do {
-            try daemon.run()
+            try KVPDaemon.run(live: LiveSettings(settings, path: config, overrides: []), poolDirectory: poolDir,
+                              devicePath: device, lockTimeout: lockTimeout, traceRequests: debug)
         } catch {
             throw CommandFailure("hvagent kvp-daemon: \(error)")
         }

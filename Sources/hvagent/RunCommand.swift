@@ -58,15 +58,14 @@ struct RunCommand: ParsableCommand {
         let live = LiveSettings(settings, path: config, overrides: overrides)
         LiveLogLevel.bootstrap()
         guard let simSocket else {
-            try InstalledDaemon(live: live, dryRunShutdown: dryRunShutdown).run()
+            try InstalledDaemon.run(live: live, dryRunShutdown: dryRunShutdown)
             return
         }
-        try SimulatedVMBusAgent(
+        try SimulatedVMBusAgent.run(
             socketPath: simSocket, live: live, timesyncMode: timesyncMode ?? DefaultTimesyncMode.detected,
             systemClock: systemClock, simulatedClockOffsetNanoseconds: Int64(simulatedClockOffsetMs * 1e6),
             simulatedClockDriftPPM: simulatedClockDriftPpm, chronySocket: chronySocket, kvpPoolDirectory: kvpPoolDir,
-            actOnShutdown: actOnShutdown, statusSocket: statusSocket
-        ).run()
+            actOnShutdown: actOnShutdown, statusSocket: statusSocket)
     }
 }
 

@@ -16,9 +16,9 @@ import HVProtocol
         let harness = try SimHarness()
         defer { harness.stop() }
         #expect(try harness.start())
-        #expect(harness.host.negotiated[.heartbeat] == HostNegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0)))
-        #expect(harness.host.negotiated[.shutdown] == HostNegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 2)))
-        #expect(harness.host.negotiated[.timesync] == HostNegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(4, 0)))
+        #expect(harness.host.negotiated[.heartbeat] == NegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0)))
+        #expect(harness.host.negotiated[.shutdown] == NegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 2)))
+        #expect(harness.host.negotiated[.timesync] == NegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(4, 0)))
         // KVP is offered but this agent has no KVP engine configured: it is ignored, not opened.
         #expect(harness.host.negotiated[.kvp] == nil)
         #expect(harness.host.protocolErrors.isEmpty)

@@ -47,7 +47,7 @@ import Testing
         var host = HostICChannel(kind: .heartbeat, offer: .windows(.heartbeat))
         _ = host.negotiateRequest()
         #expect(host.accept(Self.negotiateReply(framework: (3, 0), service: (3, 0)))
-            == .negotiated(HostNegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0))))
+            == .negotiated(NegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0))))
 
         var refused = HostICChannel(kind: .heartbeat, offer: .windows(.heartbeat))
         _ = refused.negotiateRequest()

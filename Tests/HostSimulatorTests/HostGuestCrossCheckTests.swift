@@ -24,7 +24,7 @@ import Timesync
             for: negotiate.body, guestFrameworks: kind.frameworkVersions, guestServices: kind.serviceVersions)
         let agreed = try #require(guestResult)
         let reply = negotiate.reply(status: .ok, body: replyBody, messageSize: ICNegotiation.replyMessageSize)
-        #expect(host.accept(reply) == .negotiated(HostNegotiatedVersions(framework: agreed.framework, service: agreed.service)))
+        #expect(host.accept(reply) == .negotiated(NegotiatedVersions(framework: agreed.framework, service: agreed.service)))
 
         let body: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8]
         let request = try ICRequest.parse(try host.request(type: .heartbeat, body: body)) { _ in 0 }

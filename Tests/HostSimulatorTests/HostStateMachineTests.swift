@@ -18,7 +18,7 @@ import HVProtocol
     func windowsOffersNegotiateNewestCommonVersion(kind: ICServiceID, expected: ICVersion) {
         var host = HostICChannel(kind: kind, offer: .windows(kind))
         let reply = guestProcess(kind, host.negotiateRequest())
-        #expect(host.accept(reply) == .negotiated(HostNegotiatedVersions(framework: ICVersion(3, 0), service: expected)))
+        #expect(host.accept(reply) == .negotiated(NegotiatedVersions(framework: ICVersion(3, 0), service: expected)))
         #expect(host.state == .ready)
     }
 
@@ -33,10 +33,10 @@ import HVProtocol
     @Test func olderHostsGetOlderVersions() {
         var timesync = HostICChannel(kind: .timesync, offer: .timesyncV3)
         #expect(timesync.accept(guestProcess(.timesync, timesync.negotiateRequest()))
-            == .negotiated(HostNegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0))))
+            == .negotiated(NegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0))))
         var old = HostICChannel(kind: .shutdown, offer: .ws2008)
         #expect(old.accept(guestProcess(.shutdown, old.negotiateRequest()))
-            == .negotiated(HostNegotiatedVersions(framework: ICVersion(1, 0), service: ICVersion(1, 0))))
+            == .negotiated(NegotiatedVersions(framework: ICVersion(1, 0), service: ICVersion(1, 0))))
     }
 
     @Test func heartbeatThousandRounds() throws {
@@ -65,7 +65,7 @@ import HVProtocol
         // The host renegotiates before the reply arrives: the old reply is skipped.
         let negotiate = host.negotiateRequest()
         #expect(host.accept(staleReply) == .stale(.heartbeat))
-        #expect(host.accept(guest.process(negotiate).reply ?? []) == .negotiated(HostNegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0))))
+        #expect(host.accept(guest.process(negotiate).reply ?? []) == .negotiated(NegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(3, 0))))
     }
 
     @Test func replyChecksRejectBadFlagsAndIds() throws {

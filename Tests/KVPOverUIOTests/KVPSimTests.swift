@@ -47,7 +47,7 @@ struct StaticIPInfo: IPInfoSource {
     @Test func hostEnumeratesTheAutoPoolAfterNegotiatingVersion4() throws {
         let harness = try harness()
         defer { harness.stop() }
-        #expect(harness.host.negotiated[.kvp] == HostNegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(4, 0)))
+        #expect(harness.host.negotiated[.kvp] == NegotiatedVersions(framework: ICVersion(3, 0), service: ICVersion(4, 0)))
         let walk = try harness.host.kvpEnumerate(pool: 2)
         var expected = StaticAutoPool().autoPoolEntries().map { KVPHostRecord(key: $0.key, value: $0.value) }
         expected[1].value = "3.1"
@@ -133,7 +133,7 @@ struct StaticIPInfo: IPInfoSource {
         harness.host.configuration.offers[.kvp] = .ws2008
         try harness.host.offer(.kvp)
         #expect(try harness.host.run(timeout: 5) { harness.host.negotiationCount[.kvp] == 2 })
-        #expect(harness.host.negotiated[.kvp] == HostNegotiatedVersions(framework: ICVersion(1, 0), service: ICVersion(1, 0)))
+        #expect(harness.host.negotiated[.kvp] == NegotiatedVersions(framework: ICVersion(1, 0), service: ICVersion(1, 0)))
         #expect(try harness.host.kvpEnumerate(pool: 1).records == [KVPHostRecord(key: "before", value: "rescind")])
         // A v5-only host: no common version, the channel stays failed and nothing is exchanged.
         try harness.host.rescind(.kvp)
