@@ -10,37 +10,7 @@ import Glibc
 /// Faults around the agent: killed mid-exchange and restarted, channels rescinded and re-offered
 /// over and over.
 @Suite(.serialized) struct FaultTests {
-    static var hvagent: String { AgentProcesses.hvagent }
-
-    /// Reads the host's JSON-lines log.
-    static func records(_ path: String) -> [ExchangeRecord] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        let decoder = JSONDecoder()
-        return text.split(separator: "\n").compactMap { try? decoder.decode(ExchangeRecord.self, from: Data($0.utf8)) }
-    }
-
-    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
-
-    static func startAgent(socket: String) throws -> Process {
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: hvagent)
-        agent.arguments = ["run", "--sim-socket", socket, "--timesync-mode", "discipline"]
-        agent.standardOutput = FileHandle.nullDevice
-        agent.standardError = FileHandle.nullDevice
-        try agent.run()
-        return agent
-    }
-
-    /// SIGKILL while heartbeats fly every 20 ms; a new agent process connects to the same host,
-    /// which sees a second connection, negotiates every service again, and serves it.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: FaultTests.hvagent), "hvagent binary not built"))
+    @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func sigkillMidExchangeAndRestartRenegotiates() throws {
         let directory = try AgentProcesses.directory("kill")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -51,19 +21,19 @@ import Glibc
         defer { if host.isRunning { host.terminate() } }
         #expect(FileManager.default.fileExists(atPath: socket))
 
-        let first = try Self.startAgent(socket: socket)
+        let first = try AgentProcesses.start(["run", "--sim-socket", socket, "--timesync-mode", "discipline"])
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
-        let heartbeatReplies = { Self.records(log).filter { $0.channel == "heartbeat" && $0.event == "reply" && $0.type == "heartbeat" } }
-        #expect(Self.waitFor(10) { heartbeatReplies().count >= 10 })
+        let heartbeatReplies = { AgentProcesses.liveExchangeLog(log).filter { $0.channel == "heartbeat" && $0.event == "reply" && $0.type == "heartbeat" } }
+        #expect(AgentProcesses.eventually(10) { heartbeatReplies().count >= 10 })
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         #expect(first.terminationReason == .uncaughtSignal)
-        let killedAt = Self.records(log).count
+        let killedAt = AgentProcesses.liveExchangeLog(log).count
 
-        let second = try Self.startAgent(socket: socket)
+        let second = try AgentProcesses.start(["run", "--sim-socket", socket, "--timesync-mode", "discipline"])
         defer { if second.isRunning { second.terminate() } }
-        let afterRestart = { Array(Self.records(log).dropFirst(killedAt)) }
-        let renegotiated = Self.waitFor(10) {
+        let afterRestart = { Array(AgentProcesses.liveExchangeLog(log).dropFirst(killedAt)) }
+        let renegotiated = AgentProcesses.eventually(10) {
             let records = afterRestart()
             let negotiated = Set(records.filter { $0.event == "reply" && $0.type == "negotiate" && $0.status == "S_OK" }.map(\.channel))
             return negotiated.isSuperset(of: ["heartbeat", "shutdown", "timesync"])
@@ -72,7 +42,7 @@ import Glibc
         #expect(renegotiated)
         let records = afterRestart()
         // In the log: the kill seen as a disconnect, then the second connection.
-        let all = Self.records(log)
+        let all = AgentProcesses.liveExchangeLog(log)
         let disconnect = all.firstIndex { $0.channel == "host" && $0.event == "error" && $0.detail == "agent disconnected" }
         let reconnect = all.firstIndex { $0.channel == "host" && $0.event == "connect" && $0.detail == "agent connection 2" }
         #expect(disconnect != nil && reconnect != nil && disconnect! < reconnect!)

@@ -22,14 +22,6 @@ import Testing
     }
 
     /// Starts `hvagent run` against a sim host with `config`, in `directory`.
-    static func startAgent(directory: String, socket: String, config: String) throws -> Process {
-        let agent = AgentProcesses.process(["run", "--sim-socket", socket, "--timesync-mode", "off", "--config", config])
-        agent.standardOutput = FileHandle.nullDevice
-        agent.standardError = FileHandle.nullDevice
-        try agent.run()
-        return agent
-    }
-
     @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func aFiveSecondProbeDoesNotStallTheLoop() throws {
         let directory = try AgentProcesses.directory("probe-stall")
@@ -41,7 +33,7 @@ import Testing
         let host = try AgentProcesses.startSimHost(socket: socket, [
             "--heartbeat-interval", "0.2", "--timesync-interval", "0.3", "--seconds", "60", "--log", log])
         defer { if host.isRunning { host.terminate() } }
-        let agent = try Self.startAgent(directory: directory, socket: socket, config: config)
+        let agent = try AgentProcesses.start(["run", "--sim-socket", socket, "--timesync-mode", "off", "--config", config])
         defer { if agent.isRunning { agent.terminate() } }
 
         // The first run starts with the agent and ends (exit 0 or the 5 s timeout) after 5-6 s; the
@@ -71,7 +63,7 @@ import Testing
         let host = try AgentProcesses.startSimHost(socket: socket, [
             "--heartbeat-interval", "60", "--timesync-interval", "60", "--seconds", "30", "--log", log])
         defer { if host.isRunning { host.terminate() } }
-        let agent = try Self.startAgent(directory: directory, socket: socket, config: config)
+        let agent = try AgentProcesses.start(["run", "--sim-socket", socket, "--timesync-mode", "off", "--config", config])
         defer { if agent.isRunning { agent.terminate() } }
 
         // Negotiation, the first heartbeat and the probe's first run.

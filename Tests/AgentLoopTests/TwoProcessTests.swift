@@ -14,16 +14,9 @@ import Testing
         let host = try AgentProcesses.startSimHost(socket: socket, [
             "--heartbeat-interval", "0.2", "--timesync-interval", "0.2", "--seconds", "3", "--shutdown-flags", "2",
             "--shutdown-after", "1", "--log", log])
-        let agent = AgentProcesses.process(["run", "--sim-socket", socket, "--timesync-mode", "discipline"])
-        let output = Pipe()
-        agent.standardOutput = output
-        agent.standardError = output
-        try agent.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        agent.waitUntilExit()
-        host.waitUntilExit()
+        let (status, text) = try AgentProcesses.runToEnd(["run", "--sim-socket", socket, "--timesync-mode", "discipline"], host: host)
         #expect(host.terminationStatus == 0)
-        #expect(agent.terminationStatus == 0, "agent output: \(text)")
+        #expect(status == 0, "agent output: \(text)")
         let records = try AgentProcesses.exchangeLog(log)
         #expect(records.filter { $0.channel == "heartbeat" && $0.event == "reply" && $0.status == "S_OK" }.count >= 5)
         #expect(records.contains { $0.channel == "timesync" && $0.event == "reply" && $0.type == "negotiate" && $0.detail.contains("service 4.0") })

@@ -16,16 +16,9 @@ import Testing
         let socket = directory + "/sim.sock"
         let log = directory + "/exchange.jsonl"
         let host = try AgentProcesses.startSimHost(socket: socket, ["--seconds", "2", "--kvp-enumerate-after", "0.3", "--log", log])
-        let agent = AgentProcesses.process(["run", "--sim-socket", socket, "--timesync-mode", "off", "--kvp-pool-dir", pools])
-        let output = Pipe()
-        agent.standardOutput = output
-        agent.standardError = output
-        try agent.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        agent.waitUntilExit()
-        host.waitUntilExit()
+        let (status, text) = try AgentProcesses.runToEnd(["run", "--sim-socket", socket, "--timesync-mode", "off", "--kvp-pool-dir", pools], host: host)
         #expect(host.terminationStatus == 0)
-        #expect(agent.terminationStatus == 0, "agent output: \(text)")
+        #expect(status == 0, "agent output: \(text)")
         let records = try AgentProcesses.exchangeLog(log)
         let kvp = records.filter { $0.channel == "kvp" && $0.event == "reply" }
         #expect(kvp.contains { $0.type == "negotiate" && $0.detail == "framework 3.0, service 4.0" })

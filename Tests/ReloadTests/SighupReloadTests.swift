@@ -20,13 +20,8 @@ import Testing
         let host = try AgentProcesses.startSimHost(socket: socket, [
             "--heartbeat-interval", "0.1", "--timesync-interval", "60", "--seconds", "60", "--log", log])
         defer { if host.isRunning { host.terminate() } }
-        let agent = AgentProcesses.process(["run", "--sim-socket", socket, "--timesync-mode", "off", "--config", config,
-                                            "--status-socket", statusSocket])
-        _ = FileManager.default.createFile(atPath: output, contents: nil)
-        let outputHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        agent.standardOutput = outputHandle
-        agent.standardError = outputHandle
-        try agent.run()
+        let agent = try AgentProcesses.start(["run", "--sim-socket", socket, "--timesync-mode", "off", "--config", config,
+                                              "--status-socket", statusSocket], output: output)
         defer { if agent.isRunning { agent.terminate() } }
 
         // The configured probe (exit 1) reports critical.
@@ -64,7 +59,6 @@ import Testing
         #expect(try AgentProcesses.reloads(statusSocket)["restart_pending"] as? [String] == [])
         agent.terminate()
         agent.waitUntilExit()
-        try outputHandle.close()
         #expect(agent.terminationReason == .exit && agent.terminationStatus == 0)
 
         let text = try String(contentsOfFile: output, encoding: .utf8)

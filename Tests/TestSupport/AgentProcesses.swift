@@ -54,6 +54,13 @@ public enum AgentProcesses {
         }
     }
 
+    /// The records of a log the host is still writing: a line cut short at the end is left out.
+    public static func liveExchangeLog(_ path: String) -> [ExchangeRecord] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        let decoder = JSONDecoder()
+        return text.split(separator: "\n").compactMap { try? decoder.decode(ExchangeRecord.self, from: Data($0.utf8)) }
+    }
+
     /// Polls `condition` every 50 ms for up to `seconds`.
     public static func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -75,5 +82,36 @@ public enum AgentProcesses {
                   let range = record.detail.range(of: "application state ") else { return nil }
             return String(record.detail[range.upperBound...])
         }
+    }
+
+    /// Starts `hvagent ARGUMENTS` with standard output and error into the file `output` (created),
+    /// or discarded.
+    public static func start(_ arguments: [String], output: String? = nil) throws -> Process {
+        let process = process(arguments)
+        if let output {
+            _ = FileManager.default.createFile(atPath: output, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
+        try process.run()
+        return process
+    }
+
+    /// Runs `hvagent ARGUMENTS` (an agent whose simulated host ends the session) to its end, then
+    /// waits for `host`: the agent's exit status and its combined output.
+    public static func runToEnd(_ arguments: [String], host: Process) throws -> (status: Int32, output: String) {
+        let agent = process(arguments)
+        let output = Pipe()
+        agent.standardOutput = output
+        agent.standardError = output
+        try agent.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        agent.waitUntilExit()
+        host.waitUntilExit()
+        return (agent.terminationStatus, text)
     }
 }
