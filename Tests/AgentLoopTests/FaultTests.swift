@@ -12,10 +12,8 @@ import Glibc
 @Suite(.serialized) struct FaultTests {
     @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func sigkillMidExchangeAndRestartRenegotiates() throws {
-        let directory = try AgentProcesses.directory("kill")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let socket = directory + "/sim.sock"
-        let log = directory + "/exchange.jsonl"
+        let session = try AgentProcesses.Session("kill")
+        let (socket, log) = (session.socket, session.log)
         let host = try AgentProcesses.startSimHost(socket: socket, [
             "--heartbeat-interval", "0.02", "--timesync-interval", "0.1", "--seconds", "20", "--accept-reconnect", "--log", log])
         defer { if host.isRunning { host.terminate() } }

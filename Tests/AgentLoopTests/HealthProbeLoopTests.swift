@@ -24,10 +24,8 @@ import Testing
     /// Starts `hvagent run` against a sim host with `config`, in `directory`.
     @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func aFiveSecondProbeDoesNotStallTheLoop() throws {
-        let directory = try AgentProcesses.directory("probe-stall")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let socket = directory + "/sim.sock"
-        let log = directory + "/exchange.jsonl"
+        let session = try AgentProcesses.Session("probe-stall")
+        let (directory, socket, log) = (session.directory, session.socket, session.log)
         let config = directory + "/hvagent.conf"
         try "[heartbeat]\nhealth_command = sleep 5\n".write(toFile: config, atomically: true, encoding: .utf8)
         let host = try AgentProcesses.startSimHost(socket: socket, [
@@ -54,10 +52,8 @@ import Testing
     /// when a heartbeat asks, never on a timer.
     @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func aConfiguredProbeDoesNotWakeAnIdleAgent() throws {
-        let directory = try AgentProcesses.directory("probe-idle")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let socket = directory + "/sim.sock"
-        let log = directory + "/exchange.jsonl"
+        let session = try AgentProcesses.Session("probe-idle")
+        let (directory, socket, log) = (session.directory, session.socket, session.log)
         let config = directory + "/hvagent.conf"
         try "[heartbeat]\nhealth_command = true\n".write(toFile: config, atomically: true, encoding: .utf8)
         let host = try AgentProcesses.startSimHost(socket: socket, [

@@ -26,9 +26,8 @@ import Testing
 
     @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func idleAgentDoesNotWakeAndReportsStatus() throws {
-        let directory = try AgentProcesses.directory("idle")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let socket = directory + "/sim.sock"
+        let session = try AgentProcesses.Session("idle")
+        let (directory, socket) = (session.directory, session.socket)
         let statusSocket = directory + "/status.sock"
         // Periodic traffic every 60 s: after negotiation and the first SYNC the host is silent.
         let host = try AgentProcesses.startSimHost(socket: socket, [

@@ -7,10 +7,8 @@ import Testing
 @Suite struct TwoProcessTests {
     @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func simHostAndRunTalkOverASocket() throws {
-        let directory = try AgentProcesses.directory("twoproc")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let socket = directory + "/sim.sock"
-        let log = directory + "/exchange.jsonl"
+        let session = try AgentProcesses.Session("twoproc")
+        let (socket, log) = (session.socket, session.log)
         let host = try AgentProcesses.startSimHost(socket: socket, [
             "--heartbeat-interval", "0.2", "--timesync-interval", "0.2", "--seconds", "3", "--shutdown-flags", "2",
             "--shutdown-after", "1", "--log", log])

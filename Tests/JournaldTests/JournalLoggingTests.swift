@@ -9,9 +9,8 @@ import Testing
     /// Runs the agent against a sim host for about a second, stderr into a file, with
     /// `JOURNAL_STREAM` set to that file's device:inode (or to another value), and returns its log.
     static func agentLog(journalStreamMatches: Bool) throws -> String {
-        let directory = try AgentProcesses.directory("journal-\(journalStreamMatches)")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let socket = directory + "/sim.sock"
+        let session = try AgentProcesses.Session("journal-\(journalStreamMatches)")
+        let (directory, socket) = (session.directory, session.socket)
         let logPath = directory + "/agent.log"
         let host = try AgentProcesses.startSimHost(socket: socket, ["--heartbeat-interval", "0.2", "--timesync-interval", "60", "--seconds", "30"])
         defer { if host.isRunning { host.terminate() } }

@@ -8,10 +8,8 @@ import Testing
 @Suite struct SighupReloadTests {
     @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func sighupAppliesLiveKeysReportsRestartKeysAndRefusesAnInvalidFile() throws {
-        let directory = try AgentProcesses.directory("reload")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let socket = directory + "/sim.sock"
-        let log = directory + "/exchange.jsonl"
+        let session = try AgentProcesses.Session("reload")
+        let (directory, socket, log) = (session.directory, session.socket, session.log)
         let statusSocket = directory + "/status.sock"
         let config = directory + "/hvagent.conf"
         let output = directory + "/agent.log"

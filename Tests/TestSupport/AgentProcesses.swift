@@ -114,4 +114,24 @@ public enum AgentProcesses {
         host.waitUntilExit()
         return (agent.terminationStatus, text)
     }
+
+    /// A scratch directory for one test's processes, with the usual paths in it; removed when the
+    /// session goes away.
+    public final class Session {
+        public let directory: String
+        /// Where the simulated host listens.
+        public let socket: String
+        /// The host's JSON-lines exchange log.
+        public let log: String
+
+        public init(_ name: String) throws {
+            directory = try AgentProcesses.directory(name)
+            socket = directory + "/sim.sock"
+            log = directory + "/exchange.jsonl"
+        }
+
+        deinit {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
 }
