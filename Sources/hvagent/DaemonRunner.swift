@@ -109,7 +109,6 @@ struct DaemonRunner {
     func startKernelKVP(board: StatusBoard) throws -> [PollInput] {
         let (engine, facts, log) = try makeKVPEngine()
         let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: config.string("kvp", "device"), log: log)
-        frontEnd.mayBlock = false
         let retry = try LoopTimer()
         let limiter = RefusalLogLimiter()
         let logger = logger

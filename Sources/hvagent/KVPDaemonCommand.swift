@@ -1,6 +1,7 @@
 import AgentConfig
 import AgentCore
 import ArgumentParser
+import HVSystem
 import KVPAgent
 import KVPStore
 import NetInfo
@@ -81,11 +82,41 @@ struct KVPDaemonCommand: ParsableCommand {
         frontEnd.traceRequests = debug
         log("KVP starting; pid is:\(getpid())")
         do {
-            let watching = facts.map { f in [(descriptor: f.fileDescriptor, onReadable: { _ = try? f.processPendingEvents() })] } ?? []
-            try frontEnd.run(watching: watching)
+            try serve(frontEnd, facts: facts, log: log)
         } catch {
             log("hvagent kvp-daemon: \(error)")
             throw ExitCode(1)
+        }
+    }
+
+    /// The device and the network facts in one poll loop (the device starts closed: the first
+    /// reopen is the start). After a failure it waits the front end's back-off and reopens; a busy
+    /// device (another program holds it, B14) is waited for, any other open or registration
+    /// failure ends the daemon.
+    private func serve(_ frontEnd: KernelDeviceFrontEnd, facts: NetworkFacts?, log: (String) -> Void) throws(SystemCallError) {
+        while true {
+            if frontEnd.descriptor < 0 {
+                do {
+                    try frontEnd.reopen()
+                } catch where error.errno == .resourceBusy {
+                    let delay = max(frontEnd.reopenDelayMicroseconds, 100_000)
+                    log("KVP: \(frontEnd.devicePath) busy; retrying in \(delay / 1000) ms")
+                    usleep(UInt32(delay))
+                    continue
+                }
+            }
+            var fds = [pollfd(fd: frontEnd.descriptor, events: Int16(POLLIN), revents: 0)]
+            if let facts { fds.append(pollfd(fd: facts.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
+            guard retryingOnInterrupt({ poll(&fds, nfds_t(fds.count), -1) }) > 0 else { continue }
+            if let facts, fds[1].revents != 0 { _ = try? facts.processPendingEvents() }
+            guard fds[0].revents != 0 else { continue }
+            do {
+                try frontEnd.serviceOne()
+            } catch where error.errno == .resourceBusy {
+                continue
+            }
+            // A device that keeps failing stays closed for the back-off pause.
+            if frontEnd.descriptor < 0 { usleep(UInt32(frontEnd.reopenDelayMicroseconds)) }
         }
     }
 }
