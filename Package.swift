@@ -26,26 +26,27 @@ let package = Package(
     targets: [
         // Wire types only: every layout, GUID and version list of the VMBus ICs (docs/PROTOCOL.md).
         .target(name: "HVProtocol"),
-        // Small system facilities with no protocol in them (the clocks a simulation runs on).
-        .target(name: "HVSystem"),
         // Thin C helpers for what Swift cannot import (cmsg macros, CPU_SET, memfd, eventfd).
         .target(name: "CHVSupport"),
+        // The one system-call layer: one errno type (Errno, SystemCallError), one EINTR retry
+        // (retryingOnInterrupt), and the clocks a simulation runs on (TimeSource).
+        .target(name: "HVSystem"),
         // The VMBus ring and the channel (two rings + a doorbell), over memory it does not own.
         .target(
             name: "RingTransport",
-            dependencies: ["HVProtocol", "CHVSupport", .product(name: "Atomics", package: "swift-atomics")]
+            dependencies: ["HVProtocol", "CHVSupport", "HVSystem", .product(name: "Atomics", package: "swift-atomics")]
         ),
         // The simulated channel backend: memfd rings + eventfds handed over a Unix socket.
-        .target(name: "SimTransport", dependencies: ["RingTransport", "CHVSupport"]),
+        .target(name: "SimTransport", dependencies: ["RingTransport", "CHVSupport", "HVSystem"]),
         // The configuration file: typed keys, defaults, parser with file:line errors.
-        .target(name: "AgentConfig"),
+        .target(name: "AgentConfig", dependencies: ["HVSystem"]),
         // VMBus device discovery in sysfs, uio binding, and per-service mode selection (from the
         // configuration's [services] choices).
-        .target(name: "VMBusDiscovery", dependencies: ["HVProtocol", "RingTransport", "AgentConfig"]),
+        .target(name: "VMBusDiscovery", dependencies: ["HVProtocol", "HVSystem", "RingTransport", "AgentConfig"]),
         // Daemon plumbing: sd_notify, signalfd, kernel uevents.
-        .target(name: "DaemonSupport", dependencies: ["CHVSupport", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "DaemonSupport", dependencies: ["CHVSupport", "HVSystem", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
         // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
-        .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore", "DaemonSupport"]),
+        .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore", "DaemonSupport", "HVSystem"]),
         // The daemon as a library: the service table, and every way of running the agent (installed
         // daemon, simulated VMBus, demo, kvp-daemon) wired in one place; the executables parse
         // arguments and call it.
@@ -82,7 +83,7 @@ let package = Package(
         // Bounded helper processes (health probes, shutdown hooks): own process group, clean signal mask;
         // a probe's end is an event-loop event (pidfd + timerfd in one epoll set).
         .target(name: "CProcessSupport"),
-        .target(name: "ProcessSupport", dependencies: ["CProcessSupport", "CHVSupport"]),
+        .target(name: "ProcessSupport", dependencies: ["CProcessSupport", "CHVSupport", "HVSystem"]),
         .target(name: "Heartbeat", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport"]),
         .target(name: "ShutdownSvc", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
@@ -96,7 +97,7 @@ let package = Package(
         // The agent's runtime: one poll loop driving every IC channel over the simulated VMBus.
         .target(
             name: "AgentCore",
-            dependencies: ["HVProtocol", "ICFramework", "RingTransport", "SimTransport", "CHVSupport", "VMBusDiscovery", "DaemonSupport"]
+            dependencies: ["HVProtocol", "HVSystem", "ICFramework", "RingTransport", "SimTransport", "CHVSupport", "VMBusDiscovery", "DaemonSupport"]
         ),
         // Heartbeat round trip and timesync residual benchmarks (docs/PERFORMANCE.md).
         .executableTarget(
@@ -104,6 +105,7 @@ let package = Package(
             dependencies: ["AgentCore", "HostSimulator", "SimScenarios", "HVProtocol", "HVSystem", "Heartbeat", "SimTransport", "CHVSupport", "Timesync"]
         ),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
+        .testTarget(name: "HVSystemTests", dependencies: ["HVSystem"]),
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "ProcessSupport", "TestSupport"]),
         // The simulated host's own codecs and state machines.
         .testTarget(
@@ -135,10 +137,10 @@ let package = Package(
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
         ),
         // Live system facts behind KVP: addresses, gateways, DNS, DHCP state, OS info, FQDN.
-        .target(name: "NetInfo", dependencies: ["CNetlink"]),
-        .testTarget(name: "NetInfoTests", dependencies: ["NetInfo"]),
+        .target(name: "NetInfo", dependencies: ["CNetlink", "HVSystem"]),
+        .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "HVSystem"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),
-        .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery", "DaemonSupport"]),
+        .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery", "DaemonSupport", "HVSystem"]),
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
@@ -150,18 +152,18 @@ let package = Package(
                            "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent"],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport", "AgentConfig"]),
+        .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport", "AgentConfig", "HVSystem", "HVProtocol"]),
         // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
-        .target(name: "KVPStore"),
+        .target(name: "KVPStore", dependencies: ["HVSystem"]),
         // KVP operations engine, the /dev/vmbus/hv_kvp front end and the ring (IC) front end.
-        .target(name: "KVPAgent", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "KVPStore", "NetInfo", "ICFramework", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "KVPAgent", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "KVPStore", "NetInfo", "ICFramework", .product(name: "Logging", package: "swift-log")]),
         // `kvp`: read and write pools from scripts.
         .executableTarget(
             name: "kvp",
-            dependencies: ["KVPStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KVPStore", "HVSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "KVPStoreTests", dependencies: ["KVPStore", "TestSupport"]),
-        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore", "TestSupport", "ICFramework"]),
+        .testTarget(name: "KVPStoreTests", dependencies: ["KVPStore", "TestSupport", "HVSystem"]),
+        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore", "TestSupport", "ICFramework", "HVSystem"]),
         // Runs the built `kvp` executable (the dependency makes sure it is built).
         .testTarget(name: "KVPCLITests", dependencies: ["kvp", "KVPStore", "TestSupport"]),
     ]

@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,10 +15,10 @@ extension AgentSettings {
         switch readText(path) {
         case .success(let text):
             config = try parse(text, file: path)
-        case .failure(let e) where e.code == ENOENT && path == defaultPath:
+        case .failure(let e) where e == .noSuchFileOrDirectory && path == defaultPath:
             config = AgentSettings()
         case .failure(let e):
-            throw ConfigError(file: path, line: 0, problem: .unreadable(String(cString: strerror(e.code))))
+            throw ConfigError(file: path, line: 0, problem: .unreadable(e.description))
         }
         for assignment in overrides { try config.override(assignment) }
         return config
@@ -24,26 +26,18 @@ extension AgentSettings {
 
     /// Reads a whole (small) text file; configuration files over 1 MiB are refused.
     static func readText(_ path: String) -> Result<String, Errno> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return .failure(Errno(code: errno)) }
+        let fd = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return .failure(.current) }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failure(Errno(code: errno))
-            }
+            let n = chunk.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(fd, raw.baseAddress, raw.count) } }
+            if n < 0 { return .failure(.current) }
             if n == 0 { break }
             bytes += chunk[..<n]
-            if bytes.count > 1 << 20 { return .failure(Errno(code: EFBIG)) }
+            if bytes.count > 1 << 20 { return .failure(.fileTooLarge) }
         }
         return .success(String(decoding: bytes, as: UTF8.self))
     }
-}
-
-/// An errno value as an Error.
-struct Errno: Error {
-    var code: Int32
 }

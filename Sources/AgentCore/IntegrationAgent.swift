@@ -1,3 +1,4 @@
+import HVSystem
 import CHVSupport
 import DaemonSupport
 import HVProtocol
@@ -46,8 +47,7 @@ public final class IntegrationAgent: @unchecked Sendable {
         self.replyConsumeTimeout = replyConsumeTimeout
         self.observer = observer
         reopenTimer = try LoopTimer()
-        stopDescriptor = chv_eventfd(1)
-        guard stopDescriptor >= 0 else { throw ChannelError.system(call: "eventfd", errno: errno) }
+        stopDescriptor = try retryingOnInterrupt("eventfd") { chv_eventfd(1) }
     }
 
     public convenience init(endpoint: SimGuestEndpoint, services: [any AgentService], replyConsumeTimeout: Double = 1.0,
@@ -89,11 +89,7 @@ public final class IntegrationAgent: @unchecked Sendable {
             fds += extra.map { pollfd(fd: $0.descriptor(), events: Int16(POLLIN), revents: 0) }
             // Deferred actions are waiting for the host to read our reply: look again soon.
             let waiting = entries.contains { $0.value.loop.hasPendingActions }
-            let count = poll(&fds, nfds_t(fds.count), waiting ? 2 : -1)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ChannelError.system(call: "poll", errno: errno)
-            }
+            _ = try retryingOnInterrupt("poll") { poll(&fds, nfds_t(fds.count), waiting ? 2 : -1) }
             if fds[0].revents != 0 {
                 guard let events = try source.events() else { return }  // the host disconnected
                 for event in events { try handle(event) }

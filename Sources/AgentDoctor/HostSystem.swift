@@ -1,4 +1,5 @@
 import DaemonSupport
+import HVSystem
 import VMBusDiscovery
 
 #if canImport(Glibc)
@@ -53,14 +54,13 @@ public final class HostSystem: SystemAccess {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 8192)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(pipeFDs[0], $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = chunk.withUnsafeMutableBytes { raw in retryingOnInterrupt { Glibc.read(pipeFDs[0], raw.baseAddress, raw.count) } }
             if n <= 0 { break }
             if out.count < 4 << 20 { out += chunk[..<n] }
         }
         close(pipeFDs[0])
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = retryingOnInterrupt { waitpid(pid, &status, 0) }
         // WIFEXITED / WEXITSTATUS; a signal-killed child reports 128 + signal, like a shell.
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         // posix_spawnp reports "not found" as exit status 127 from the child on glibc.
@@ -69,14 +69,8 @@ public final class HostSystem: SystemAccess {
     }
 
     public func append(_ path: String, _ text: String) throws {
-        guard let f = fopen(path, "a") else { throw HostSystemError(path: path, errno: errno) }
+        guard let f = fopen(path, "a") else { throw SystemCallError(call: "append to", path: path, errno: .current) }
         defer { fclose(f) }
-        guard fputs(text, f) >= 0 else { throw HostSystemError(path: path, errno: errno) }
+        guard fputs(text, f) >= 0 else { throw SystemCallError(call: "append to", path: path, errno: .current) }
     }
-}
-
-public struct HostSystemError: Error, CustomStringConvertible {
-    public var path: String
-    public var errno: Int32
-    public var description: String { "\(path): \(String(cString: strerror(errno)))" }
 }

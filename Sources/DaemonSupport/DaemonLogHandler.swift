@@ -1,3 +1,4 @@
+import HVSystem
 import Logging
 import Synchronization
 #if canImport(Glibc)
@@ -74,8 +75,7 @@ public struct DaemonLogHandler: LogHandler {
         text.withUTF8 { bytes in
             var rest = UnsafeRawBufferPointer(bytes)
             while !rest.isEmpty {
-                let n = write(2, rest.baseAddress, rest.count)
-                if n < 0 && errno == EINTR { continue }
+                let n = retryingOnInterrupt { write(2, rest.baseAddress, rest.count) }
                 if n <= 0 { return }  // nowhere to log to: nothing better to do
                 rest = UnsafeRawBufferPointer(rebasing: rest[n...])
             }

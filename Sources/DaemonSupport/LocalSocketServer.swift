@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,13 +15,13 @@ public final class LocalSocketServer: @unchecked Sendable {
     /// Binds `path` (replacing a stale socket file), mode 0600.
     public init(path: String) throws(SystemCallError) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: errno) }
+        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: .current) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
             close(fd)
-            throw SystemCallError(call: "socket path too long: \(path)", errno: ENAMETOOLONG)
+            throw SystemCallError(call: "socket path too long: \(path)", errno: .fileNameTooLong)
         }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
         unlink(path)
@@ -29,9 +31,9 @@ public final class LocalSocketServer: @unchecked Sendable {
         }
         umask(oldMask)
         guard rc == 0, listen(fd, 8) == 0 else {
-            let e = errno
+            let failure = Errno.current
             close(fd)
-            throw SystemCallError(call: "bind/listen(\(path))", errno: e)
+            throw SystemCallError(call: "bind/listen(\(path))", errno: failure)
         }
         descriptor = fd
         self.path = path
@@ -58,25 +60,24 @@ public final class LocalSocketServer: @unchecked Sendable {
     /// Client side: connects to `path` and reads the whole answer (up to 1 MiB).
     public static func fetch(path: String) throws(SystemCallError) -> [UInt8] {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: errno) }
+        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: .current) }
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw SystemCallError(call: "connect(\(path))", errno: ENAMETOOLONG) }
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw SystemCallError(call: "connect(\(path))", errno: .fileNameTooLong) }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard rc == 0 else { throw SystemCallError(call: "connect(\(path))", errno: errno) }
+        guard rc == 0 else { throw SystemCallError(call: "connect(\(path))", errno: .current) }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while out.count < 1 << 20 {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw SystemCallError(call: "recv(\(path))", errno: errno) }
+            let n = chunk.withUnsafeMutableBytes { raw in retryingOnInterrupt { recv(fd, raw.baseAddress, raw.count, 0) } }
+            if n < 0 { throw SystemCallError(call: "recv(\(path))", errno: .current) }
             if n == 0 { break }
             out += chunk[..<n]
         }

@@ -1,4 +1,5 @@
 import CHVSupport
+import HVSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,7 @@ public final class LoopTimer: @unchecked Sendable {
     /// A disarmed timer.
     public init() throws(SystemCallError) {
         let fd = chv_timerfd()
-        guard fd >= 0 else { throw SystemCallError(call: "timerfd_create", errno: errno) }
+        guard fd >= 0 else { throw SystemCallError(call: "timerfd_create", errno: .current) }
         descriptor = fd
     }
 
@@ -30,9 +31,9 @@ public final class LoopTimer: @unchecked Sendable {
     /// Fires once after `microseconds` (then every `interval` when it is not 0); replaces any
     /// earlier arming.
     public func arm(afterMicroseconds microseconds: UInt64, repeatingEvery interval: UInt64 = 0) throws(SystemCallError) {
-        guard microseconds > 0 else { throw SystemCallError(call: "timerfd delay 0", errno: EINVAL) }
+        guard microseconds > 0 else { throw SystemCallError(call: "timerfd delay 0", errno: .invalidArgument) }
         guard chv_timerfd_set(descriptor, microseconds, interval) == 0 else {
-            throw SystemCallError(call: "timerfd_settime", errno: errno)
+            throw SystemCallError(call: "timerfd_settime", errno: .current)
         }
     }
 

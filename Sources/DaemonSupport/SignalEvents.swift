@@ -1,4 +1,5 @@
 import CHVSupport
+import HVSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,7 @@ public final class SignalEvents: @unchecked Sendable {
     /// the mask) and opens a signalfd for them.
     public init(_ signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]) throws(SystemCallError) {
         let fd = signals.withUnsafeBufferPointer { chv_signalfd($0.baseAddress, Int32($0.count)) }
-        guard fd >= 0 else { throw SystemCallError(call: "signalfd", errno: errno) }
+        guard fd >= 0 else { throw SystemCallError(call: "signalfd", errno: .current) }
         descriptor = fd
         self.signals = signals
     }

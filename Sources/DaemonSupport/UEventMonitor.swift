@@ -1,4 +1,5 @@
 import CHVSupport
+import HVSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,7 @@ public final class UEventMonitor: @unchecked Sendable {
     /// Subscribes to the kernel's uevent multicast group. Needs no privilege to receive.
     public init() throws(SystemCallError) {
         let fd = chv_uevent_socket()
-        guard fd >= 0 else { throw SystemCallError(call: "socket(NETLINK_KOBJECT_UEVENT)", errno: errno) }
+        guard fd >= 0 else { throw SystemCallError(call: "socket(NETLINK_KOBJECT_UEVENT)", errno: .current) }
         descriptor = fd
     }
 
@@ -35,8 +36,7 @@ public final class UEventMonitor: @unchecked Sendable {
         var events: [Event] = []
         var buffer = [UInt8](repeating: 0, count: 8192)
         while true {
-            let n = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
+            let n = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { recv(descriptor, raw.baseAddress, raw.count, 0) } }
             guard n > 0 else { break }
             if let event = Self.parse(buffer[..<n]), event.subsystem == "vmbus" { events.append(event) }
         }

@@ -1,3 +1,4 @@
+import HVSystem
 import HVProtocol
 import FoundationEssentials
 import Synchronization
@@ -73,8 +74,9 @@ public final class ExchangeLog: @unchecked Sendable {
         line.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
-                let n = write(descriptor, raw.baseAddress.map { $0 + done }, raw.count - done)
-                if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { return }
+                let n = retryingOnInterrupt { write(descriptor, raw.baseAddress.map { $0 + done }, raw.count - done) }
+                guard n > 0 else { return }
+                done += n
             }
         }
     }

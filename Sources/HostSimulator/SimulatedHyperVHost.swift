@@ -130,8 +130,8 @@ public final class SimulatedHyperVHost {
         if let due = channels.values.compactMap(\.nextDue).min() {
             timeout = min(timeout, Int32(max(0, (due.timeIntervalSinceNow * 1000).rounded(.up))))
         }
-        let count = poll(&fds, nfds_t(fds.count), timeout)
-        if count < 0 && errno != EINTR { throw ChannelError.system(call: "poll", errno: errno) }
+        // Interrupted: an iteration with nothing ready, the caller pumps again.
+        let count = try retryingOnInterrupt("poll") { poll(&fds, nfds_t(fds.count), timeout) }
         if count > 0 && fds[0].revents != 0 { try controlMessage() }
         for (index, (kind, channel)) in open.enumerated() where count > 0 && fds[index + 1].revents != 0 {
             // Rescinded, closed or failed by a control message of this same iteration: what the

@@ -1,4 +1,6 @@
 import HVProtocol
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,8 +13,14 @@ import Glibc
 /// answer one 7432-byte message per read, in place.  A read that is not
 /// exactly one message, or a failed write, makes us close, reopen and
 /// register again, like upstream (docs/PROTOCOL.md §7.11): that is how hibernation, a 30-s
-/// late reply and a device reset recover.  Reads block (the device ignores
-/// O_NONBLOCK), so an idle daemon makes no system call at all.
+/// late reply and a device reset recover.
+///
+/// It never waits by itself, so it can share one event loop with everything
+/// else: the loop polls ``descriptor`` and calls ``serviceOne()`` when it is
+/// readable (the device ignores O_NONBLOCK, so a read without data would
+/// block). When the device cannot be opened (EBUSY: another program such as
+/// Ignition holds it, docs/COMPATIBILITY.md B14) or keeps failing, ``descriptor`` is -1 and the
+/// loop calls ``reopen()`` from a timer after ``reopenDelayMicroseconds``.
 public final class KernelDeviceFrontEnd {
     /// Default device path.
     public static let defaultDevicePath = "/dev/vmbus/hv_kvp"
@@ -29,13 +37,6 @@ public final class KernelDeviceFrontEnd {
     /// Log every request and its status (`-d`, like hv_kvp_daemon --debug).
     public var traceRequests = false
 
-    /// Whether the front end may sleep: `hvagent kvp-daemon` waits (with back-off) while another
-    /// program holds the device and before reopening a device that keeps failing, like a dedicated
-    /// daemon should. The integrated agent must never stall its other services: there a failure
-    /// leaves the device closed (``descriptor`` is -1) and the caller calls ``reopen()`` after
-    /// ``reopenDelayMicroseconds`` from its own timer.
-    public var mayBlock = true
-
     /// Number of registrations completed (first one included).
     public private(set) var registrations = 0
 
@@ -51,44 +52,35 @@ public final class KernelDeviceFrontEnd {
         if fd >= 0 { close(fd) }
     }
 
-    /// Why the front end stopped.
-    public enum Failure: Error, CustomStringConvertible {
-        case open(path: String, errno: Int32)
-        case register(path: String, errno: Int32)
-        public var description: String {
-            switch self {
-            case let .open(p, e): return "open \(p): \(String(cString: strerror(e)))"
-            case let .register(p, e): return "registration write to \(p) failed: \(String(cString: strerror(e)))"
-            }
-        }
-    }
-
     /// The open device, for an event loop to poll (it changes after a reopen; -1 before `start()`).
     public var descriptor: Int32 { fd }
 
     /// Whether the next message is the kernel's answer to our registration.
     private var inHandshake = true
 
-    /// Opens the device and registers.
-    public func start() throws {
-        try connect()
-        inHandshake = true
+    /// Opens the device and registers: the first ``reopen()``. A failure (EBUSY included) is
+    /// thrown, leaves ``descriptor`` at -1 and counts towards ``reopenDelayMicroseconds``.
+    public func start() throws(SystemCallError) {
+        try reopen()
     }
 
     /// Reads one message and answers it (blocks if nothing is waiting: call it when ``descriptor``
-    /// is readable). A failed read or write reopens and registers again.
+    /// is readable). A failed read or write closes the device and reopens it at once the first time;
+    /// after more failures in a row it stays closed (``descriptor`` is -1) for the caller's
+    /// ``reopen()`` after ``reopenDelayMicroseconds``.
     /// - Returns: whether a request was answered (false for the registration answer and failures).
+    /// - Throws: when the immediate reopen failed (``descriptor`` is then -1).
     @discardableResult
-    public func serviceOne() throws -> Bool {
+    public func serviceOne() throws(SystemCallError) -> Bool {
         var buffer = [UInt8](repeating: 0, count: KernelMessage.size)
         let n = buffer.withUnsafeMutableBytes { p -> Int in
             guard let base = p.baseAddress else { return -1 }
-            return read(fd, base, p.count)
+            return retryingOnInterrupt { read(fd, base, p.count) }
         }
-        if n < 0 && errno == EINTR { return false }
         guard n == KernelMessage.size, let message = KernelMessage(bytes: buffer) else {
+            let what = n < 0 ? Errno.current.description : "\(n) bytes"
             failuresInARow += 1
-            log("KVP: read failed (\(n < 0 ? String(cString: strerror(errno)) : "\(n) bytes")); reopening \(devicePath)")
+            log("KVP: read failed (\(what)); reopening \(devicePath)")
             try reconnect()
             return false
         }
@@ -104,33 +96,15 @@ public final class KernelDeviceFrontEnd {
         let reply = answer(message)
         let w = reply.bytes.withUnsafeBytes { p -> Int in
             guard let base = p.baseAddress else { return -1 }
-            return write(fd, base, p.count)
+            return retryingOnInterrupt { write(fd, base, p.count) }
         }
         if w != KernelMessage.size {
+            let what = w < 0 ? Errno.current.description : "\(w) bytes"
             failuresInARow += 1
-            log("KVP: write failed (\(w < 0 ? String(cString: strerror(errno)) : "\(w) bytes")); reopening \(devicePath)")
+            log("KVP: write failed (\(what)); reopening \(devicePath)")
             try reconnect()
         }
         return true
-    }
-
-    /// Runs until the device cannot be opened or registration fails; `maxRequests` bounds the loop
-    /// for tests (nil = forever). `watching` are other descriptors to serve in the same loop (the
-    /// netlink and host-name watchers of the auto pool): with any, the loop polls instead of
-    /// blocking in read().
-    public func run(maxRequests: Int? = nil, watching: [(descriptor: Int32, onReadable: () -> Void)] = []) throws {
-        try start()
-        var served = 0
-        while maxRequests.map({ served < $0 }) ?? true {
-            if !watching.isEmpty {
-                var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-                fds += watching.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-                if poll(&fds, nfds_t(fds.count), -1) < 0 { continue } // EINTR
-                for (i, w) in watching.enumerated() where fds[i + 1].revents != 0 { w.onReadable() }
-                if fds[0].revents == 0 { continue }
-            }
-            if try serviceOne() { served += 1 }
-        }
     }
 
     /// Decodes, runs and encodes one request (exposed for tests and benches).
@@ -154,46 +128,37 @@ public final class KernelDeviceFrontEnd {
 
     // MARK: - Device
 
-    private func connect() throws {
-        var delay: UInt32 = 100_000
-        while true {
-            let newFD = openDevice()
-            if newFD >= 0 {
-                fd = newFD
-                break
-            }
-            let e = errno
-            // Another program (Ignition/libhvee) holds the device: wait for
-            // it instead of exiting like upstream (bug B14).
-            guard e == EBUSY, mayBlock else { throw Failure.open(path: devicePath, errno: e) }
-            log("KVP: \(devicePath) busy; retrying in \(delay / 1000) ms")
-            usleep(delay)
-            delay = min(delay * 2, 5_000_000)
-        }
+    /// One open and registration, no waiting: another program holding the device (EBUSY, B14)
+    /// is a failure like any other, retried by the caller after the back-off instead of making
+    /// the daemon exit like upstream.
+    private func connect() throws(SystemCallError) {
+        let newFD = retryingOnInterrupt { openDevice() }
+        guard newFD >= 0 else { throw SystemCallError(call: "open", path: devicePath, errno: .current) }
+        fd = newFD
         // The registration message is zero-filled (upstream sends stack garbage, B13).
         let reg = KernelMessage(operation: KVPOperation.register1)
         let w = reg.bytes.withUnsafeBytes { p -> Int in
             guard let base = p.baseAddress else { return -1 }
-            return write(fd, base, p.count)
+            return retryingOnInterrupt { write(fd, base, p.count) }
         }
         guard w == KernelMessage.size else {
-            let e = w < 0 ? errno : EIO
+            let failure: Errno = w < 0 ? .current : .ioError
             close(fd)
             fd = -1
-            throw Failure.register(path: devicePath, errno: e)
+            throw SystemCallError(call: "registration write", path: devicePath, errno: failure)
         }
     }
 
     /// How long to wait before reopening after the failures so far: the first reopen is immediate
-    /// (hibernation, a late reply); a device that keeps failing is retried with a growing pause
-    /// (0.1 s → 5 s) instead of a busy loop.
+    /// (hibernation, a late reply); a device that keeps failing, or stays busy, is retried with a
+    /// growing pause (0.1 s → 5 s) instead of a busy loop.
     public var reopenDelayMicroseconds: UInt64 {
         failuresInARow > 1 ? min(100_000 << UInt64(min(failuresInARow - 2, 6)), 5_000_000) : 0
     }
 
-    /// Opens and registers again after a failure (the integrated agent's timer calls this). A
-    /// failed attempt counts towards the back-off and is thrown.
-    public func reopen() throws {
+    /// Opens and registers again after a failure (the caller's timer calls this after
+    /// ``reopenDelayMicroseconds``). A failed attempt counts towards the back-off and is thrown.
+    public func reopen() throws(SystemCallError) {
         do {
             try connect()
             inHandshake = true
@@ -203,16 +168,11 @@ public final class KernelDeviceFrontEnd {
         }
     }
 
-    /// Closes, then reopens now or (when it may block) after the back-off pause; when it may not
-    /// block and a pause is due, the device stays closed until ``reopen()``.
-    private func reconnect() throws {
+    /// Closes, then reopens at once when no pause is due; otherwise the device stays closed until
+    /// the caller's ``reopen()``.
+    private func reconnect() throws(SystemCallError) {
         if fd >= 0 { close(fd) }
         fd = -1
-        let delay = reopenDelayMicroseconds
-        if delay > 0 {
-            guard mayBlock else { return }
-            usleep(UInt32(delay))
-        }
-        try reopen()
+        if reopenDelayMicroseconds == 0 { try reopen() }
     }
 }

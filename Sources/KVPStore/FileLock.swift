@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +25,7 @@ enum FileLock {
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         let end = Double(deadline.tv_sec) + Double(deadline.tv_nsec) / 1e9 + timeout
         try wait(path: path, end: end, timeout: timeout) {
-            flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0
+            flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB)
         }
         do {
             try wait(path: path, end: end, timeout: timeout) {
@@ -32,7 +34,7 @@ enum FileLock {
                 fl.l_whence = Int16(SEEK_SET)
                 fl.l_start = 0
                 fl.l_len = 0
-                return fcntl(fd, F_SETLK, &fl) == 0
+                return fcntl(fd, F_SETLK, &fl)
             }
         } catch {
             _ = flock(fd, LOCK_UN)
@@ -51,14 +53,15 @@ enum FileLock {
         _ = flock(fd, LOCK_UN)
     }
 
-    private static func wait(path: String, end: Double, timeout: Double, _ attempt: () -> Bool) throws {
+    /// `attempt` is one non-blocking try: 0 when it got the lock, -1 with errno otherwise.
+    private static func wait(path: String, end: Double, timeout: Double, _ attempt: () -> Int32) throws {
         var sleepMicros: UInt32 = 1_000
         while true {
-            if attempt() { return }
-            let e = errno
-            if e == EINTR { continue }
-            guard e == EWOULDBLOCK || e == EAGAIN || e == EACCES else {
-                throw PoolError.system(operation: "lock", path: path, errno: e)
+            if retryingOnInterrupt(attempt) == 0 { return }
+            let failure = Errno.current
+            // F_SETLK may report a conflicting lock as EACCES instead of EAGAIN.
+            guard failure == .resourceTemporarilyUnavailable || failure == .permissionDenied else {
+                throw PoolError.system(operation: "lock", path: path, errno: failure)
             }
             var now = timespec()
             clock_gettime(CLOCK_MONOTONIC, &now)

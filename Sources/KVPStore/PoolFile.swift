@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -205,7 +207,7 @@ public final class PoolFile {
         let flags = (writable ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC
         let newFD = open(path, flags, 0o644)
         guard newFD >= 0 else {
-            throw PoolError.system(operation: "open", path: path, errno: errno)
+            throw PoolError.system(operation: "open", path: path, errno: .current)
         }
         fd = newFD
     }
@@ -213,7 +215,7 @@ public final class PoolFile {
     private func currentIdentity() throws -> Identity {
         var st = stat()
         guard fstat(fd, &st) == 0 else {
-            throw PoolError.system(operation: "fstat", path: path, errno: errno)
+            throw PoolError.system(operation: "fstat", path: path, errno: .current)
         }
         return Identity(
             device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int(st.st_size),
@@ -299,12 +301,9 @@ public final class PoolFile {
         while done < buf.count {
             let n = buf.withUnsafeMutableBytes { p -> Int in
                 guard let base = p.baseAddress else { return 0 }
-                return pread(fd, base + done, p.count - done, off_t(start + done))
+                return retryingOnInterrupt { pread(fd, base + done, p.count - done, off_t(start + done)) }
             }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PoolError.system(operation: "read", path: path, errno: errno)
-            }
+            if n < 0 { throw PoolError.system(operation: "read", path: path, errno: .current) }
             if n == 0 { break }  // shrank meanwhile (a writer without our locks)
             done += n
         }
@@ -316,21 +315,16 @@ public final class PoolFile {
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { p -> Int in
                 guard let base = p.baseAddress else { return 0 }
-                return pwrite(fd, base + done, p.count - done, off_t(offset + done))
+                return retryingOnInterrupt { pwrite(fd, base + done, p.count - done, off_t(offset + done)) }
             }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw PoolError.system(operation: "write", path: path, errno: errno)
-            }
+            if n < 0 { throw PoolError.system(operation: "write", path: path, errno: .current) }
             done += n
         }
     }
 
     private func truncateFile(to size: Int) throws {
-        while ftruncate(fd, off_t(size)) != 0 {
-            if errno != EINTR {
-                throw PoolError.system(operation: "truncate", path: path, errno: errno)
-            }
+        if retryingOnInterrupt({ ftruncate(fd, off_t(size)) }) != 0 {
+            throw PoolError.system(operation: "truncate", path: path, errno: .current)
         }
     }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import HVSystem
 
 extension PoolStore {
     /// Opens the pool directory as a daemon needs it: writable when possible, repairing partial
@@ -18,8 +16,9 @@ extension PoolStore {
                 log("KVP: dropped a partial record (\(r.droppedBytes) bytes) at the end of pool \(r.pool)")
             }
             return store
-        } catch let PoolError.system(operation, path, code) where code == EROFS || code == EACCES || code == EPERM {
-            log("KVP: \(operation) \(path): \(String(cString: strerror(code))); serving the pools read-only, "
+        } catch let PoolError.system(failure)
+                    where [.readOnlyFileSystem, .permissionDenied, .notPermitted].contains(failure.errno) {
+            log("KVP: \(failure); serving the pools read-only, "
                 + "every SET and DELETE from the host is answered with a failure")
             let store = try PoolStore(directory: directory, writable: false, lockTimeout: lockTimeout)
             try store.openAll()

@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,7 +30,7 @@ public final class PoolStore {
         self.writable = writable
         self.lockTimeout = lockTimeout
         if writable, mkdir(directory, 0o755) != 0, errno != EEXIST {
-            throw PoolError.system(operation: "mkdir", path: directory, errno: errno)
+            throw PoolError.system(operation: "mkdir", path: directory, errno: .current)
         }
     }
 

@@ -1,4 +1,5 @@
 import CNetlink
+import HVSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -122,8 +123,11 @@ public final class AddressTracker: @unchecked Sendable {
     private func resync() throws(NetlinkError) {
         var scratch = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = scratch.withUnsafeMutableBytes { recv(fileDescriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n > 0 || (n < 0 && (errno == EINTR || errno == ENOBUFS)) { continue }
+            let n = scratch.withUnsafeMutableBytes { raw in
+                retryingOnInterrupt { recv(fileDescriptor, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT)) }
+            }
+            // ENOBUFS: the overrun itself, reported once; the queue behind it is still to drain.
+            if n > 0 || (n < 0 && Errno.current == .noBufferSpace) { continue }
             break
         }
         try AddressTracker.check("nl_cache_refill route/link", nl_cache_refill(syncSocket, linkCache))

@@ -1,4 +1,5 @@
 import CNetlink
+import HVSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -50,7 +51,8 @@ public final class NetworkFacts: @unchecked Sendable {
         self.os = os ?? OSInfo.load(root: configuration.root)
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epoll >= 0 else {
-            throw NetlinkError(operation: "epoll_create1", code: -errno, message: String(cString: strerror(errno)))
+            let failure = Errno.current
+            throw NetlinkError(operation: "epoll_create1", code: -failure.rawValue, message: failure.description)
         }
         try add(tracker.fileDescriptor, events: EPOLLIN.rawValue)
         if resolver.fileDescriptor >= 0 {
@@ -67,7 +69,8 @@ public final class NetworkFacts: @unchecked Sendable {
         event.events = events
         event.data.fd = fd
         guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else {
-            throw NetlinkError(operation: "epoll_ctl", code: -errno, message: String(cString: strerror(errno)))
+            let failure = Errno.current
+            throw NetlinkError(operation: "epoll_ctl", code: -failure.rawValue, message: failure.description)
         }
     }
 

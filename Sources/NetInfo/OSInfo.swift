@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -134,8 +136,7 @@ func readTextFile(_ path: String, limit: Int = 1 << 20) -> String? {
     var data: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
     while data.count < limit {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
+        let n = chunk.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(fd, raw.baseAddress, raw.count) } }
         guard n > 0 else { break }
         data.append(contentsOf: chunk.prefix(n))
     }

@@ -1,3 +1,4 @@
+import HVSystem
 import CProcessSupport
 import FoundationEssentials
 #if canImport(Glibc)
@@ -68,12 +69,10 @@ enum ChildSpawn {
     /// status is lost.
     static func reap(_ pid: pid_t, block: Bool) -> Result<Int32, SpawnFailure>? {
         var status: Int32 = 0
-        while true {
-            let reaped = waitpid(pid, &status, block ? 0 : WNOHANG)
-            if reaped == pid { return .success(status) }
-            if reaped == 0 { return nil }
-            if errno != EINTR { return .failure(SpawnFailure(errno: errno)) }
-        }
+        let reaped = retryingOnInterrupt { waitpid(pid, &status, block ? 0 : WNOHANG) }
+        if reaped == pid { return .success(status) }
+        if reaped == 0 { return nil }
+        return .failure(SpawnFailure(errno: errno))
     }
 }
 

@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,14 +21,18 @@ public final class EventFDDoorbell: ChannelDoorbell, @unchecked Sendable {
 
     public func signalPeer() throws(ChannelError) {
         var one: UInt64 = 1
-        let n = write(outgoing, &one, 8)
-        if n != 8 && errno != EAGAIN { throw .system(call: "write(eventfd)", errno: errno) }
+        guard retryingOnInterrupt({ write(outgoing, &one, 8) }) < 0 else { return }
+        let failure = Errno.current
+        // EAGAIN: the counter is saturated, so the peer has a wake-up pending anyway.
+        if failure != .resourceTemporarilyUnavailable { throw .system(call: "write(eventfd)", errno: failure) }
     }
 
     public func acknowledge() throws(ChannelError) {
         var count: UInt64 = 0
-        let n = read(incoming, &count, 8)
-        if n < 0 && errno != EAGAIN && errno != EINTR { throw .system(call: "read(eventfd)", errno: errno) }
+        guard retryingOnInterrupt({ read(incoming, &count, 8) }) < 0 else { return }
+        let failure = Errno.current
+        // EAGAIN: nothing was signalled (a spurious wake-up of the loop).
+        if failure != .resourceTemporarilyUnavailable { throw .system(call: "read(eventfd)", errno: failure) }
     }
 
     deinit {

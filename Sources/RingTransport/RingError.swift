@@ -1,5 +1,15 @@
-/// What can go wrong on a ring. Every case that comes from shared memory is a value the peer wrote,
-/// so it is reported, counted and never trusted; none of them traps.
+/// What can go wrong on a ring, sorted by what the caller does about it (the split openvmm's
+/// `vmbus_ring` makes with its `ReadError`/`WriteError`: empty or full, versus corrupt):
+///
+/// - try later: ``ringFull`` (and, for a reader, an empty ring, which is not an error: `read`
+///   returns `nil`). Wait for the peer's signal and retry; nothing is wrong.
+/// - ``corrupt(_:)``: the peer wrote something no well-behaved peer writes. The ring end is failed
+///   for good; the channel has to be opened again.
+/// - the caller's own mistakes: ``packetTooLarge(payloadLength:)``, ``bufferTooSmall(needed:)``,
+///   ``invalidGeometry(ringSize:headerSize:)``. The ring is fine; retrying the same call cannot help.
+///
+/// Every corruption comes from shared memory, so it is reported, counted and never trusted; none
+/// of them traps.
 public enum RingError: Error, Equatable, Sendable {
     /// Not enough free space for the packet now (the peer has not consumed yet). Retry later.
     case ringFull
@@ -9,6 +19,20 @@ public enum RingError: Error, Equatable, Sendable {
     case bufferTooSmall(needed: Int)
     /// The geometry handed to the ring is unusable (sizes not multiples of 8, header too small, ...).
     case invalidGeometry(ringSize: Int, headerSize: Int)
+    /// The peer corrupted the ring; this end stays failed until it is re-created.
+    case corrupt(RingCorruption)
+
+    /// Whether the ring end is now failed for good (reopen the channel), as opposed to "retry
+    /// later" or a mistake of the caller's.
+    public var isCorruption: Bool {
+        if case .corrupt = self { return true }
+        return false
+    }
+}
+
+/// The ways a peer can corrupt a ring. Each fails the ring end that saw it and is counted in its
+/// ``RingCounters``.
+public enum RingCorruption: Error, Equatable, Sendable {
     /// The peer's index is out of range or not 8-aligned.
     case badIndex(which: RingIndex, value: UInt32)
     /// The peer's write index moved backwards over data we had not yet read.
@@ -19,7 +43,7 @@ public enum RingError: Error, Equatable, Sendable {
     case failed
 }
 
-/// Which header index a ``RingError/badIndex(which:value:)`` is about.
+/// Which header index a ``RingCorruption/badIndex(which:value:)`` is about.
 public enum RingIndex: String, Sendable {
     case readIndex = "read_index"
     case writeIndex = "write_index"

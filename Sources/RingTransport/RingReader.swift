@@ -25,7 +25,7 @@ public struct RingReader: @unchecked Sendable {
     /// per message stay near 0; sparse traffic pays at most this bounded poll (no added latency:
     /// data that arrives during the poll is taken at once). 0 = off.
     public var idleSpin: Int = 0
-    /// Set on the first corruption; every later call throws ``RingError/failed``.
+    /// Set on the first corruption; every later call throws ``RingCorruption/failed``.
     public var isFailed: Bool { failed }
     @usableFromInline var failed = false
     /// Packets, bytes, signal decisions and corruptions seen by this end.
@@ -36,8 +36,8 @@ public struct RingReader: @unchecked Sendable {
     public init(ring: RingBuffer) throws(RingError) {
         let r = ring.header.readIndex.load(ordering: .relaxed)
         let w = ring.header.writeIndex.load(ordering: .acquiring)
-        guard ring.isValidIndex(r) else { throw .badIndex(which: .readIndex, value: r) }
-        guard ring.isValidIndex(w) else { throw .badIndex(which: .writeIndex, value: w) }
+        guard ring.isValidIndex(r) else { throw .corrupt(.badIndex(which: .readIndex, value: r)) }
+        guard ring.isValidIndex(w) else { throw .corrupt(.badIndex(which: .writeIndex, value: w)) }
         self.ring = ring
         self.readPosition = r
         self.publishedReadIndex = r
@@ -53,11 +53,11 @@ public struct RingReader: @unchecked Sendable {
     ///
     /// - Returns: the validated descriptor (the payload is `descriptor.paddedPayloadLength` bytes), or
     ///   `nil` when the ring is empty (then `read_index` is published).
-    /// - Throws: ``RingError/bufferTooSmall(needed:)`` (the packet stays in the ring); any corruption
-    ///   (bad `write_index`, malformed descriptor) fails the ring for good.
+    /// - Throws: ``RingError/bufferTooSmall(needed:)`` (the packet stays in the ring);
+    ///   ``RingError/corrupt(_:)`` (bad `write_index`, malformed descriptor), which fails the ring for good.
     @inlinable @inline(__always)
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(RingError) -> PacketDescriptor? {
-        if _slowPath(failed) { throw .failed }
+        if _slowPath(failed) { throw .corrupt(.failed) }
         let r = readPosition
         var w = cachedWriteIndex
         if r == w {
@@ -150,7 +150,7 @@ public struct RingReader: @unchecked Sendable {
     /// masked before unmasking.
     @inlinable @inline(__always)
     public mutating func endRead() throws(RingError) -> EndOfBatch {
-        if _slowPath(failed) { throw .failed }
+        if _slowPath(failed) { throw .corrupt(.failed) }
         let header = ring.header
         let flowControl = header.pendingSendSizeSupported
         publishReadIndex()
@@ -211,16 +211,16 @@ public struct RingReader: @unchecked Sendable {
     }
 
     @usableFromInline
-    mutating func fail(_ error: RingError) -> RingError {
+    mutating func fail(_ corruption: RingCorruption) -> RingError {
         failed = true
         stats.badIndices &+= 1
-        return error
+        return .corrupt(corruption)
     }
 
     @usableFromInline
     mutating func malformed(_ kind: MalformedDescriptor) -> RingError {
         failed = true
         stats[kind] &+= 1
-        return .malformedDescriptor(kind)
+        return .corrupt(.malformedDescriptor(kind))
     }
 }

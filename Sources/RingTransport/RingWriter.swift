@@ -12,7 +12,7 @@ public struct RingWriter: @unchecked Sendable {
     @usableFromInline var writePosition: UInt32
     /// The peer's `read_index` as last seen (always a validated value).
     @usableFromInline var cachedReadIndex: UInt32
-    /// Set on the first corruption seen; every later call throws ``RingError/failed``.
+    /// Set on the first corruption seen; every later call throws ``RingCorruption/failed``.
     public var isFailed: Bool { failed }
     @usableFromInline var failed = false
     /// Packets, bytes, signal decisions and corruptions seen by this end.
@@ -23,8 +23,8 @@ public struct RingWriter: @unchecked Sendable {
     public init(ring: RingBuffer) throws(RingError) {
         let w = ring.header.writeIndex.load(ordering: .relaxed)
         let r = ring.header.readIndex.load(ordering: .acquiring)
-        guard ring.isValidIndex(w) else { throw .badIndex(which: .writeIndex, value: w) }
-        guard ring.isValidIndex(r) else { throw .badIndex(which: .readIndex, value: r) }
+        guard ring.isValidIndex(w) else { throw .corrupt(.badIndex(which: .writeIndex, value: w)) }
+        guard ring.isValidIndex(r) else { throw .corrupt(.badIndex(which: .readIndex, value: r)) }
         self.ring = ring
         self.writePosition = w
         self.cachedReadIndex = r
@@ -40,7 +40,8 @@ public struct RingWriter: @unchecked Sendable {
     ///   the reader has not masked interrupts. The caller signals (once per batch is enough).
     /// - Throws: ``RingError/ringFull`` when the free space is not strictly greater than the packet
     ///   (nothing is written); ``RingError/packetTooLarge(payloadLength:)`` when it can never fit;
-    ///   ``RingError/badIndex(which:value:)`` when the peer's `read_index` is corrupt.
+    ///   ``RingError/corrupt(_:)`` with ``RingCorruption/badIndex(which:value:)`` when the peer's
+    ///   `read_index` is corrupt.
     @inlinable @inline(__always)
     public mutating func write(
         _ payload: UnsafeRawBufferPointer,
@@ -48,7 +49,7 @@ public struct RingWriter: @unchecked Sendable {
         flags: UInt16 = 0,
         transactionID: UInt64 = 0
     ) throws(RingError) -> Bool {
-        if _slowPath(failed) { throw .failed }
+        if _slowPath(failed) { throw .corrupt(.failed) }
         let length = payload.count
         let padded = (length &+ 7) & ~7
         let packetLength = RingLayout.descriptorSize &+ padded
@@ -136,7 +137,7 @@ public struct RingWriter: @unchecked Sendable {
     /// and openvmm's once `free (= bytes_to_write - 8) >= p`; both mean the packet now fits.
     /// - Returns: `true` if the space is already there (do not sleep; call ``clearPendingSend()``).
     public mutating func announcePendingSend(payloadLength: Int) throws(RingError) -> Bool {
-        if failed { throw .failed }
+        if failed { throw .corrupt(.failed) }
         let total = RingLayout.totalPacketSize(payloadLength: payloadLength)
         _ = ring.header.pendingSendSize.exchange(UInt32(clamping: total), ordering: .sequentiallyConsistent)
         let r = ring.header.readIndex.load(ordering: .sequentiallyConsistent)
@@ -157,9 +158,9 @@ public struct RingWriter: @unchecked Sendable {
     }
 
     @usableFromInline
-    mutating func fail(_ error: RingError) -> RingError {
+    mutating func fail(_ corruption: RingCorruption) -> RingError {
         failed = true
         stats.badIndices &+= 1
-        return error
+        return .corrupt(corruption)
     }
 }

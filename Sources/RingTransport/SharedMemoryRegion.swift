@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +18,7 @@ public final class SharedMemoryRegion: @unchecked Sendable {
     public init(mapping descriptor: Int32, byteCount: Int) throws(ChannelError) {
         guard byteCount > 0 else { throw .invalidConfiguration("mapping of \(byteCount) bytes") }
         guard let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0), p != MAP_FAILED else {
-            throw .system(call: "mmap", errno: errno)
+            throw .system(call: "mmap", errno: .current)
         }
         baseAddress = p
         self.byteCount = byteCount
@@ -26,7 +28,7 @@ public final class SharedMemoryRegion: @unchecked Sendable {
     public init(anonymousByteCount byteCount: Int) throws(ChannelError) {
         guard byteCount > 0 else { throw .invalidConfiguration("mapping of \(byteCount) bytes") }
         guard let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
-            throw .system(call: "mmap", errno: errno)
+            throw .system(call: "mmap", errno: .current)
         }
         baseAddress = p
         self.byteCount = byteCount

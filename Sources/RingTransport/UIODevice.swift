@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +28,7 @@ public enum UIODevice {
             throw .invalidConfiguration("map 0 of \(path) is \(size) bytes, not two page-aligned rings")
         }
         let fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw .system(call: "open(\(path))", errno: errno) }
+        guard fd >= 0 else { throw .system(call: "open", path: path, errno: .current) }
         let doorbell = UIODoorbell(descriptor: fd)
         let memory = try SharedMemoryRegion(mapping: fd, byteCount: size)
         return try VMBusChannel(memory: memory, ringSize: size / 2, headerSize: pageSize, doorbell: doorbell, role: .guest)
@@ -42,11 +44,11 @@ public enum UIODevice {
 
     private static func readMapSize(_ path: String) throws(ChannelError) -> Int {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .system(call: "open(\(path))", errno: errno) }
+        guard fd >= 0 else { throw .system(call: "open", path: path, errno: .current) }
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 64)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 63) }
-        guard n > 0 else { throw .system(call: "read(\(path))", errno: n < 0 ? errno : EIO) }
+        let n = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(fd, raw.baseAddress, 63) } }
+        guard n > 0 else { throw .system(call: "read", path: path, errno: n < 0 ? .current : .ioError) }
         let text = String(decoding: buffer[..<n], as: UTF8.self)
         guard let size = parseMapSize(text) else { throw .invalidConfiguration("\(path): \(text)") }
         return size

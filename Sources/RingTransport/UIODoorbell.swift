@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,18 +23,19 @@ public final class UIODoorbell: ChannelDoorbell, @unchecked Sendable {
 
     public func signalPeer() throws(ChannelError) {
         var one: Int32 = 1
-        if write(descriptor, &one, 4) != 4 {
-            throw errno == EIO ? .rescinded : .system(call: "write(uio)", errno: errno)
+        if retryingOnInterrupt({ write(descriptor, &one, 4) }) != 4 {
+            let failure = Errno.current
+            throw failure == .ioError ? .rescinded : .system(call: "write(uio)", errno: failure)
         }
     }
 
     public func acknowledge() throws(ChannelError) {
         var count: Int32 = 0
-        if read(descriptor, &count, 4) < 0 {
-            switch errno {
-            case EAGAIN, EINTR: return
-            case EIO: throw .rescinded
-            default: throw .system(call: "read(uio)", errno: errno)
+        if retryingOnInterrupt({ read(descriptor, &count, 4) }) < 0 {
+            switch Errno.current {
+            case .resourceTemporarilyUnavailable: return
+            case .ioError: throw .rescinded
+            case let failure: throw .system(call: "read(uio)", errno: failure)
             }
         }
     }

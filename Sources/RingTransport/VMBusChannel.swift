@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -88,8 +90,8 @@ public final class VMBusChannel {
     /// Reads every packet currently in the inbound ring. `body` sees each descriptor and a private
     /// copy of its payload (padded to 8), valid only during the call.
     /// - Returns: the number of packets handled.
-    /// - Throws: ``ChannelError/ring(_:)`` on corruption (the channel is then failed) or whatever
-    ///   `body` throws (the packet counts as consumed).
+    /// - Throws: ``ChannelError/ring(_:)`` (a corruption fails the channel) or whatever `body` throws
+    ///   (the packet counts as consumed).
     @discardableResult
     public func receiveBatch(_ body: (PacketDescriptor, UnsafeRawBufferPointer) throws -> Void) throws -> Int {
         try checkUsable()
@@ -100,7 +102,7 @@ public final class VMBusChannel {
             do {
                 descriptor = try inbound.read(into: receiveBuffer)
             } catch {
-                throw recordFailure(.ring(error))
+                throw recordIfCorrupt(.ring(error))
             }
             guard let descriptor else { return handled }
             handled += 1
@@ -110,7 +112,9 @@ public final class VMBusChannel {
 
     /// Appends one packet to the outbound ring. The peer is signalled by ``flush()`` or
     /// ``finishBatch()``, at most once per batch.
-    /// - Throws: ``ChannelError/ring(_:)`` with ``RingError/ringFull`` when there is no room now.
+    /// - Throws: ``ChannelError/ring(_:)`` with ``RingError/ringFull`` when there is no room now (try
+    ///   later), with ``RingError/packetTooLarge(payloadLength:)`` for a packet that never fits (the
+    ///   channel stays usable), or with ``RingError/corrupt(_:)`` (the channel is failed).
     public func send(
         _ payload: UnsafeRawBufferPointer, type: UInt16 = PacketType.dataInBand, flags: UInt16 = 0,
         transactionID: UInt64 = 0
@@ -120,10 +124,8 @@ public final class VMBusChannel {
             if try outbound.write(payload, type: type, flags: flags, transactionID: transactionID) {
                 signalOwed = true
             }
-        } catch .ringFull {
-            throw .ring(.ringFull)
         } catch {
-            throw recordFailure(.ring(error))
+            throw recordIfCorrupt(.ring(error))
         }
     }
 
@@ -151,7 +153,7 @@ public final class VMBusChannel {
                 do {
                     room = try outbound.announcePendingSend(payloadLength: payload.count)
                 } catch {
-                    throw recordFailure(.ring(error))
+                    throw recordIfCorrupt(.ring(error))
                 }
                 announced = true
                 if room { continue }
@@ -192,21 +194,23 @@ public final class VMBusChannel {
         do {
             end = try inbound.endRead()
         } catch {
-            throw recordFailure(.ring(error))
+            throw recordIfCorrupt(.ring(error))
         }
         if end.signalWriter { signalOwed = true }
         try flush()
         return end.moreData
     }
 
-    /// Waits until the peer signals, or the timeout (ms; -1 = forever) passes.
+    /// Waits until the peer signals, or the timeout (ms; -1 = forever) passes. A signal delivered
+    /// meanwhile restarts the wait with the whole timeout.
     /// - Returns: `false` on timeout.
     public func waitForSignal(timeoutMilliseconds: Int32) throws(ChannelError) -> Bool {
         var fds = pollfd(fd: doorbell.pollDescriptor, events: Int16(POLLIN), revents: 0)
-        let n = poll(&fds, 1, timeoutMilliseconds)
-        if n < 0 {
-            if errno == EINTR { return false }
-            throw .system(call: "poll", errno: errno)
+        let n: Int32
+        do {
+            n = try retryingOnInterrupt("poll") { poll(&fds, 1, timeoutMilliseconds) }
+        } catch {
+            throw .system(error)
         }
         if n == 0 { return false }
         if fds.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && fds.revents & Int16(POLLIN) == 0 {
@@ -233,5 +237,10 @@ public final class VMBusChannel {
     private func recordFailure(_ error: ChannelError) -> ChannelError {
         if failure == nil { failure = error }
         return error
+    }
+
+    /// Fails the channel for a corruption; "try later" and the caller's own mistakes leave it usable.
+    private func recordIfCorrupt(_ error: ChannelError) -> ChannelError {
+        error.isCorruption ? recordFailure(error) : error
     }
 }

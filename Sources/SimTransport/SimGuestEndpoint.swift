@@ -1,3 +1,4 @@
+import HVSystem
 import RingTransport
 
 import HVProtocol
@@ -70,7 +71,7 @@ public final class SimGuestEndpoint {
             throw .invalidConfiguration("offer with ring size \(ringSize) and header size \(headerSize)")
         }
         var st = stat()
-        guard fstat(memfd, &st) == 0 else { throw .system(call: "fstat", errno: errno) }
+        guard fstat(memfd, &st) == 0 else { throw .system(call: "fstat", errno: .current) }
         guard Int(st.st_size) >= 2 * ringSize else {
             throw .invalidConfiguration("offer memory of \(st.st_size) bytes cannot hold two rings of \(ringSize)")
         }

@@ -1,4 +1,5 @@
 import CHVSupport
+import HVSystem
 import RingTransport
 
 import HVProtocol
@@ -32,19 +33,20 @@ public final class SimHostEndpoint {
             throw .invalidConfiguration("ring size \(ringSize)")
         }
         let memfd = chv_memfd_create("hvagent-sim-ring", 0)
-        guard memfd >= 0 else { throw .system(call: "memfd_create", errno: errno) }
+        guard memfd >= 0 else { throw .system(call: "memfd_create", errno: .current) }
         defer { close(memfd) }
-        guard ftruncate(memfd, off_t(2 * ringSize)) == 0 else { throw .system(call: "ftruncate", errno: errno) }
+        guard ftruncate(memfd, off_t(2 * ringSize)) == 0 else { throw .system(call: "ftruncate", errno: .current) }
         let memory = try SharedMemoryRegion(mapping: memfd, byteCount: 2 * ringSize)
         RingHeader.format(memory.baseAddress, headerSize: headerSize)
         RingHeader.format(memory.baseAddress + ringSize, headerSize: headerSize)
 
         let hostToGuest = chv_eventfd(1)
-        guard hostToGuest >= 0 else { throw .system(call: "eventfd", errno: errno) }
+        guard hostToGuest >= 0 else { throw .system(call: "eventfd", errno: .current) }
         let guestToHost = chv_eventfd(1)
         guard guestToHost >= 0 else {
+            let failure = Errno.current
             close(hostToGuest)
-            throw .system(call: "eventfd", errno: errno)
+            throw .system(call: "eventfd", errno: failure)
         }
         let doorbell = EventFDDoorbell(incoming: guestToHost, outgoing: hostToGuest)
         let channel = try VMBusChannel(

@@ -1,4 +1,5 @@
 import CHVSupport
+import HVSystem
 import RingTransport
 
 #if canImport(Glibc)
@@ -22,7 +23,7 @@ public final class SimSocket: @unchecked Sendable {
     public static func pair() throws(ChannelError) -> (SimSocket, SimSocket) {
         var fds: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
-            throw .system(call: "socketpair", errno: errno)
+            throw .system(call: "socketpair", errno: .current)
         }
         return (SimSocket(descriptor: fds[0]), SimSocket(descriptor: fds[1]))
     }
@@ -30,15 +31,21 @@ public final class SimSocket: @unchecked Sendable {
     /// Connects to a simulated host listening at `path`.
     public static func connect(path: String) throws(ChannelError) -> SimSocket {
         let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .system(call: "socket", errno: errno) }
-        var address = try unixAddress(path)
-        let rc = withUnsafePointer(to: &address) {
+        guard fd >= 0 else { throw .system(call: "socket", errno: .current) }
+        let address: sockaddr_un
+        do {
+            address = try unixAddress(path)
+        } catch {
+            close(fd)
+            throw error
+        }
+        let rc = withUnsafePointer(to: address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else {
-            let e = errno
+            let failure = Errno.current
             close(fd)
-            throw .system(call: "connect(\(path))", errno: e)
+            throw .system(call: "connect", path: path, errno: failure)
         }
         return SimSocket(descriptor: fd)
     }
@@ -52,21 +59,20 @@ public final class SimSocket: @unchecked Sendable {
             }
         }
         guard n == bytes.count else {
-            throw errno == EPIPE || errno == ECONNRESET ? .rescinded : .system(call: "sendmsg", errno: errno)
+            let failure = Errno.current
+            throw failure == .brokenPipe || failure == .connectionReset ? .rescinded : .system(call: "sendmsg", errno: failure)
         }
     }
 
-    /// Waits up to `timeoutMilliseconds` (-1 = forever) for one message.
+    /// Waits up to `timeoutMilliseconds` (-1 = forever) for one message. A signal delivered meanwhile
+    /// restarts the wait with the whole timeout.
     /// - Returns: `nil` on timeout.
     /// - Throws: ``ChannelError/rescinded`` when the peer closed the socket; ``ChannelError/invalidConfiguration(_:)``
     ///   for a malformed message (its descriptors are closed).
     public func receive(timeoutMilliseconds: Int32) throws(ChannelError) -> (SimControlMessage, [Int32])? {
         var p = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&p, 1, timeoutMilliseconds)
-        if ready < 0 {
-            if errno == EINTR { return nil }
-            throw .system(call: "poll", errno: errno)
-        }
+        let ready = retryingOnInterrupt { poll(&p, 1, timeoutMilliseconds) }
+        if ready < 0 { throw .system(call: "poll", errno: .current) }
         if ready == 0 { return nil }
         var buffer = [UInt8](repeating: 0, count: SimControlMessage.size + 16)
         var fds = [Int32](repeating: -1, count: 4)
@@ -77,7 +83,10 @@ public final class SimSocket: @unchecked Sendable {
                 chv_recv_with_fds(descriptor, raw.baseAddress, raw.count, f.baseAddress, 4, &count, &truncated)
             }
         }
-        if n < 0 { throw errno == ECONNRESET ? .rescinded : .system(call: "recvmsg", errno: errno) }
+        if n < 0 {
+            let failure = Errno.current
+            throw failure == .connectionReset ? .rescinded : .system(call: "recvmsg", errno: failure)
+        }
         if n == 0 { throw .rescinded }
         let received = Array(fds[..<Int(count)])
         guard truncated == 0, let message = SimControlMessage(decoding: buffer[..<n]) else {
@@ -107,7 +116,7 @@ public final class SimListener: @unchecked Sendable {
 
     public init(path: String) throws(ChannelError) {
         let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .system(call: "socket", errno: errno) }
+        guard fd >= 0 else { throw .system(call: "socket", errno: .current) }
         unlink(path)
         var address: sockaddr_un
         do {
@@ -120,9 +129,9 @@ public final class SimListener: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0, listen(fd, 4) == 0 else {
-            let e = errno
+            let failure = Errno.current
             close(fd)
-            throw .system(call: "bind/listen(\(path))", errno: e)
+            throw .system(call: "bind/listen", path: path, errno: failure)
         }
         descriptor = fd
         self.path = path
@@ -131,11 +140,11 @@ public final class SimListener: @unchecked Sendable {
     /// Waits for one agent; `nil` on timeout.
     public func accept(timeoutMilliseconds: Int32) throws(ChannelError) -> SimSocket? {
         var p = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&p, 1, timeoutMilliseconds)
-        if ready < 0 { throw .system(call: "poll", errno: errno) }
+        let ready = retryingOnInterrupt { poll(&p, 1, timeoutMilliseconds) }
+        if ready < 0 { throw .system(call: "poll", errno: .current) }
         if ready == 0 { return nil }
-        let fd = Glibc.accept(descriptor, nil, nil)
-        guard fd >= 0 else { throw .system(call: "accept", errno: errno) }
+        let fd = retryingOnInterrupt { Glibc.accept(descriptor, nil, nil) }
+        guard fd >= 0 else { throw .system(call: "accept", errno: .current) }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         return SimSocket(descriptor: fd)
     }

@@ -1,3 +1,5 @@
+import HVSystem
+
 /// Kernel mode's time service: hv_utils keeps the timesync channel, so host time comes from its
 /// `hyperv` PTP clock instead of IC samples. On each tick (the daemon's timer, at the host's 5 s
 /// sample cadence) it reads host time and takes the same decision a host SAMPLE would
@@ -14,7 +16,7 @@ public struct PTPFollower {
     public private(set) var lastOffsetNanoseconds: Int64?
     /// Reads that failed (ESTALE: no host sample for 600 s), the last error kept for status.
     public private(set) var failedReads = 0
-    public private(set) var lastError: PTPHostClock.ReadError?
+    public private(set) var lastError: SystemCallError?
 
     /// The cadence a daemon should tick at: Hyper-V's sample interval.
     public static let tickSeconds = 5

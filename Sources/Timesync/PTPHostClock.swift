@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,22 +9,12 @@ import Glibc
 /// (host time extrapolated by the reference counter; -ESTALE after 600 s without a sample).
 public protocol HostTimeReading: AnyObject {
     /// Host time now, Unix nanoseconds.
-    func hostNanoseconds() throws(PTPHostClock.ReadError) -> Int64
+    func hostNanoseconds() throws(SystemCallError) -> Int64
 }
 
 public final class PTPHostClock: HostTimeReading {
     public let devicePath: String
     private let descriptor: Int32
-
-    public struct ReadError: Error, Equatable, CustomStringConvertible {
-        public var path: String
-        public var errno: Int32
-        public init(path: String, errno: Int32) {
-            self.path = path
-            self.errno = errno
-        }
-        public var description: String { "\(path): \(String(cString: strerror(errno)))" }
-    }
 
     /// Finds the PTP clock whose `clock_name` is "hyperv" under `sysfsRoot`/class/ptp.
     public static func findHyperV(sysfsRoot: String = "/sys", devRoot: String = "/dev") -> String? {
@@ -41,9 +33,9 @@ public final class PTPHostClock: HostTimeReading {
         return nil
     }
 
-    public init(devicePath: String) throws(ReadError) {
-        let fd = open(devicePath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ReadError(path: devicePath, errno: errno) }
+    public init(devicePath: String) throws(SystemCallError) {
+        let fd = retryingOnInterrupt { open(devicePath, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw SystemCallError(call: "open", path: devicePath, errno: .current) }
         self.devicePath = devicePath
         self.descriptor = fd
     }
@@ -52,11 +44,14 @@ public final class PTPHostClock: HostTimeReading {
         close(descriptor)
     }
 
-    public func hostNanoseconds() throws(ReadError) -> Int64 {
+    /// - Throws: ESTALE when the host sent no time sample for 600 s.
+    public func hostNanoseconds() throws(SystemCallError) -> Int64 {
         // FD_TO_CLOCKID: a dynamic POSIX clock is addressed through its open descriptor.
         let clock = clockid_t((~descriptor << 3) | 3)
         var ts = timespec()
-        guard clock_gettime(clock, &ts) == 0 else { throw ReadError(path: devicePath, errno: errno) }
+        guard clock_gettime(clock, &ts) == 0 else {
+            throw SystemCallError(call: "clock_gettime", path: devicePath, errno: .current)
+        }
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,8 +11,9 @@ public protocol SysfsAccess: AnyObject {
     var root: String { get }
     /// Contents of a file, or `nil` when it does not exist or cannot be read.
     func read(_ path: String) -> String?
-    /// Writes `value` to a sysfs attribute (one `write()` call, as the kernel expects).
-    func write(_ path: String, _ value: String) throws(SysfsError)
+    /// Writes `value` to a sysfs attribute (one `write()` call, as the kernel expects). A failure
+    /// carries the errno the kernel returned (EEXIST for a duplicate `new_id`, ...).
+    func write(_ path: String, _ value: String) throws(SystemCallError)
     /// Entry names in a directory (no `.`/`..`), sorted; empty when it does not exist.
     func list(_ path: String) -> [String]
     /// The last component of a symlink's target (e.g. the driver name of `.../driver`).
@@ -19,17 +22,6 @@ public protocol SysfsAccess: AnyObject {
     func exists(_ path: String) -> Bool
     /// Size of a file in bytes (sysfs binary attributes report their real size).
     func fileSize(_ path: String) -> Int?
-}
-
-/// A failed sysfs write, with the errno the kernel returned (EEXIST for a duplicate `new_id`, ...).
-public struct SysfsError: Error, Equatable, CustomStringConvertible {
-    public var path: String
-    public var errno: Int32
-    public init(path: String, errno: Int32) {
-        self.path = path
-        self.errno = errno
-    }
-    public var description: String { "write to \(path) failed: \(String(cString: strerror(errno)))" }
 }
 
 /// The real filesystem under `root`.
@@ -49,22 +41,26 @@ public final class DirectorySysfs: SysfsAccess {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while out.count < 1 << 20 {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { Glibc.read(fd, raw.baseAddress, raw.count) } }
             guard n > 0 else { break }
             out += buffer[..<n]
         }
         return String(decoding: out, as: UTF8.self)
     }
 
-    public func write(_ path: String, _ value: String) throws(SysfsError) {
+    public func write(_ path: String, _ value: String) throws(SystemCallError) {
         let full = resolve(path)
-        let fd = open(full, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SysfsError(path: path, errno: errno) }
+        let fd = retryingOnInterrupt { open(full, O_WRONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw Self.writeError(path, .current) }
         defer { close(fd) }
         let bytes = Array(value.utf8)
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else { throw SysfsError(path: path, errno: n < 0 ? errno : EIO) }
+        let n = bytes.withUnsafeBytes { raw in retryingOnInterrupt { Glibc.write(fd, raw.baseAddress, raw.count) } }
+        guard n == bytes.count else { throw Self.writeError(path, n < 0 ? .current : .ioError) }
+    }
+
+    /// How a failed sysfs write is reported: "write to /sys/...: File exists".
+    public static func writeError(_ path: String, _ errno: Errno) -> SystemCallError {
+        SystemCallError(call: "write to", path: path, errno: errno)
     }
 
     public func list(_ path: String) -> [String] {

@@ -1,3 +1,5 @@
+import HVSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,7 +29,7 @@ public struct UIOBinder {
         /// uio_hv_generic is not loaded (`modprobe uio_hv_generic`).
         case uioDriverMissing
         /// A sysfs write failed.
-        case write(SysfsError)
+        case write(SystemCallError)
         /// After binding, the device is bound to another driver (or none).
         case notBound(driver: String?)
         /// The uio node did not appear in time.
@@ -55,7 +57,7 @@ public struct UIOBinder {
         if device.driver != Self.uioDriver {
             do {
                 try sysfs.write("\(uioDir)/new_id", device.classID.description)
-            } catch where error.errno == EEXIST {
+            } catch where error.errno == .fileExists {
                 // Already registered by an earlier run: fine.
             } catch {
                 throw .write(error)
@@ -65,7 +67,7 @@ public struct UIOBinder {
             }
             do {
                 try sysfs.write("\(uioDir)/bind", instance)
-            } catch where error.errno == EBUSY || error.errno == EEXIST {
+            } catch where error.errno == .resourceBusy || error.errno == .fileExists {
                 // new_id raced us and probed the now unbound device: checked below.
             } catch {
                 throw .write(error)
@@ -96,7 +98,7 @@ public struct UIOBinder {
         }
         do {
             try sysfs.write("\(Self.driversPath)/\(Self.uioDriver)/remove_id", device.classID.description)
-        } catch where error.errno == ENODEV || error.errno == ENOENT {
+        } catch where error.errno == .operationNotSupportedByDevice || error.errno == .noSuchFileOrDirectory {
             // Not registered (or already removed): nothing to undo.
         } catch {
             throw .write(error)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HVSystem
 import KVPStore
 #if canImport(Glibc)
 import Glibc
@@ -54,8 +55,7 @@ struct SetCommand: ParsableCommand {
         var bytes: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = buf.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(0, raw.baseAddress, raw.count) } }
             if n <= 0 { break }
             bytes += buf[0..<n]
             if bytes.count > 1 << 20 { break }  // far past any limit; the length check reports it

@@ -4,6 +4,7 @@ import Testing
 @testable import AgentConfig
 @testable import AgentDoctor
 import DaemonSupport
+import HVSystem
 @testable import VMBusDiscovery
 import HVProtocol
 
@@ -34,7 +35,7 @@ final class FakeHost: SystemAccess, SysfsAccess {
         return commands[argv.joined(separator: " ")].map { ($0.0, $0.1) }
     }
     func append(_ path: String, _ text: String) throws { files[path, default: ""] += text }
-    func write(_ path: String, _ value: String) throws(SysfsError) { files[path] = value }
+    func write(_ path: String, _ value: String) throws(SystemCallError) { files[path] = value }
     func linkTargetName(_ path: String) -> String? { links[path] }
     func fileSize(_ path: String) -> Int? { files[path]?.utf8.count }
 

@@ -1,3 +1,4 @@
+import HVSystem
 import TestSupport
 import XCTest
 @testable import KVPAgent
@@ -39,6 +40,43 @@ final class KernelDeviceFrontEndTests: XCTestCase {
         }
     }
 
+    /// What the daemon's event loop does with the front end (`DaemonRunner.startKernelKVP`),
+    /// reduced to the one device: start, poll, serve, and after a failure log it, wait out
+    /// ``KernelDeviceFrontEnd/reopenDelayMicroseconds`` and reopen. A busy device is waited for;
+    /// any other failure ends the loop and is returned. `requests` bounds the loop (nil: until a
+    /// failure).
+    static func serve(_ fe: KernelDeviceFrontEnd, requests: Int? = nil, log: (String) -> Void = { _ in }) -> SystemCallError? {
+        func keepGoing(after error: SystemCallError) -> Bool {
+            log("KVP: \(error); reopening in \(fe.reopenDelayMicroseconds / 1000) ms")
+            return error.errno == .resourceBusy
+        }
+        do {
+            try fe.start()
+        } catch {
+            guard keepGoing(after: error) else { return error }
+        }
+        var served = 0
+        while requests.map({ served < $0 }) ?? true {
+            if fe.descriptor < 0 {
+                usleep(UInt32(fe.reopenDelayMicroseconds))
+                do {
+                    try fe.reopen()
+                } catch {
+                    guard keepGoing(after: error) else { return error }
+                    continue
+                }
+            }
+            var device = pollfd(fd: fe.descriptor, events: Int16(POLLIN), revents: 0)
+            guard retryingOnInterrupt({ poll(&device, 1, -1) }) > 0 else { continue }
+            do {
+                if try fe.serviceOne() { served += 1 }
+            } catch {
+                guard keepGoing(after: error) else { return error }
+            }
+        }
+        return nil
+    }
+
     func testRegistersAnswersAndReRegistersAfterShortMessage() throws {
         let dir = TempDir()
         let store = try PoolStore(directory: dir.path, writable: true)
@@ -49,7 +87,7 @@ final class KernelDeviceFrontEndTests: XCTestCase {
         let done = expectation(description: "daemon loop ended")
         let box = UncheckedBox(fe)
         let thread = Thread {
-            try? box.value.run(maxRequests: 4)
+            _ = Self.serve(box.value, requests: 4)
             done.fulfill()
         }
         // open happens on the daemon thread; wait for it
@@ -81,7 +119,8 @@ final class KernelDeviceFrontEndTests: XCTestCase {
 extension KernelDeviceFrontEndTests {
     /// A device that keeps failing (read returns EOF right after each
     /// registration) is reopened with a growing pause, not in a busy loop;
-    /// an open error other than EBUSY ends the loop.
+    /// an open error other than EBUSY ends the loop.  The pause is the
+    /// front end's back-off, which the loop waits out.
     func testBacksOffWhenTheDeviceKeepsFailing() throws {
         let dir = TempDir()
         let engine = KVPEngine(store: try PoolStore(directory: dir.path, writable: true))
@@ -96,11 +135,11 @@ extension KernelDeviceFrontEndTests {
         })
         let box = UncheckedBox(fe)
         let done = expectation(description: "loop ended")
-        final class Thrown: @unchecked Sendable { var error: Error? }
+        final class Thrown: @unchecked Sendable { var error: SystemCallError? }
         let thrown = Thrown()
         let t0 = Date()
         Thread {
-            do { try box.value.run() } catch { thrown.error = error }
+            thrown.error = Self.serve(box.value)
             done.fulfill()
         }.start()
         var closed = 0
@@ -119,14 +158,16 @@ extension KernelDeviceFrontEndTests {
         let elapsed = Date().timeIntervalSince(t0)
         XCTAssertEqual(opens, 5)
         XCTAssertNotNil(thrown.error)
+        XCTAssertEqual(thrown.error?.errno, .noSuchFileOrDirectory)
         // reopen #2 immediate, then 0.1 s, 0.2 s, 0.4 s pauses
         XCTAssertGreaterThan(elapsed, 0.65)
     }
 }
 
 extension KernelDeviceFrontEndTests {
-    /// Another program holding the device (EBUSY) is waited for (B14);
-    /// registration follows as soon as the open succeeds.
+    /// Another program holding the device (EBUSY) is waited for (B14): each
+    /// busy open is a failure that grows the back-off, and registration
+    /// follows as soon as a later reopen succeeds.
     func testWaitsForABusyDevice() throws {
         let dir = TempDir()
         let engine = KVPEngine(store: try PoolStore(directory: dir.path, writable: true))
@@ -143,8 +184,14 @@ extension KernelDeviceFrontEndTests {
         })
         let box = UncheckedBox(fe)
         let done = expectation(description: "served")
+        var delays: [UInt64] = []
+        let record = UncheckedBox { (line: String) in
+            // On the loop's thread, right after each failure.
+            delays.append(fe.reopenDelayMicroseconds)
+            lock.lock(); lines.append(line); lock.unlock()
+        }
         Thread {
-            try? box.value.run(maxRequests: 1)
+            _ = Self.serve(box.value, requests: 1, log: record.value)
             done.fulfill()
         }.start()
         while true {
@@ -157,6 +204,8 @@ extension KernelDeviceFrontEndTests {
         XCTAssertEqual(Msg.status(kernel.recv(k)), HResult.noMoreItems.rawValue)
         wait(for: [done], timeout: 10)
         XCTAssertEqual(attempts, 3)
+        XCTAssertEqual(delays, [0, 100_000], "each busy open grows the back-off")
+        XCTAssertEqual(fe.reopenDelayMicroseconds, 0, "a whole message ends the back-off")
         lock.lock(); defer { lock.unlock() }
         XCTAssertEqual(lines.filter { $0.contains("busy") }.count, 2)
         close(k)
@@ -169,9 +218,9 @@ struct UncheckedBox<T>: @unchecked Sendable {
 }
 
 extension KernelDeviceFrontEndTests {
-    /// The integrated agent's front end (`mayBlock = false`) never sleeps: a device that keeps
-    /// failing is left closed with a growing reopen delay for the caller's timer, a busy device is
-    /// reported instead of waited for, and `reopen()` registers again.
+    /// The front end never sleeps: a device that keeps failing is left closed with a growing
+    /// reopen delay for the caller's timer, a busy device is reported instead of waited for, and
+    /// `reopen()` registers again.
     func testNonBlockingFrontEndLeavesTheBackOffToTheCaller() throws {
         let dir = TempDir()
         let engine = KVPEngine(store: try PoolStore(directory: dir.path, writable: true))
@@ -181,7 +230,6 @@ extension KernelDeviceFrontEndTests {
             if busy { errno = EBUSY; return -1 }
             return kernel.open()
         })
-        fe.mayBlock = false
         try fe.start()
         var delays: [UInt64] = []
         let t0 = Date()
@@ -197,7 +245,7 @@ extension KernelDeviceFrontEndTests {
         XCTAssertLessThan(Date().timeIntervalSince(t0), 0.3, "no sleeping in the front end")
         XCTAssertEqual(delays, [0, 100_000, 200_000, 400_000, 800_000])
         busy = true
-        XCTAssertThrowsError(try fe.reopen())
+        XCTAssertThrowsError(try fe.reopen()) { XCTAssertEqual(($0 as? SystemCallError)?.errno, .resourceBusy) }
         XCTAssertEqual(fe.reopenDelayMicroseconds, 1_600_000)
         busy = false
         try fe.reopen()

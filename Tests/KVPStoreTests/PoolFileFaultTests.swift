@@ -1,3 +1,4 @@
+import HVSystem
 import TestSupport
 import XCTest
 @testable import KVPStore
@@ -37,7 +38,8 @@ final class PoolFileFaultTests: XCTestCase {
         XCTAssertEqual(setrlimit(Int32(RLIMIT_FSIZE.rawValue), &old), 0)
         signal(SIGXFSZ, oldHandler)
 
-        guard case .system(operation: "write", path: path, errno: EFBIG)? = failed as? PoolError else {
+        guard case .system(let failure)? = failed as? PoolError,
+              failure == SystemCallError(call: "write", path: path, errno: .fileTooLarge) else {
             return XCTFail("expected a write error, got \(String(describing: failed))")
         }
         let data = try XCTUnwrap(FileManager.default.contents(atPath: path))

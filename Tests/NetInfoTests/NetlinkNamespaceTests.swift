@@ -1,3 +1,4 @@
+import HVSystem
 import XCTest
 @testable import NetInfo
 
@@ -292,14 +293,13 @@ enum Shell {
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(fds[0], raw.baseAddress, raw.count) } }
             guard n > 0 else { break }
             output.append(contentsOf: buffer.prefix(n))
         }
         close(fds[0])
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = retryingOnInterrupt { waitpid(pid, &status, 0) }
         let exitCode = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         return (exitCode, String(decoding: output, as: UTF8.self))
     }

@@ -122,9 +122,47 @@ struct ChannelTests {
         try host.send(Array("x".utf8))
         // Forge offset8 = 1 in the packet the host just wrote into the RX ring.
         (guest.memory.baseAddress + guest.ringSize + 4096 + 2).storeBytes(of: UInt16(1), as: UInt16.self)
-        #expect(throws: ChannelError.ring(.malformedDescriptor(.offsetTooSmall))) { try guest.receiveBatch { _, _ in } }
-        #expect(throws: ChannelError.ring(.malformedDescriptor(.offsetTooSmall))) { try guest.send(Array("y".utf8)) }
-        #expect(guest.failure == .ring(.malformedDescriptor(.offsetTooSmall)))
+        #expect(throws: ChannelError.ring(.corrupt(.malformedDescriptor(.offsetTooSmall)))) { try guest.receiveBatch { _, _ in } }
+        #expect(throws: ChannelError.ring(.corrupt(.malformedDescriptor(.offsetTooSmall)))) { try guest.send(Array("y".utf8)) }
+        #expect(guest.failure == .ring(.corrupt(.malformedDescriptor(.offsetTooSmall))))
+        #expect(guest.failure?.isCorruption == true)
+    }
+
+    /// A failed system call reads as before the errno type was shared: call(path), the C library's
+    /// words, the number.
+    @Test func systemCallFailuresKeepTheirMessage() {
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        do {
+            _ = try UIODevice.openChannel(path: "/nonexistent/uio9", mapSize: 2 * pageSize)
+            Issue.record("opened a missing device")
+        } catch {
+            #expect("\(error)" == "open(/nonexistent/uio9) failed: No such file or directory (errno 2)")
+            #expect(!error.isCorruption)
+        }
+    }
+
+    /// Only corruption fails a channel: a full ring is "try later", and a packet that can never
+    /// fit is the caller's mistake; after either the channel keeps working.
+    @Test func fullRingAndOversizedPacketLeaveTheChannelUsable() throws {
+        let (host, guest, _, _) = try channelPair(ringSize: 4096 + 4096)
+        #expect(throws: ChannelError.ring(.packetTooLarge(payloadLength: 8192))) { try guest.send([UInt8](repeating: 1, count: 8192)) }
+        var sent = 0
+        while true {
+            do {
+                try guest.send([UInt8](repeating: 2, count: 256))
+                sent += 1
+            } catch {
+                #expect(error == .ring(.ringFull))
+                #expect(!error.isCorruption)
+                break
+            }
+        }
+        #expect(guest.failure == nil)
+        var received = 0
+        try host.receiveBatch { _, _ in received += 1 }
+        _ = try host.finishBatch()
+        #expect(received == sent)
+        try guest.send(Array("after".utf8))
     }
 
     /// Offers are validated like any other host input.

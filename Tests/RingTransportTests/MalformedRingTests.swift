@@ -39,12 +39,12 @@ struct MalformedRingTests {
         forge(t, at: offset, offset8: c.offset8, len8: c.len8, flags: c.flags, published: c.published)
         var reader = try RingReader(ring: t.ring)
         var buffer = [UInt8](repeating: 0, count: 1 << 17)
-        #expect(throws: RingError.malformedDescriptor(c.kind)) { _ = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } }
+        #expect(throws: RingError.corrupt(.malformedDescriptor(c.kind))) { _ = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } }
         #expect(reader.counters[c.kind] == 1)
         #expect(reader.counters.corruptions == 1)
         #expect(reader.isFailed)
-        #expect(throws: RingError.failed) { _ = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } }
-        #expect(throws: RingError.failed) { _ = try reader.endRead() }
+        #expect(throws: RingError.corrupt(.failed)) { _ = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } }
+        #expect(throws: RingError.corrupt(.failed)) { _ = try reader.endRead() }
         // Nothing was consumed from a corrupt ring.
         #expect(t.header.readIndex.load(ordering: .relaxed) == offset)
     }
@@ -55,9 +55,9 @@ struct MalformedRingTests {
         var reader = try RingReader(ring: t.ring)
         t.header.writeIndex.store(value, ordering: .relaxed)
         var buffer = [UInt8](repeating: 0, count: 64)
-        #expect(throws: RingError.badIndex(which: .writeIndex, value: value)) { _ = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } }
+        #expect(throws: RingError.corrupt(.badIndex(which: .writeIndex, value: value))) { _ = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } }
         #expect(reader.counters.badIndices == 1)
-        #expect(throws: RingError.failed) { _ = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } }
+        #expect(throws: RingError.corrupt(.failed)) { _ = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } }
     }
 
     @Test(arguments: [UInt32(3), 1024, 0xFFFF_FFFF])
@@ -66,19 +66,19 @@ struct MalformedRingTests {
         var writer = try RingWriter(ring: t.ring)
         t.header.interruptMask.store(0, ordering: .relaxed)
         t.header.readIndex.store(value, ordering: .relaxed)
-        #expect(throws: RingError.badIndex(which: .readIndex, value: value)) { _ = try writer.write(pattern(0, 8).withUnsafeBytes { $0 }) }
+        #expect(throws: RingError.corrupt(.badIndex(which: .readIndex, value: value))) { _ = try writer.write(pattern(0, 8).withUnsafeBytes { $0 }) }
         #expect(writer.isFailed)
-        #expect(throws: RingError.failed) { _ = try writer.write(pattern(0, 8).withUnsafeBytes { $0 }) }
+        #expect(throws: RingError.corrupt(.failed)) { _ = try writer.write(pattern(0, 8).withUnsafeBytes { $0 }) }
     }
 
     @Test func attachRefusesBadIndices() throws {
         let t = try TestRing(dataSize: 1024)
         t.header.readIndex.store(12, ordering: .relaxed)
-        #expect(throws: RingError.badIndex(which: .readIndex, value: 12)) { _ = try RingReader(ring: t.ring) }
-        #expect(throws: RingError.badIndex(which: .readIndex, value: 12)) { _ = try RingWriter(ring: t.ring) }
+        #expect(throws: RingError.corrupt(.badIndex(which: .readIndex, value: 12))) { _ = try RingReader(ring: t.ring) }
+        #expect(throws: RingError.corrupt(.badIndex(which: .readIndex, value: 12))) { _ = try RingWriter(ring: t.ring) }
         t.header.readIndex.store(0, ordering: .relaxed)
         t.header.writeIndex.store(2048, ordering: .relaxed)
-        #expect(throws: RingError.badIndex(which: .writeIndex, value: 2048)) { _ = try RingReader(ring: t.ring) }
+        #expect(throws: RingError.corrupt(.badIndex(which: .writeIndex, value: 2048))) { _ = try RingReader(ring: t.ring) }
     }
 
     /// The writer may only add data. Seen at the end of a batch, an index that shrank the unread span
@@ -92,7 +92,7 @@ struct MalformedRingTests {
         reader.beginRead()
         _ = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } // snapshot: 256 bytes published
         t.header.writeIndex.store(128, ordering: .relaxed)                  // back over unread data
-        #expect(throws: RingError.writeIndexMovedBackwards(from: 256, to: 128)) { _ = try reader.endRead() }
+        #expect(throws: RingError.corrupt(.writeIndexMovedBackwards(from: 256, to: 128))) { _ = try reader.endRead() }
         #expect(reader.isFailed)
     }
 

@@ -1,3 +1,4 @@
+import HVSystem
 import Testing
 import Timesync
 import HVSystem
@@ -8,8 +9,8 @@ final class FakePTPClock: HostTimeReading {
     let source: ManualTimeSource
     var stale = false
     init(source: ManualTimeSource) { self.source = source }
-    func hostNanoseconds() throws(PTPHostClock.ReadError) -> Int64 {
-        if stale { throw PTPHostClock.ReadError(path: "/dev/ptp0", errno: 116) } // ESTALE
+    func hostNanoseconds() throws(SystemCallError) -> Int64 {
+        if stale { throw SystemCallError(call: "clock_gettime", path: "/dev/ptp0", errno: Errno(rawValue: 116)) } // ESTALE
         return source.trueNanoseconds()
     }
 }
@@ -45,7 +46,7 @@ struct PTPFollowerTests {
         ptp.stale = true
         #expect(follower.tick() == nil)
         #expect(follower.failedReads == 1)
-        #expect(follower.lastError?.errno == 116)
+        #expect(follower.lastError?.errno == Errno(rawValue: 116))
     }
 
     @Test func chronyModeFeedsSamplesAndOffModeDoesNothing() {

@@ -1,4 +1,5 @@
 import Foundation
+import HVSystem
 import RingTransport
 import VMBusDiscovery
 
@@ -80,9 +81,9 @@ public final class FakeVMBusSysfs: SysfsAccess {
         return real.list(path)
     }
 
-    public func write(_ path: String, _ value: String) throws(SysfsError) {
+    public func write(_ path: String, _ value: String) throws(SystemCallError) {
         writes.append((path, value))
-        if let e = failures.removeValue(forKey: path) { throw SysfsError(path: path, errno: e) }
+        if let e = failures.removeValue(forKey: path) { throw DirectorySysfs.writeError(path, Errno(rawValue: e)) }
         let parts = path.split(separator: "/")
         // /sys/bus/vmbus/drivers/<driver>/<attribute>
         guard parts.count == 6, parts[3] == "drivers" else { return }
@@ -106,7 +107,7 @@ public final class FakeVMBusSysfs: SysfsAccess {
                 break
             }
         } catch {
-            throw SysfsError(path: path, errno: ENODEV)
+            throw DirectorySysfs.writeError(path, .operationNotSupportedByDevice)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HVSystem
 import RingTransport
 @testable import VMBusDiscovery
 import TestSupport
@@ -111,7 +112,7 @@ struct DiscoveryTests {
         binder.sleep = { _ in }
         binder.probeRetries = 2
         fake.failures["/sys/bus/vmbus/drivers/hv_utils/unbind"] = EACCES
-        #expect(throws: UIOBinder.BindError.write(SysfsError(path: "/sys/bus/vmbus/drivers/hv_utils/unbind", errno: EACCES))) { _ = try binder.bindToUIO(hb) }
+        #expect(throws: UIOBinder.BindError.write(SystemCallError(call: "write to", path: "/sys/bus/vmbus/drivers/hv_utils/unbind", errno: .permissionDenied))) { _ = try binder.bindToUIO(hb) }
         fake.uioDelay = 10
         #expect(throws: UIOBinder.BindError.noUIONode) { _ = try binder.bindToUIO(hb) }
         try FileManager.default.removeItem(atPath: fake.base.path + "/sys/bus/vmbus/drivers/uio_hv_generic")
