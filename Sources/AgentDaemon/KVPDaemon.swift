@@ -2,6 +2,7 @@ import AgentConfig
 import AgentCore
 import DaemonSupport
 import HVProtocol
+import HVSystem
 import KVPAgent
 import RingTransport
 import Logging
@@ -21,6 +22,12 @@ public enum KVPDaemon {
         // that kills the daemon.
         signal(SIGPIPE, SIG_IGN)
         let logger = Logger(label: "hvagent")
+        // As hv_kvp_daemon, refuse to start when the device cannot be opened at all (not a Hyper-V
+        // guest, hv_utils not loaded, not root); a device another program holds, or one that fails
+        // later, is waited for on the loop (docs/COMPATIBILITY.md B14).
+        guard access(devicePath, R_OK | W_OK) == 0 else {
+            throw SystemCallError(call: "open", path: devicePath, errno: .current)
+        }
         let environment = ServiceTable.Environment(
             live: live, kvpPoolDirectory: poolDirectory, kvpLockTimeout: lockTimeout, kvpDevicePath: devicePath)
         let services = try ServiceTable.build([.kvp], in: environment)

@@ -3,6 +3,9 @@ import AgentDaemon
 import ArgumentParser
 import KVPAgent
 import KVPStore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `hvagent kvp-daemon`: KVP over the kernel's /dev/vmbus/hv_kvp in the
 /// foreground, a drop-in for `hv_kvp_daemon -n`.
@@ -42,14 +45,21 @@ struct KVPDaemonCommand: ParsableCommand {
         do {
             settings = try AgentSettings.load(path: config)
         } catch {
-            throw CommandFailure("refusing to start: \(error)")
+            Self.fail("hvagent kvp-daemon: refusing to start: \(error)")
         }
         LiveLogLevel.bootstrap()
         do {
             try KVPDaemon.run(live: LiveSettings(settings, path: config, overrides: []), poolDirectory: poolDir,
                               devicePath: device, lockTimeout: lockTimeout, traceRequests: debug)
         } catch {
-            throw CommandFailure("hvagent kvp-daemon: \(error)")
+            Self.fail("hvagent kvp-daemon: \(error)")
         }
+    }
+
+    /// hv_kvp_daemon's way to fail: one line on standard error, exit status 1.
+    private static func fail(_ line: String) -> Never {
+        var text = line + "\n"
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+        Glibc.exit(1)
     }
 }
