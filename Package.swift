@@ -44,7 +44,7 @@ let package = Package(
         // configuration's [services] choices).
         .target(name: "VMBusDiscovery", dependencies: ["HVProtocol", "HVSystem", "RingTransport", "AgentConfig"]),
         // Daemon plumbing: sd_notify, signalfd, kernel uevents.
-        .target(name: "DaemonSupport", dependencies: ["CHVSupport", "HVSystem", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "DaemonSupport", dependencies: ["CHVSupport", "HVProtocol", "HVSystem", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
         // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
         .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore", "DaemonSupport", "HVSystem"]),
         // The daemon as a library: the service table, and every way of running the agent (installed

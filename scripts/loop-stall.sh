@@ -10,21 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-20}
-BIN=${2:-}
-if [ -z "$BIN" ]; then
-  swift build --product hvagent >&2
-  BIN=$(swift build --show-bin-path)/hvagent
-fi
-DIR=$(mktemp -d /tmp/hvagent-stall.XXXXXX)
-HOST_PID=""
-AGENT_PID=""
-cleanup() {
-  [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null || true
-  [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+. scripts/agent-pair.sh
+agent_pair stall "${2:-}"
 
 printf '[heartbeat]\nhealth_command = sleep 5\n' >"$DIR/hvagent.conf"
 "$BIN" sim-host --socket "$DIR/sim.sock" --heartbeat-interval 0.2 --timesync-interval 0.3 \

@@ -12,18 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${1:?usage: scripts/soak.sh MINUTES}
 SECS=$(awk -v m="$MINUTES" 'BEGIN { s = int(m * 60); if (s < 1) s = 1; print s }')
-swift build --product hvagent >&2
-BIN=$(swift build --show-bin-path)/hvagent
-DIR=$(mktemp -d /tmp/hvagent-soak.XXXXXX)
-HOST_PID=""
-AGENT_PID=""
-cleanup() {
-  [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null || true
-  [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+. scripts/agent-pair.sh
+agent_pair soak
 
 "$BIN" sim-host --socket "$DIR/sim.sock" --heartbeat-interval 0 --timesync-interval 0 \
   --seconds $((SECS + 60)) >/dev/null 2>"$DIR/host.err" &

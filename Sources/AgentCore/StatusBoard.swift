@@ -14,7 +14,7 @@ public final class StatusBoard: @unchecked Sendable {
     }
 
     private func update(_ service: ICServiceID, _ change: (inout AgentStatus.Service) -> Void) {
-        if let i = status.services.firstIndex(where: { $0.name == service.rawValue }) {
+        if let i = status.services.firstIndex(where: { $0.name == service }) {
             change(&status.services[i])
         }
     }

@@ -39,13 +39,17 @@ public enum InstalledDaemon {
         for service in ServiceTable.all {
             let preference = config.mode(of: service)
             guard preference != .off else {
-                statuses.append(.init(name: service.rawValue, mode: "off", reason: "off in the configuration"))
+                statuses.append(.init(name: service, mode: .off, reason: "off in the configuration"))
                 continue
             }
             let decision = selector.decide(service, preference: preference, device: discovery.devices(of: service.deviceClass).first)
-            let mode = decision.mode?.rawValue ?? "unavailable"
-            logger.notice("\(service): \(mode) mode (\(decision.reason))")
-            statuses.append(.init(name: service.rawValue, mode: mode, reason: decision.reason))
+            let mode: AgentStatus.Service.Mode = switch decision.mode {
+            case .uio: .uio
+            case .kernel: .kernel
+            case nil: .unavailable
+            }
+            logger.notice("\(service): \(mode.rawValue) mode (\(decision.reason))")
+            statuses.append(.init(name: service, mode: mode, reason: decision.reason))
             modes[service] = decision.mode
         }
         let uio = ServiceTable.all.filter { modes[$0] == .uio }

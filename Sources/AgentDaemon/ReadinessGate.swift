@@ -24,7 +24,7 @@ final class ReadinessGate: @unchecked Sendable {
 
     /// Every open channel negotiated (kernel-mode services have nothing to negotiate).
     var negotiated: Bool {
-        board.status.services.filter(\.open).allSatisfy { $0.frameworkVersion != nil || $0.mode == ServiceMode.kernel.rawValue }
+        board.status.services.filter(\.open).allSatisfy { $0.frameworkVersion != nil || $0.mode == .kernel }
     }
 
     /// Sends READY once, when negotiated or when `windowExpired`.
@@ -32,8 +32,8 @@ final class ReadinessGate: @unchecked Sendable {
         guard !sent, negotiated || windowExpired else { return }
         sent = true
         let open = board.status.services.filter(\.open)
-        let pending = open.filter { $0.frameworkVersion == nil && $0.mode != ServiceMode.kernel.rawValue }.map(\.name)
-        let status = open.isEmpty ? "no channels open" : "serving " + open.map(\.name).joined(separator: ", ")
+        let pending = open.filter { $0.frameworkVersion == nil && $0.mode != .kernel }.map(\.name.rawValue)
+        let status = open.isEmpty ? "no channels open" : "serving " + open.map(\.name.rawValue).joined(separator: ", ")
             + (pending.isEmpty ? "" : "; not negotiated yet: " + pending.joined(separator: ", "))
         notifier.notify("READY=1\nSTATUS=\(status)")
         logger.notice("ready: \(status)")

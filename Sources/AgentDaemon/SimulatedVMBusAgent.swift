@@ -44,7 +44,7 @@ public enum SimulatedVMBusAgent {
             in: .init(live: live, shutdownPerformer: performer, timesyncMode: timesyncMode, clock: clock, chrony: chrony,
                       kvpPoolDirectory: kvpPoolDirectory))
         let board = StatusBoard(version: HVAgentVersion.string, services: served.map {
-            AgentStatus.Service(name: $0.rawValue, mode: "simulated", reason: "simulated VMBus at \(socketPath)")
+            AgentStatus.Service(name: $0, mode: .simulated, reason: "simulated VMBus at \(socketPath)")
         })
         let notifier = SystemdNotifier()
         let logger = Logger(label: "hvagent")

@@ -75,9 +75,9 @@ public struct Doctor {
             let id = "host.\(service.name)"
             let counts = "\(service.requests) request\(service.requests == 1 ? "" : "s"), \(service.dropped) dropped"
             switch (service.mode, service.lastActivity) {
-            case ("off", _), ("unavailable", _):
+            case (.off, _), (.unavailable, _):
                 findings.append(Finding(id, .info, "\(service.name): \(service.mode) (\(service.reason))"))
-            case ("kernel", _) where service.name == "heartbeat" || service.name == "shutdown":
+            case (.kernel, _) where service.name == .heartbeat || service.name == .shutdown:
                 findings.append(Finding(id, .info, "\(service.name): served by the kernel (hv_utils); its host requests are not visible to hvagent"))
             case (_, nil):
                 findings.append(Finding(id, .info, "\(service.name) (\(service.mode)): \(service.open ? "open, " : "")no host request yet"

@@ -1,12 +1,19 @@
 import FoundationEssentials
+import HVProtocol
 
 /// What `hvagent status` shows and `hvagent doctor` reads: per service, its mode, negotiated
 /// versions, counters, last activity and last error, as the running daemon serves it on its status
 /// socket (``LocalSocketServer``). Built by AgentCore's `StatusBoard` from the agent's events.
 public struct AgentStatus: Codable, Sendable, Equatable {
     public struct Service: Codable, Sendable, Equatable {
-        public var name: String
-        public var mode: String
+        /// How the daemon serves a service: over its own ring (uio, or the simulated VMBus), left to
+        /// the kernel, or not at all (off in the configuration, or unavailable on this VM).
+        public enum Mode: String, Codable, Sendable {
+            case uio, kernel, simulated, off, unavailable
+        }
+
+        public var name: ICServiceID
+        public var mode: Mode
         public var reason: String
         public var open: Bool = false
         public var frameworkVersion: String?
@@ -16,7 +23,7 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var lastActivity: Date?
         public var lastError: String?
 
-        public init(name: String, mode: String, reason: String) {
+        public init(name: ICServiceID, mode: Mode, reason: String) {
             self.name = name
             self.mode = mode
             self.reason = reason

@@ -9,7 +9,6 @@ public struct HeartbeatService: ICService {
     public typealias Action = Never
 
 
-    public var name: String { "heartbeat" }
     public var serviceVersions: [ICVersion] { ICServiceID.heartbeat.serviceVersions }
     /// nil (default): `application_state` is echoed untouched, as Linux does.
     public var healthProbe: (any HealthProbe)?

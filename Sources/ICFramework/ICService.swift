@@ -20,8 +20,6 @@ public protocol ICService {
     /// What the runtime does after the reply is consumed (e.g. power off).
     associatedtype Action: Sendable
 
-    /// Short name for logs and the timeline ("heartbeat").
-    var name: String { get }
     /// Service versions, newest first.
     var serviceVersions: [ICVersion] { get }
     /// Framework versions, newest first.

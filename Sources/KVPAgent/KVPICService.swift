@@ -37,7 +37,6 @@ public struct KVPICService: ICService {
     /// The last request answered since negotiation.
     public private(set) var lastExchange: Exchange?
 
-    public var name: String { "kvp" }
     public var serviceVersions: [ICVersion] { ICServiceID.kvp.serviceVersions }
     public var frameworkVersions: [ICVersion] { ICServiceID.heartbeat.frameworkVersions }
 

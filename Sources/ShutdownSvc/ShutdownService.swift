@@ -9,7 +9,6 @@ import HVProtocol
 public struct ShutdownService: ICService {
     public typealias Action = ShutdownRequest
 
-    public var name: String { "shutdown" }
     public var serviceVersions: [ICVersion] { ICServiceID.shutdown.serviceVersions }
     public var hibernation: any HibernationSupport
     public var logger: Logger

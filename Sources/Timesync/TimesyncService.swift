@@ -35,7 +35,6 @@ public struct TimesyncService: ICService {
     /// Unix nanoseconds from 1970-01-01 to 2200-01-01.
     public static let plausibleHostTime: ClosedRange<Int64> = 0...7_258_118_400_000_000_000
 
-    public var name: String { "timesync" }
     public var serviceVersions: [ICVersion] { ICServiceID.timesync.serviceVersions }
     public var mode: TimesyncMode
     public let clock: any GuestClock

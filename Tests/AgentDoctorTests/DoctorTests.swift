@@ -143,10 +143,10 @@ struct DoctorTests {
 
         let last = Date(timeIntervalSince1970: 1_796_000_000)
         var status = AgentStatus(version: "0.1.0", pid: 42, started: Date(timeIntervalSince1970: 1_795_990_000), services: [
-            .init(name: "heartbeat", mode: "uio", reason: "kernel 6.12 signals the host"),
-            .init(name: "shutdown", mode: "kernel", reason: "forced"),
-            .init(name: "timesync", mode: "uio", reason: "kernel 6.12 signals the host"),
-            .init(name: "kvp", mode: "kernel", reason: "forced"),
+            .init(name: .heartbeat, mode: .uio, reason: "kernel 6.12 signals the host"),
+            .init(name: .shutdown, mode: .kernel, reason: "forced"),
+            .init(name: .timesync, mode: .uio, reason: "kernel 6.12 signals the host"),
+            .init(name: .kvp, mode: .kernel, reason: "forced"),
         ])
         status.services[0].open = true
         status.services[0].requests = 120

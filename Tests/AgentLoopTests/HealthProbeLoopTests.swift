@@ -21,17 +21,24 @@ import Testing
         return trips
     }
 
-    /// Starts `hvagent run` against a sim host with `config`, in `directory`.
+    /// A sim host started with `hostArguments` (and the session's log) and `hvagent run` against
+    /// it with `[heartbeat] health_command = command`.
+    static func start(_ session: AgentProcesses.Session, healthCommand command: String,
+                      host hostArguments: [String]) throws -> (host: Process, agent: Process) {
+        let config = session.directory + "/hvagent.conf"
+        try "[heartbeat]\nhealth_command = \(command)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let host = try AgentProcesses.startSimHost(socket: session.socket, hostArguments + ["--log", session.log])
+        let agent = try AgentProcesses.start(["run", "--sim-socket", session.socket, "--timesync-mode", "off", "--config", config])
+        return (host, agent)
+    }
+
     @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func aFiveSecondProbeDoesNotStallTheLoop() throws {
         let session = try AgentProcesses.Session("probe-stall")
-        let (directory, socket, log) = (session.directory, session.socket, session.log)
-        let config = directory + "/hvagent.conf"
-        try "[heartbeat]\nhealth_command = sleep 5\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let host = try AgentProcesses.startSimHost(socket: socket, [
-            "--heartbeat-interval", "0.2", "--timesync-interval", "0.3", "--seconds", "60", "--log", log])
+        let log = session.log
+        let (host, agent) = try Self.start(session, healthCommand: "sleep 5",
+                                           host: ["--heartbeat-interval", "0.2", "--timesync-interval", "0.3", "--seconds", "60"])
         defer { if host.isRunning { host.terminate() } }
-        let agent = try AgentProcesses.start(["run", "--sim-socket", socket, "--timesync-mode", "off", "--config", config])
         defer { if agent.isRunning { agent.terminate() } }
 
         // The first run starts with the agent and ends (exit 0 or the 5 s timeout) after 5-6 s; the
@@ -53,13 +60,9 @@ import Testing
     @Test(.enabled(if: AgentProcesses.built, "hvagent binary not built"))
     func aConfiguredProbeDoesNotWakeAnIdleAgent() throws {
         let session = try AgentProcesses.Session("probe-idle")
-        let (directory, socket, log) = (session.directory, session.socket, session.log)
-        let config = directory + "/hvagent.conf"
-        try "[heartbeat]\nhealth_command = true\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let host = try AgentProcesses.startSimHost(socket: socket, [
-            "--heartbeat-interval", "60", "--timesync-interval", "60", "--seconds", "30", "--log", log])
+        let (host, agent) = try Self.start(session, healthCommand: "true",
+                                           host: ["--heartbeat-interval", "60", "--timesync-interval", "60", "--seconds", "30"])
         defer { if host.isRunning { host.terminate() } }
-        let agent = try AgentProcesses.start(["run", "--sim-socket", socket, "--timesync-mode", "off", "--config", config])
         defer { if agent.isRunning { agent.terminate() } }
 
         // Negotiation, the first heartbeat and the probe's first run.
