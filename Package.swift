@@ -53,7 +53,7 @@ let package = Package(
             name: "AgentDaemon",
             dependencies: [
                 "AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "HostSimulator", "SimTransport", "VMBusDiscovery",
-                "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport",
+                "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport", "FileCopy",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -69,7 +69,7 @@ let package = Package(
         // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
         .target(
             name: "FuzzTargets",
-            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "HVSystem"]
+            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "HVSystem", "FileCopy", "HVProtocol"]
         ),
         .executableTarget(name: "hvagent-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
@@ -87,6 +87,10 @@ let package = Package(
         .target(name: "ShutdownSvc", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
         .target(name: "CClock"),
+        // Copy-VMFile: the file-copy state machine over the ring and /dev/vmbus/hv_fcopy.
+        .target(name: "CFileCopy"),
+        .target(name: "FileCopy", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "ICFramework", "CFileCopy", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "FileCopyTests", dependencies: ["FileCopy", "HVProtocol", "ICFramework", "AgentCore", "TestSupport"]),
         .target(name: "Timesync", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
         // The simulated Hyper-V host: IC state machines and message codecs of its own (host side) and
         // the exchange log. No guest module: a layout mistake on either side must show in the tests.
@@ -107,7 +111,7 @@ let package = Package(
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "ProcessSupport", "TestSupport"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "SimScenarios", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "HVProtocol", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore", "AgentConfig", "AgentDaemon"]
+            dependencies: ["ICFramework", "HostSimulator", "SimScenarios", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "HVProtocol", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore", "AgentConfig", "AgentDaemon", "FileCopy"]
         ),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
         .systemLibrary(
