@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
-        .target(name: "TestSupport", dependencies: ["VMBusDiscovery", "RingTransport", "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["VMBusDiscovery", "RingTransport", "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy"], path: "Tests/TestSupport"),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport", "AgentConfig"]),
         // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
         .target(name: "KVPStore"),
