@@ -1,6 +1,9 @@
 import FoundationEssentials
 import HostSimulator
 import HVProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The demo's Copy-VMFile: the simulated host pushes a small file into a private directory (the
 /// only root the demo's file-copy service allows), and the timeline shows its name, size and the
@@ -30,7 +33,8 @@ final class DemoFileCopy {
             let result = try host.copyVMFile(copy)
             let path = directory + "/" + Self.fileName
             let landed = FileManager.default.contents(atPath: path).map { [UInt8]($0) }
-            let mode = (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? nil
+            var info = stat()
+            let mode: UInt32? = stat(path, &info) == 0 ? UInt32(info.st_mode) & 0o7777 : nil
             let ok = result.status == .ok && landed == data && mode == 0o644
             timeline.log("guest", ok ? "fcopy: \(Self.fileName) landed in \(directory): \(data.count) bytes, mode 0644, identical to the host's file"
                                      : "fcopy: the copy did not arrive intact (status \(result.status), mode \(mode.map { String($0, radix: 8) } ?? "?"))")
