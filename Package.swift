@@ -54,7 +54,7 @@ let package = Package(
             name: "AgentDaemon",
             dependencies: [
                 "AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "HostSimulator", "SimTransport", "VMBusDiscovery",
-                "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport",
+                "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport", "FileCopy",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -70,7 +70,7 @@ let package = Package(
         // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
         .target(
             name: "FuzzTargets",
-            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "HVSystem"]
+            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "HVSystem", "FileCopy", "HVProtocol"]
         ),
         .executableTarget(name: "hvagent-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
@@ -88,6 +88,10 @@ let package = Package(
         .target(name: "ShutdownSvc", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
         .target(name: "CClock"),
+        // Copy-VMFile: the file-copy state machine over the ring and /dev/vmbus/hv_fcopy.
+        .target(name: "CFileCopy"),
+        .target(name: "FileCopy", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "ICFramework", "CFileCopy", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "FileCopyTests", dependencies: ["FileCopy", "HVProtocol", "ICFramework", "AgentCore", "TestSupport", "HostSimulator", "SimTransport"]),
         .target(name: "Timesync", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
         // The simulated Hyper-V host: IC state machines and message codecs of its own (host side) and
         // the exchange log. No guest module: a layout mistake on either side must show in the tests.
@@ -111,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "HostSimulatorTests",
             dependencies: ["HostSimulator", "SimScenarios", "TestSupport", "HVProtocol", "HVSystem", "ICFramework", "RingTransport",
-                           "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent"]
+                           "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy"]
         ),
         // The agent's loop against the simulated host: negotiation, malicious host, reopen, faults.
         .testTarget(
@@ -149,7 +153,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: ["VMBusDiscovery", "RingTransport", "SimTransport", "HostSimulator", "HVProtocol", "HVSystem", "ICFramework",
-                           "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent"],
+                           "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport", "AgentConfig", "HVSystem", "HVProtocol"]),

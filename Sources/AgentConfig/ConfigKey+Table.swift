@@ -9,11 +9,12 @@
 extension ConfigKey {
     public static let all: [ConfigKey] = [
         Setting.logLevel.key, Setting.uioSignalBackport.key, Setting.releaseOnStop.key, Setting.statusSocket.key,
-        Setting.heartbeatServiceMode.key, Setting.shutdownServiceMode.key, Setting.timesyncServiceMode.key, Setting.kvpServiceMode.key,
+        Setting.heartbeatServiceMode.key, Setting.shutdownServiceMode.key, Setting.timesyncServiceMode.key, Setting.kvpServiceMode.key, Setting.fcopyServiceMode.key,
         Setting.healthUnits.key, Setting.healthCommand.key,
         Setting.poweroffCommand.key, Setting.rebootCommand.key, Setting.hibernateCommand.key, Setting.shutdownHookDir.key,
         Setting.timesyncMode.key, Setting.chronySocket.key, Setting.stepThresholdSeconds.key,
         Setting.kvpPoolDir.key, Setting.kvpDevice.key,
+        Setting.fcopyAllowedRoots.key, Setting.fcopyDevice.key,
         Setting.networkExclude.key, Setting.networkInclude.key, Setting.ipv6LinkLocal.key,
     ]
 }
@@ -76,6 +77,12 @@ extension Setting where Value == ServiceModeChoice {
     public static var kvpServiceMode: Self {
         Setting(section: "services", name: "kvp", default: .auto,
                 help: "As for heartbeat. In kernel mode KVP is served through /dev/vmbus/hv_kvp (instead of hv_kvp_daemon).")
+    }
+
+    /// `[services] fcopy`
+    public static var fcopyServiceMode: Self {
+        Setting(section: "services", name: "fcopy", default: .auto,
+                help: "File copy (Copy-VMFile). As for heartbeat; kernel mode serves /dev/vmbus/hv_fcopy (kernels before 6.10). Never served on confidential VMs; off refuses every copy.")
     }
 }
 
@@ -162,6 +169,23 @@ extension Setting where Value == String {
     /// `[kvp] device`
     public static var kvpDevice: Self {
         Setting(section: "kvp", name: "device", .path, default: "/dev/vmbus/hv_kvp", help: "The kernel's KVP device (kernel mode).")
+    }
+}
+
+// MARK: - [fcopy]
+
+extension Setting where Value == [String] {
+    /// `[fcopy] allowed_roots`
+    public static var fcopyAllowedRoots: Self {
+        Setting(section: "fcopy", name: "allowed_roots", default: [],
+                help: "Absolute directories Copy-VMFile may write under (with their subdirectories). Empty: any absolute path.")
+    }
+}
+
+extension Setting where Value == String {
+    /// `[fcopy] device`
+    public static var fcopyDevice: Self {
+        Setting(section: "fcopy", name: "device", .path, default: "/dev/vmbus/hv_fcopy", help: "The kernel's file-copy device (kernel mode, kernels before 6.10).")
     }
 }
 

@@ -33,8 +33,13 @@ public enum Demo {
         let performer = DemoShutdownPerformer(timeline: timeline)
         let kvp = try DemoKVP(timeline: timeline)
         defer { kvp.removeDirectory() }
-        // The daemon's defaults (network rules, step threshold), with nothing read from /etc.
-        let live = LiveSettings(AgentSettings(), path: "", overrides: [])
+        let fileCopy = try DemoFileCopy(timeline: timeline)
+        defer { fileCopy.removeDirectory() }
+        // The daemon's defaults (network rules, step threshold), with nothing read from /etc; file
+        // copy confined to the demo's own directory.
+        var settings = AgentSettings()
+        try settings.override("fcopy.allowed_roots=\(fileCopy.directory)")
+        let live = LiveSettings(settings, path: "", overrides: [])
         let services = try ServiceTable.build(
             Set(ServiceTable.all),
             in: .init(live: live, shutdownPerformer: performer, hibernation: SysfsHibernationSupport(), timesyncMode: .discipline,
@@ -61,6 +66,7 @@ public enum Demo {
         _ = try host.run(timeout: seconds - 2.5) { host.isReady(.kvp) }
         try host.run(timeout: min(2, max(0, seconds - 2.5 - Date().timeIntervalSince(start))))
         let kvpOK = kvp.exchange(with: host)
+        let fcopyOK = host.isReady(.fcopy) && fileCopy.exchange(with: host)
         try host.run(timeout: max(0, seconds - 2 - Date().timeIntervalSince(start)))
         var shutdownOK = false
         if host.isReady(.shutdown) {
@@ -76,7 +82,7 @@ public enum Demo {
             + "frequency correction \(FixedPoint.text(clock.frequencyCorrectionPPM, digits: 1, plus: true)) ppm")
         let negotiatedAll = ServiceTable.all.allSatisfy { host.negotiated[$0] != nil }
         let ok = negotiatedAll && host.heartbeatsOK > 0 && host.heartbeatFailures.isEmpty && host.protocolErrors.isEmpty && shutdownOK
-            && kvpOK
+            && kvpOK && fcopyOK
         timeline.log("demo", ok ? "done: all services healthy, shutdown carried out as a dry run" : "done with errors: \(host.protocolErrors + host.heartbeatFailures)")
         return ok
     }
@@ -93,6 +99,8 @@ public enum Demo {
         case ("reply", "heartbeat"): "heartbeat: \(record.detail) ok"
         case ("request", "kvp") where !record.detail.hasPrefix("ENUMERATE"): "kvp: \(record.detail)"
         case ("reply", "kvp"): "kvp: guest replied \(record.status ?? "?"), \(record.detail)"
+        case ("request", "fcopy"): "fcopy: \(record.detail)"
+        case ("reply", "fcopy"): "fcopy: guest replied \(record.status ?? "?") to \(record.detail)"
         case ("error", _), ("rescind", _): "\(record.channel): \(record.event) \(record.detail)"
         default: nil
         }

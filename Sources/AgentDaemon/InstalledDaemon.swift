@@ -32,7 +32,8 @@ public enum InstalledDaemon {
             throw CommandFailure("\(VMBusDiscovery.devicesPath) does not exist: this is not a Hyper-V guest (or hv_vmbus is not loaded); see `hvagent doctor`")
         }
         let kernel = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)).flatMap { KernelRelease($0) }
-        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config[.uioSignalBackport])
+        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config[.uioSignalBackport],
+                                    confidentialGuest: ConfidentialGuest.detect())
 
         var modes: [ICServiceID: ServiceMode] = [:]
         var statuses: [AgentStatus.Service] = []

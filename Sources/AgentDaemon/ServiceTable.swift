@@ -1,4 +1,5 @@
 import AgentCore
+import FileCopy
 import Heartbeat
 import HVProtocol
 import KVPAgent
@@ -55,6 +56,7 @@ public enum ServiceTable {
                                           devicePath: env.kvpDevicePath, interfaceRules: env.live.interfaceRules)
             if let facts = kvp.facts { env.live.follow(facts) }
             return kvp }),
+        (.fcopy, { FileCopyAgentService(policy: FileCopyPolicy(allowedRoots: $0.live.current[.fcopyAllowedRoots]), devicePath: $0.live.current[.fcopyDevice]) }),
     ]
 
     /// Every service in the table.

@@ -38,7 +38,11 @@ public enum SimulatedVMBusAgent {
         }
         let chrony = timesyncMode == .chrony ? try ChronySocketSender(path: chronySocket) : nil
         let performer: any ShutdownPerformer = actOnShutdown ? ConfiguredShutdownPerformer(live: live) : DryRunShutdownPerformer()
-        let served = ServiceTable.all.filter { $0 != .kvp || kvpPoolDirectory != nil }
+        // File copy only where `fcopy.allowed_roots` confines it: a simulated host must never write
+        // anywhere on this machine by default.
+        let served = ServiceTable.all.filter {
+            ($0 != .kvp || kvpPoolDirectory != nil) && ($0 != .fcopy || !live.current[.fcopyAllowedRoots].isEmpty)
+        }
         let services = try ServiceTable.build(
             Set(served),
             in: .init(live: live, shutdownPerformer: performer, timesyncMode: timesyncMode, clock: clock, chrony: chrony,

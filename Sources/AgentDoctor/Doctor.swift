@@ -193,7 +193,8 @@ public struct Doctor {
     func bindingFindings() -> [Finding] {
         let discovery = VMBusDiscovery(sysfs: sysfs)
         let kernel = system.read("/proc/sys/kernel/osrelease").flatMap { KernelRelease($0.trimmedLine) }
-        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config[.uioSignalBackport])
+        let selector = ModeSelector(kernel: kernel, assumeUIOSignalling: config[.uioSignalBackport],
+                                    confidentialGuest: ConfidentialGuest.detect())
         var findings: [Finding] = []
         var uioBound: [String] = []
         for service in ICServiceID.allCases {

@@ -24,6 +24,7 @@ public struct FuzzTarget: Sendable {
         KVPFuzzTargets.hostMessage,
         KVPFuzzTargets.poolFile,
         KVPFuzzTargets.icKVP,
+        FileCopyFuzzTargets.decoders,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -9,6 +9,8 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
     case shutdown
     case timesync
     case kvp
+    /// File copy (Copy-VMFile, "Guest services"; docs/PROTOCOL.md §6.5).
+    case fcopy
 
     public var description: String { rawValue }
 
@@ -19,6 +21,7 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         case .shutdown: .shutdown
         case .timesync: .timesync
         case .kvp: .kvp
+        case .fcopy: .fcopy
         }
     }
 
@@ -34,6 +37,8 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         case .shutdown: "b6650ff7-33bc-4840-8048-e0676786f393"
         case .timesync: "2dd1ce17-079e-403c-b352-a1921ee207ee"
         case .kvp: "242ff919-07db-4180-9c2e-b86cb68c8c55"
+        // Hard-coded by hv_fcopy_uio_daemon.c (docs/PROTOCOL.md §6.5).
+        case .fcopy: "eb765408-105f-49b6-b4aa-c123b64d17d4"
         }
         return VMBusGUID(text) ?? .null
     }
@@ -44,15 +49,21 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         self = service
     }
 
-    /// Framework versions the guest offers, newest first (Linux `fw_versions`).
+    /// Framework versions the guest offers, newest first (Linux `fw_versions`; file copy offers
+    /// 3.0 only, as `hv_fcopy_uio_daemon.c fcopy_versions` does, docs/PROTOCOL.md §5.5).
     ///
     /// Why newest first: negotiation takes the first guest entry the host also offers, so an
     /// ascending list silently picks an old version (e.g. shutdown 3.1, and hibernate is never
     /// offered). `ICServiceIDTests` asserts every list is strictly descending.
-    public var frameworkVersions: [ICVersion] { [ICVersion(3, 0), ICVersion(1, 0)] }
+    public var frameworkVersions: [ICVersion] {
+        switch self {
+        case .fcopy: [ICVersion(3, 0)]
+        default: [ICVersion(3, 0), ICVersion(1, 0)]
+        }
+    }
 
     /// Service versions the guest offers, newest first (Linux `hb_versions`, `sd_versions`,
-    /// `ts_versions`, `kvp_versions`).
+    /// `ts_versions`, `kvp_versions`, `fcopy_versions`).
     public var serviceVersions: [ICVersion] {
         switch self {
         case .heartbeat: [ICVersion(3, 0), ICVersion(1, 0)]
@@ -61,6 +72,8 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         // 4.0 carries the reference time.
         case .timesync: [ICVersion(4, 0), ICVersion(3, 0), ICVersion(1, 0)]
         case .kvp: [ICVersion(4, 0), ICVersion(3, 0), ICVersion(1, 0)]
+        // WIN8_SRV_VERSION, the only fcopy message version any source shows.
+        case .fcopy: [ICVersion(1, 1)]
         }
     }
 }

@@ -59,6 +59,8 @@ public final class SimulatedHyperVHost {
     public private(set) var agentConnected = true
     /// The last KVP reply not yet taken by the KVP API (SimulatedHyperVHost+KVP.swift).
     var kvpReply: (header: ICMessageHeader, body: [UInt8])?
+    /// The last file-copy reply not yet taken (SimulatedHyperVHost+FileCopy.swift).
+    var fcopyReply: (header: ICMessageHeader, body: [UInt8])?
 
     public init(endpoint: SimHostEndpoint, configuration: SimHostConfiguration = SimHostConfiguration(), log: ExchangeLog = ExchangeLog()) {
         self.endpoint = endpoint
@@ -193,6 +195,7 @@ public final class SimulatedHyperVHost {
         state.heartbeat.abandonOutstanding()
         state.timesync.reset()
         if kind == .kvp { kvpReply = nil }
+        if kind == .fcopy { fcopyReply = nil }
         negotiated[kind] = nil
         let request = state.machine.negotiateRequest()
         channels[kind] = state
@@ -212,6 +215,7 @@ public final class SimulatedHyperVHost {
         channels[kind] = state
         negotiated[kind] = nil
         if kind == .kvp { kvpReply = nil }
+        if kind == .fcopy { fcopyReply = nil }
     }
 
     private func receive(_ kind: ICServiceID, _ channel: VMBusChannel) {
@@ -282,6 +286,8 @@ public final class SimulatedHyperVHost {
             kvpReply = (header, body)
             log.record(channel: "kvp", event: "reply", type: header.messageType.description, status: header.status.logText,
                        detail: KVPHostLogic.describe(reply: body, status: header.status))
+        case .fcopy:
+            fcopyReply = (header, body)
         }
     }
 
@@ -314,21 +320,21 @@ public final class SimulatedHyperVHost {
         }
     }
 
-    func send(_ kind: ICServiceID, type: ICMessageType, body: [UInt8], detail: String) throws {
+    func send(_ kind: ICServiceID, type: ICMessageType, body: [UInt8], detail: String, logged: Bool = true) throws {
         guard var state = channels[kind] else { throw HostChannelError.notReady }
         let request = try state.machine.request(type: type, body: body)
         channels[kind]?.machine = state.machine
         state.sentAt = monotonicNanoseconds()
         channels[kind]?.sentAt = state.sentAt
-        transmit(kind, request, type: type, detail: detail)
+        transmit(kind, request, type: type, detail: detail, logged: logged)
     }
 
-    private func transmit(_ kind: ICServiceID, _ bytes: [UInt8], type: ICMessageType, detail: String) {
+    private func transmit(_ kind: ICServiceID, _ bytes: [UInt8], type: ICMessageType, detail: String, logged: Bool = true) {
         guard let state = channels[kind], state.live, let channel = state.channel else { return }
         do {
             try channel.send(bytes)
             try channel.flush()
-            log.record(channel: kind.rawValue, event: "request", type: type.description, detail: detail)
+            if logged { log.record(channel: kind.rawValue, event: "request", type: type.description, detail: detail) }
         } catch {
             protocolErrors.append("\(kind.rawValue): \(error)")
             log.record(channel: kind.rawValue, event: "error", detail: "send failed: \(error)")

@@ -60,10 +60,13 @@ public struct ModeSelector: Sendable {
     public var kernel: KernelRelease?
     /// Set when the distribution backported 547fa4ffd799 to an older series.
     public var assumeUIOSignalling: Bool
+    /// Why this VM is confidential (``ConfidentialGuest``), or nil: file copy is never served there.
+    public var confidentialGuest: String?
 
-    public init(kernel: KernelRelease?, assumeUIOSignalling: Bool = false) {
+    public init(kernel: KernelRelease?, assumeUIOSignalling: Bool = false, confidentialGuest: String? = nil) {
         self.kernel = kernel
         self.assumeUIOSignalling = assumeUIOSignalling
+        self.confidentialGuest = confidentialGuest
     }
 
     /// Whether uio_hv_generic on this kernel can carry an integration service.
@@ -78,6 +81,10 @@ public struct ModeSelector: Sendable {
         let name = service.rawValue
         func decision(_ mode: ServiceMode?, _ reason: String) -> ModeDecision { ModeDecision(service: service, mode: mode, reason: reason) }
         let kernelText = kernel?.description ?? "unknown"
+        // The host is not trusted on a confidential VM; Linux refuses this offer there too.
+        if service == .fcopy, preference != .off, let confidentialGuest {
+            return decision(nil, "never served on a confidential VM (\(confidentialGuest))")
+        }
         switch preference {
         case .off:
             return decision(nil, "off in the configuration")

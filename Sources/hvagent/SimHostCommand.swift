@@ -56,10 +56,31 @@ struct SimHostCommand: ParsableCommand {
     @Flag(help: "On SIGUSR1, walk KVP pools 2 (auto) and 1 (guest) with ENUMERATE (exchanges go to the log).")
     var kvpWalkOnSignal = false
 
+    @Option(help: ArgumentHelp("Copy-VMFile this host file to the guest path once file copy has negotiated (repeatable; the guest serves it only under fcopy.allowed_roots).", valueName: "file=guest-path"))
+    var copyFile: [String] = []
+
+    @Flag(help: "Copy-VMFile with OVER_WRITE and CREATE_PATH set.")
+    var copyForce = false
+
     func validate() throws {
         guard timesyncVersion == 3 || timesyncVersion == 4 else { throw ValidationError("--timesync-version must be 3 or 4") }
         guard heartbeatInterval >= 0, timesyncInterval >= 0, seconds >= 0 else { throw ValidationError("intervals must be >= 0") }
         _ = try kvpSetRecords()
+        _ = try fileCopies()
+    }
+
+    /// `--copy-file file=guest-path`, read: the leaf name, the destination, the bytes.
+    private func fileCopies() throws -> [HostFileCopy] {
+        try copyFile.map { text in
+            guard let equals = text.firstIndex(of: "="), text.startIndex < equals else {
+                throw ValidationError("--copy-file wants file=guest-path, not '\(text)'")
+            }
+            let source = String(text[..<equals])
+            guard let data = FileManager.default.contents(atPath: source) else { throw ValidationError("cannot read \(source)") }
+            let leaf = source.split(separator: "/").last.map(String.init) ?? source
+            return HostFileCopy(fileName: leaf, destination: String(text[text.index(after: equals)...]), data: [UInt8](data),
+                                overwrite: copyForce, createPath: copyForce)
+        }
     }
 
     /// `--kvp-set pool:key=value`, parsed.
@@ -117,6 +138,7 @@ struct SimHostCommand: ParsableCommand {
         var shutdownSent = false
         var kvpDone = false
         var kvpSetDone = false
+        var copiesDone = copyFile.isEmpty
         while host.agentConnected {
             let elapsed = Date().timeIntervalSince(start)
             if seconds > 0 && elapsed >= seconds { break }
@@ -131,6 +153,13 @@ struct SimHostCommand: ParsableCommand {
             if !kvpSetDone, !kvpSet.isEmpty, host.isReady(.kvp) {
                 for record in try kvpSetRecords() { _ = try host.kvpSet(pool: record.pool, key: record.key, value: record.value) }
                 kvpSetDone = true
+            }
+            if !copiesDone, host.isReady(.fcopy) {
+                for copy in try fileCopies() {
+                    let result = try host.copyVMFile(copy)
+                    Self.printError("sim-host: Copy-VMFile \(copy.fileName) (\(copy.data.count) bytes) -> \(copy.destination): \(result.status)")
+                }
+                copiesDone = true
             }
             if kvpWalkRequested.exchange(false, ordering: .relaxed) {
                 if host.isReady(.kvp) {

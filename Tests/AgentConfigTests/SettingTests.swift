@@ -33,6 +33,7 @@ struct SettingTests {
         Handle(.shutdownServiceMode, "services.shutdown"),
         Handle(.timesyncServiceMode, "services.timesync"),
         Handle(.kvpServiceMode, "services.kvp"),
+        Handle(.fcopyServiceMode, "services.fcopy"),
         Handle(.healthUnits, "heartbeat.health_units"),
         Handle(.healthCommand, "heartbeat.health_command"),
         Handle(.poweroffCommand, "shutdown.poweroff_command"),
@@ -44,6 +45,8 @@ struct SettingTests {
         Handle(.stepThresholdSeconds, "timesync.step_threshold_seconds"),
         Handle(.kvpPoolDir, "kvp.pool_dir"),
         Handle(.kvpDevice, "kvp.device"),
+        Handle(.fcopyAllowedRoots, "fcopy.allowed_roots"),
+        Handle(.fcopyDevice, "fcopy.device"),
         Handle(.networkExclude, "network.exclude"),
         Handle(.networkInclude, "network.include"),
         Handle(.ipv6LinkLocal, "network.ipv6_link_local"),
@@ -115,7 +118,7 @@ struct SettingTests {
     @Test func choiceWordsAreTheEnumCases() {
         #expect(Setting.logLevel.key.kind == .choice(["debug", "info", "notice", "warning", "error"]))
         #expect(Setting.timesyncMode.key.kind == .choice(["auto", "discipline", "chrony", "off"]))
-        for mode in [Setting.heartbeatServiceMode, .shutdownServiceMode, .timesyncServiceMode, .kvpServiceMode] {
+        for mode in [Setting.heartbeatServiceMode, .shutdownServiceMode, .timesyncServiceMode, .kvpServiceMode, .fcopyServiceMode] {
             #expect(mode.key.kind == .choice(["auto", "uio", "kernel", "off"]))
         }
         #expect(ServiceModeChoice(settingText: "sometimes") == nil)

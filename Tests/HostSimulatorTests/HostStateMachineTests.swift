@@ -1,3 +1,4 @@
+import FileCopy
 import Heartbeat
 import TestSupport
 import HostSimulator
@@ -127,6 +128,9 @@ func guestProcess(_ kind: ICServiceID, _ payload: [UInt8]) -> [UInt8] {
         return endpoint.process(payload).reply ?? []
     case .kvp:
         return []
+    case .fcopy:
+        var endpoint = ICEndpoint(service: FileCopyICService(engine: FileCopyEngine()))
+        return endpoint.process(payload).reply ?? []
     }
 }
 

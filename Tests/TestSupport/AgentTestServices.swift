@@ -1,4 +1,5 @@
 import AgentCore
+import FileCopy
 import Heartbeat
 import KVPAgent
 import ShutdownSvc
@@ -10,7 +11,7 @@ public enum AgentTestServices {
     public static func make(
         performer: any ShutdownPerformer = DryRunShutdownPerformer(), hibernation: any HibernationSupport = NoHibernation(),
         timesyncMode: TimesyncMode = .discipline, clock: any GuestClock, chrony: ChronySocketSender? = nil,
-        healthProbe: (any HealthProbe)? = nil, kvpEngine: KVPEngine? = nil
+        healthProbe: (any HealthProbe)? = nil, kvpEngine: KVPEngine? = nil, fileCopy: FileCopyPolicy? = nil
     ) -> [any AgentService] {
         var services: [any AgentService] = [
             HeartbeatAgentService(probe: healthProbe),
@@ -18,6 +19,7 @@ public enum AgentTestServices {
             TimesyncAgentService(mode: timesyncMode, clock: clock, chrony: chrony),
         ]
         if let kvpEngine { services.append(KVPAgentService(engine: kvpEngine)) }
+        if let fileCopy { services.append(FileCopyAgentService(policy: fileCopy)) }
         return services
     }
 }

@@ -1,4 +1,5 @@
 import AgentCore
+import FileCopy
 import Heartbeat
 import Foundation
 import HostSimulator
@@ -64,7 +65,7 @@ public final class SimHarness {
 
     public init(configure: (inout SimHostConfiguration) -> Void = { _ in }, clock: (any GuestClock)? = nil,
          hibernation: any HibernationSupport = NoHibernation(), timesyncMode: TimesyncMode = .discipline,
-         chrony: ChronySocketSender? = nil, kvpEngine: KVPEngine? = nil) throws {
+         chrony: ChronySocketSender? = nil, kvpEngine: KVPEngine? = nil, fileCopy: FileCopyPolicy? = nil) throws {
         let (hostSocket, agentSocket) = try SimSocket.pair()
         var configuration = SimHostConfiguration()
         configuration.heartbeatInterval = 0.05
@@ -76,7 +77,7 @@ public final class SimHarness {
         agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(socket: agentSocket),
             services: AgentTestServices.make(performer: performer, hibernation: hibernation, timesyncMode: timesyncMode,
-                                             clock: self.clock, chrony: chrony, kvpEngine: kvpEngine),
+                                             clock: self.clock, chrony: chrony, kvpEngine: kvpEngine, fileCopy: fileCopy),
             observer: { recorder.record($0) })
         let agent = self.agent
         let finished = self.finished
