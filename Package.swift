@@ -54,6 +54,7 @@ let package = Package(
             dependencies: [
                 "AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "HostSimulator", "SimTransport", "VMBusDiscovery",
                 "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport",
+                "VSS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -88,6 +89,9 @@ let package = Package(
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
         .target(name: "CClock"),
         .target(name: "Timesync", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
+        // Backups (VSS): freeze and thaw per docs/PROTOCOL.md §6.5, both modes, off the loop.
+        .target(name: "VSS", dependencies: ["AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "ICFramework", "ProcessSupport", "CHVSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "VSSTests", dependencies: ["VSS", "HVProtocol", "ICFramework", "AgentCore", "AgentConfig", "DaemonSupport"]),
         // The simulated Hyper-V host: IC state machines and message codecs of its own (host side) and
         // the exchange log. No guest module: a layout mistake on either side must show in the tests.
         .target(name: "HostSimulator", dependencies: ["HVProtocol", "HVSystem", "RingTransport", "SimTransport", "CHVSupport"]),
@@ -107,7 +111,7 @@ let package = Package(
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "ProcessSupport", "TestSupport"]),
         .testTarget(
             name: "HostSimulatorTests",
-            dependencies: ["ICFramework", "HostSimulator", "SimScenarios", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "HVProtocol", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore", "AgentConfig", "AgentDaemon"]
+            dependencies: ["ICFramework", "HostSimulator", "SimScenarios", "AgentCore", "RingTransport", "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "HVProtocol", "VMBusDiscovery", "TestSupport", "KVPAgent", "KVPStore", "AgentConfig", "AgentDaemon", "VSS"]
         ),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
         .systemLibrary(

@@ -44,7 +44,12 @@ public struct Demo {
         let kvp = try DemoKVP(timeline: timeline)
         defer { kvp.removeDirectory() }
         // The daemon's defaults (network rules, step threshold), with nothing read from /etc.
-        let live = LiveSettings(AgentSettings(), path: "", overrides: [])
+        // VSS may touch nothing of this machine: no freeze outside the demo's own directory, its
+        // frozen list there too.
+        var settings = AgentSettings()
+        try settings.override("vss.only_under=\(kvp.directory)/vss")
+        try settings.override("vss.frozen_list=\(kvp.directory)/vss-frozen")
+        let live = LiveSettings(settings, path: "", overrides: [])
         let services = try ServiceTable.build(
             Set(ServiceTable.all),
             in: .init(live: live, shutdownPerformer: performer, hibernation: SysfsHibernationSupport(), timesyncMode: .discipline,

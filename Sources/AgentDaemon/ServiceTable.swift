@@ -5,6 +5,7 @@ import KVPAgent
 import KVPStore
 import ShutdownSvc
 import Timesync
+import VSS
 
 /// The services hvagent runs: one entry each (docs/ARCHITECTURE.md, "The service table").
 ///
@@ -55,6 +56,7 @@ public enum ServiceTable {
                                           devicePath: env.kvpDevicePath, interfaceRules: env.live.interfaceRules)
             if let facts = kvp.facts { env.live.follow(facts) }
             return kvp }),
+        (.vss, { try VSSAgentService(settings: $0.live.current) }),
     ]
 
     /// Every service in the table.

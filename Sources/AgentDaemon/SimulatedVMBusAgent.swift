@@ -58,7 +58,8 @@ public struct SimulatedVMBusAgent {
         }
         let chrony = timesyncMode == .chrony ? try ChronySocketSender(path: chronySocket) : nil
         let performer: any ShutdownPerformer = actOnShutdown ? ConfiguredShutdownPerformer(live: live) : DryRunShutdownPerformer()
-        let served = ServiceTable.all.filter { $0 != .kvp || kvpPoolDirectory != nil }
+        // Real freezes from a simulated host only inside the roots `vss.only_under` names.
+        let served = ServiceTable.all.filter { ($0 != .kvp || kvpPoolDirectory != nil) && ($0 != .vss || !live.current[.vssOnlyUnder].isEmpty) }
         let services = try ServiceTable.build(
             Set(served),
             in: .init(live: live, shutdownPerformer: performer, timesyncMode: timesyncMode, clock: clock, chrony: chrony,
@@ -76,6 +77,7 @@ public struct SimulatedVMBusAgent {
         let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
                                       statusSocket: statusSocket, logger: logger, live: live)
         timeline.log("agent", "connected to \(socketPath); timesync mode \(timesyncMode.rawValue), \(systemClock ? "system" : "simulated") clock")
+        defer { for service in services { service.stop() } }
         try plumbing.run()
         // A probe still running would outlive the daemon (outside systemd's cgroup).
         live.healthProbe.cancel()

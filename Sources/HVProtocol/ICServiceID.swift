@@ -9,6 +9,8 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
     case shutdown
     case timesync
     case kvp
+    /// Backup (volume checkpoint): freeze and thaw for production checkpoints (docs/PROTOCOL.md §6.5).
+    case vss
 
     public var description: String { rawValue }
 
@@ -19,6 +21,7 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         case .shutdown: .shutdown
         case .timesync: .timesync
         case .kvp: .kvp
+        case .vss: .vss
         }
     }
 
@@ -34,6 +37,7 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         case .shutdown: "b6650ff7-33bc-4840-8048-e0676786f393"
         case .timesync: "2dd1ce17-079e-403c-b352-a1921ee207ee"
         case .kvp: "242ff919-07db-4180-9c2e-b86cb68c8c55"
+        case .vss: "2450ee40-33bf-4fbd-892e-9fb06e9214cf"
         }
         return VMBusGUID(text) ?? .null
     }
@@ -44,12 +48,19 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         self = service
     }
 
-    /// Framework versions the guest offers, newest first (Linux `fw_versions`).
+    /// Framework versions the guest offers, newest first (Linux `fw_versions`; per service, because
+    /// VSS and file copy offer 3.0 only, docs/PROTOCOL.md §5.5).
     ///
     /// Why newest first: negotiation takes the first guest entry the host also offers, so an
     /// ascending list silently picks an old version (e.g. shutdown 3.1, and hibernate is never
     /// offered). `ICServiceIDTests` asserts every list is strictly descending.
-    public var frameworkVersions: [ICVersion] { [ICVersion(3, 0), ICVersion(1, 0)] }
+    public var frameworkVersions: [ICVersion] {
+        switch self {
+        case .heartbeat, .shutdown, .timesync, .kvp: [ICVersion(3, 0), ICVersion(1, 0)]
+        // hv_snapshot.c `fw_versions` (FW_VER_COUNT 1).
+        case .vss: [ICVersion(3, 0)]
+        }
+    }
 
     /// Service versions the guest offers, newest first (Linux `hb_versions`, `sd_versions`,
     /// `ts_versions`, `kvp_versions`).
@@ -61,6 +72,9 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         // 4.0 carries the reference time.
         case .timesync: [ICVersion(4, 0), ICVersion(3, 0), ICVersion(1, 0)]
         case .kvp: [ICVersion(4, 0), ICVersion(3, 0), ICVersion(1, 0)]
+        // hv_snapshot.c `vss_versions`: 5.0 only. 6.0/7.0 would invite cluster queries and
+        // shadow-LUN recovery no Linux guest handles (docs/PROTOCOL.md §6.5.2).
+        case .vss: [ICVersion(5, 0)]
         }
     }
 }

@@ -59,6 +59,7 @@ public final class SimulatedHyperVHost {
     public private(set) var agentConnected = true
     /// The last KVP reply not yet taken by the KVP API (SimulatedHyperVHost+KVP.swift).
     var kvpReply: (header: ICMessageHeader, body: [UInt8])?
+    var vssReply: (header: ICMessageHeader, body: [UInt8])?
 
     public init(endpoint: SimHostEndpoint, configuration: SimHostConfiguration = SimHostConfiguration(), log: ExchangeLog = ExchangeLog()) {
         self.endpoint = endpoint
@@ -282,6 +283,10 @@ public final class SimulatedHyperVHost {
             kvpReply = (header, body)
             log.record(channel: "kvp", event: "reply", type: header.messageType.description, status: header.status.logText,
                        detail: KVPHostLogic.describe(reply: body, status: header.status))
+        case .vss:
+            vssReply = (header, body)
+            log.record(channel: "vss", event: "reply", type: "vss", status: header.status.logText,
+                       detail: VSSHostLogic.describe(reply: body))
         }
     }
 

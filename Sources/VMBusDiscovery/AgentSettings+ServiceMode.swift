@@ -11,6 +11,7 @@ extension ICServiceID {
         case .shutdown: .shutdownServiceMode
         case .timesync: .timesyncServiceMode
         case .kvp: .kvpServiceMode
+        case .vss: .vssServiceMode
         }
     }
 }

@@ -5,6 +5,7 @@ import SimScenarios
 import ICFramework
 import ShutdownSvc
 import Testing
+import VSS
 import Timesync
 import HVSystem
 import HVProtocol
@@ -127,6 +128,9 @@ func guestProcess(_ kind: ICServiceID, _ payload: [UInt8]) -> [UInt8] {
         return endpoint.process(payload).reply ?? []
     case .kvp:
         return []
+    case .vss:
+        var endpoint = ICEndpoint(service: VSSICService(ready: { true }))
+        return endpoint.process(payload).reply ?? []
     }
 }
 
