@@ -57,6 +57,7 @@ public struct FreezePlan: Hashable, Sendable {
     /// superblock once freezes every mount of it).
     public static func make(mounts: [MountInfoEntry], rules: Rules, facts: some BlockDeviceFacts) -> FreezePlan {
         var targets: [Target] = []
+        var candidates: [(target: Target, backing: [String]?)] = []
         var skipped: [Skip] = []
         var seen: Set<String> = []
         // The guard also refuses a superblock that is visible elsewhere (a bind mount of `/` under
@@ -91,14 +92,21 @@ public struct FreezePlan: Hashable, Sendable {
                 skip("excluded by \(pattern)")
                 continue
             }
-            if facts.isLoopBacked(major: device.major, minor: device.minor) {
-                // Freezing it could deadlock on its backing file's filesystem (hv_vss_daemon does the same).
-                skip("loop-backed")
-                continue
-            }
             seen.insert(entry.device)
-            targets.append(Target(mountPoint: entry.mountPoint, device: entry.device, filesystemType: entry.filesystemType,
-                                  source: entry.source))
+            candidates.append((Target(mountPoint: entry.mountPoint, device: entry.device, filesystemType: entry.filesystemType,
+                                      source: entry.source), facts.loopBackingFilesystems(major: device.major, minor: device.minor)))
+        }
+        // A loop-backed filesystem whose backing file lies on a filesystem this plan freezes (or
+        // on one that cannot be told) is skipped: its writeback would wait on the frozen backing
+        // filesystem (V5). One whose backing file lies on a filesystem left alone freezes.
+        let planned = Set(candidates.map(\.target.device))
+        for (target, backing) in candidates {
+            if let backing, let blocking = backing.first(where: { $0 == "?" || planned.contains($0) }) {
+                let reason = blocking == "?" ? "loop-backed, backing file not found" : "loop-backed, its backing file is on a filesystem frozen too"
+                skipped.append(Skip(mountPoint: target.mountPoint, source: target.source, reason: reason))
+            } else {
+                targets.append(target)
+            }
         }
         return FreezePlan(targets: targets, skipped: skipped)
     }
