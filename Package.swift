@@ -62,7 +62,7 @@ let package = Package(
             name: "hvagent",
             dependencies: [
                 "AgentDaemon", "AgentConfig", "AgentDoctor", "DaemonSupport", "HVProtocol", "HVSystem", "HostSimulator", "SimTransport",
-                "VMBusDiscovery", "RingTransport", "Timesync", "KVPAgent", "KVPStore",
+                "VMBusDiscovery", "RingTransport", "Timesync", "KVPAgent", "KVPStore", "VSS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

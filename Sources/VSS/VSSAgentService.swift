@@ -4,6 +4,9 @@ import DaemonSupport
 import FoundationEssentials
 import HVProtocol
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The backup service's entry in the daemon's service table (docs/PROTOCOL.md §6.5): one
 /// ``VSSCoordinator`` shared by the uio channel handler and the kernel-mode device front end.
@@ -45,10 +48,25 @@ public final class VSSAgentService: AgentService {
         let timer = try LoopTimer()
         self.frontEnd = frontEnd
         reopenTimer = timer
-        do { try frontEnd.start() } catch {
-            logger.error("\(error); retrying every 5 s")
-            try? timer.arm(afterMicroseconds: 5_000_000)
+        // hv_vss_daemon holding the device (EBUSY) is said once; it keeps backups working, and
+        // hvagent takes over (looking every 60 s) when it stops. Other failures retry every 5 s.
+        var busyReported = false
+        let attempt = {
+            do {
+                try frontEnd.start()
+                busyReported = false
+            } catch {
+                if case VSSError.system(_, let code) = error, code == EBUSY {
+                    if !busyReported { logger.notice("\(error): another daemon (hv_vss_daemon?) serves backups; looking again every 60 s") }
+                    busyReported = true
+                    try? timer.arm(afterMicroseconds: 60_000_000)
+                } else {
+                    logger.warning("\(error); retrying in 5 s")
+                    try? timer.arm(afterMicroseconds: 5_000_000)
+                }
+            }
         }
+        attempt()
         return [
             PollInput(currentDescriptor: { frontEnd.descriptor }, onReadable: {
                 frontEnd.handleReadable()
@@ -56,10 +74,7 @@ public final class VSSAgentService: AgentService {
             }),
             PollInput(descriptor: timer.descriptor, onReadable: {
                 _ = timer.acknowledge()
-                do { try frontEnd.start() } catch {
-                    logger.warning("\(error); retrying in 5 s")
-                    try? timer.arm(afterMicroseconds: 5_000_000)
-                }
+                attempt()
             }),
         ]
     }
