@@ -54,7 +54,7 @@ let package = Package(
             name: "AgentDaemon",
             dependencies: [
                 "AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "HostSimulator", "SimTransport", "VMBusDiscovery",
-                "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport", "FileCopy",
+                "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport", "FileCopy", "VSS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -62,7 +62,7 @@ let package = Package(
             name: "hvagent",
             dependencies: [
                 "AgentDaemon", "AgentConfig", "AgentDoctor", "DaemonSupport", "HVProtocol", "HVSystem", "HostSimulator", "SimTransport",
-                "VMBusDiscovery", "RingTransport", "Timesync", "KVPAgent", "KVPStore",
+                "VMBusDiscovery", "RingTransport", "Timesync", "KVPAgent", "KVPStore", "VSS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -93,6 +93,9 @@ let package = Package(
         .target(name: "FileCopy", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "ICFramework", "CFileCopy", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "FileCopyTests", dependencies: ["FileCopy", "HVProtocol", "ICFramework", "AgentCore", "TestSupport", "HostSimulator", "SimTransport"]),
         .target(name: "Timesync", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
+        // Backups (VSS): freeze and thaw per docs/PROTOCOL.md §6.5, both modes, off the loop.
+        .target(name: "VSS", dependencies: ["AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "ICFramework", "ProcessSupport", "CHVSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "VSSTests", dependencies: ["VSS", "HVProtocol", "ICFramework", "AgentCore", "AgentConfig", "DaemonSupport"]),
         // The simulated Hyper-V host: IC state machines and message codecs of its own (host side) and
         // the exchange log. No guest module: a layout mistake on either side must show in the tests.
         .target(name: "HostSimulator", dependencies: ["HVProtocol", "HVSystem", "RingTransport", "SimTransport", "CHVSupport"]),
@@ -115,7 +118,7 @@ let package = Package(
         .testTarget(
             name: "HostSimulatorTests",
             dependencies: ["HostSimulator", "SimScenarios", "TestSupport", "HVProtocol", "HVSystem", "ICFramework", "RingTransport",
-                           "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy"]
+                           "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy", "VSS"]
         ),
         // The agent's loop against the simulated host: negotiation, malicious host, reopen, faults.
         .testTarget(

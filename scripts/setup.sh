@@ -15,6 +15,7 @@ PACKAGES=(
   systemd man-db binutils                 # systemd-analyze verify/security, readelf/strip
   chrony                                  # timesync chrony SOCK refclock interop test (service not started)
   qemu-system-x86 mmdebstrap e2fsprogs bc # scripts/vm-test.sh: the Debian 12 test VM (TCG) and its image
+  xfsprogs                                # VSS real-freeze tests (loop-mounted xfs; e2fsprogs gives ext4)
 )
 
 missing=()

@@ -10,11 +10,15 @@ extension ConfigKey {
     public static let all: [ConfigKey] = [
         Setting.logLevel.key, Setting.uioSignalBackport.key, Setting.releaseOnStop.key, Setting.statusSocket.key,
         Setting.heartbeatServiceMode.key, Setting.shutdownServiceMode.key, Setting.timesyncServiceMode.key, Setting.kvpServiceMode.key, Setting.fcopyServiceMode.key,
+        Setting.vssServiceMode.key,
         Setting.healthUnits.key, Setting.healthCommand.key,
         Setting.poweroffCommand.key, Setting.rebootCommand.key, Setting.hibernateCommand.key, Setting.shutdownHookDir.key,
         Setting.timesyncMode.key, Setting.chronySocket.key, Setting.stepThresholdSeconds.key,
         Setting.kvpPoolDir.key, Setting.kvpDevice.key,
         Setting.fcopyAllowedRoots.key, Setting.fcopyDevice.key,
+        Setting.vssDevice.key, Setting.vssHookDir.key, Setting.vssHookTimeoutSeconds.key,
+        Setting.vssFreezeTimeoutSeconds.key, Setting.vssThawTimeoutSeconds.key, Setting.vssExcludeDevices.key,
+        Setting.vssExcludeFilesystemTypes.key, Setting.vssFrozenList.key, Setting.vssMountInfo.key, Setting.vssOnlyUnder.key,
         Setting.networkExclude.key, Setting.networkInclude.key, Setting.ipv6LinkLocal.key,
     ]
 }
@@ -186,6 +190,81 @@ extension Setting where Value == String {
     /// `[fcopy] device`
     public static var fcopyDevice: Self {
         Setting(section: "fcopy", name: "device", .path, default: "/dev/vmbus/hv_fcopy", help: "The kernel's file-copy device (kernel mode, kernels before 6.10).")
+    }
+}
+
+// MARK: - [vss]
+
+extension Setting where Value == ServiceModeChoice {
+    /// `[services] vss` (listed with the other service modes in the file; declared with its section).
+    public static var vssServiceMode: Self {
+        Setting(section: "services", name: "vss", default: .off,
+                help: "As for heartbeat, but off by default for now: freezing needs CAP_SYS_ADMIN, which the shipped unit does not grant yet, so leave backups to hv_vss_daemon until then. In kernel mode backups are served through /dev/vmbus/hv_vss (instead of hv_vss_daemon); uio mode also sets the hot-backup flags the kernel cannot.")
+    }
+}
+
+extension Setting where Value == String {
+    /// `[vss] device`
+    public static var vssDevice: Self {
+        Setting(section: "vss", name: "device", .path, default: "/dev/vmbus/hv_vss", help: "The kernel's VSS device (kernel mode).")
+    }
+
+    /// `[vss] hook_dir`
+    public static var vssHookDir: Self {
+        Setting(section: "vss", name: "hook_dir", .path, default: "/etc/hvagent/vss.d",
+                help: "Executables here run in name order with `freeze` before the filesystems are frozen, and in reverse order with `thaw` after they are thawed (`freeze-fail` when the freeze is abandoned).", appliesOnReload: true)
+    }
+
+    /// `[vss] mountinfo`
+    public static var vssMountInfo: Self {
+        Setting(section: "vss", name: "mountinfo", .path, default: "/proc/1/mountinfo",
+                help: "The mount table the freeze set comes from: the initial mount namespace's (PID 1), so filesystems mounted only outside hvagent's sandbox are frozen too. Mount points are opened under the `root` next to it (/proc/1/root); /proc/self/mountinfo means hvagent's own namespace.")
+    }
+
+    /// `[vss] frozen_list`
+    public static var vssFrozenList: Self {
+        Setting(section: "vss", name: "frozen_list", .path, default: "/run/hvagent/vss-frozen",
+                help: "Where the mount points hvagent froze are recorded (on tmpfs); `hvagent vss-thaw` and the next start thaw them.")
+    }
+}
+
+extension Setting where Value == Int {
+    /// `[vss] hook_timeout_seconds`
+    public static var vssHookTimeoutSeconds: Self {
+        Setting(section: "vss", name: "hook_timeout_seconds", range: 1...3600, default: 30,
+                help: "A hook still running after this is killed; a killed `freeze` hook fails the backup.", appliesOnReload: true)
+    }
+
+    /// `[vss] freeze_timeout_seconds`
+    public static var vssFreezeTimeoutSeconds: Self {
+        Setting(section: "vss", name: "freeze_timeout_seconds", range: 1...3600, default: 60,
+                help: "The whole FREEZE (hooks and filesystems) must finish within this, else it is rolled back and the host told it failed.", appliesOnReload: true)
+    }
+
+    /// `[vss] thaw_timeout_seconds`
+    public static var vssThawTimeoutSeconds: Self {
+        Setting(section: "vss", name: "thaw_timeout_seconds", range: 1...3600, default: 120,
+                help: "Filesystems are thawed after this long frozen even if the host never sends THAW (watchdog).", appliesOnReload: true)
+    }
+}
+
+extension Setting where Value == [String] {
+    /// `[vss] exclude_devices`
+    public static var vssExcludeDevices: Self {
+        Setting(section: "vss", name: "exclude_devices", default: ["/dev/nbd*", "/dev/longhorn/*", "iscsi"],
+                help: "Mount sources (shell patterns) never frozen: volumes served by a process of this guest deadlock a freeze. `iscsi` matches every disk on an iSCSI transport.", appliesOnReload: true)
+    }
+
+    /// `[vss] exclude_fstypes`
+    public static var vssExcludeFilesystemTypes: Self {
+        Setting(section: "vss", name: "exclude_fstypes", default: ["vfat"],
+                help: "Filesystem types never frozen (hv_vss_daemon skips vfat).", appliesOnReload: true)
+    }
+
+    /// `[vss] only_under`
+    public static var vssOnlyUnder: Self {
+        Setting(section: "vss", name: "only_under", default: [],
+                help: "If not empty, only mount points under these directories may be frozen (for tests and demos; empty: every eligible filesystem).", appliesOnReload: true)
     }
 }
 

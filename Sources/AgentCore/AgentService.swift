@@ -24,11 +24,16 @@ public protocol AgentService: AnyObject {
     /// What the loop watches whatever the mode (KVP's network facts, the heartbeat's health
     /// probe). Called once at start.
     func inputs(events: ServiceEvents) -> [PollInput]
+
+    /// The daemon is stopping (SIGTERM, the host went away): undo what must not outlive the
+    /// process (VSS thaws). May block; the loop is no longer running.
+    func stop()
 }
 
 extension AgentService {
     public func kernelModeInputs(events: ServiceEvents) throws -> [PollInput] { [] }
     public func inputs(events: ServiceEvents) -> [PollInput] { [] }
+    public func stop() {}
 }
 
 /// Where a service reports what it did; the agent's observer (status board, log, timeline) gets

@@ -8,6 +8,25 @@ public protocol ICChannelHandler: AnyObject {
     /// Handles one payload: the reply to send (if any), and work to run once the host consumed
     /// the reply (`true`) or the wait for it timed out (`false`).
     func handle(_ payload: [UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?)
+
+    /// Whether the request `handle` just returned no reply for will be answered later (a VSS
+    /// FREEZE waiting for its hooks and ioctls off the loop): the loop keeps its transaction id.
+    var replyHeld: Bool { get }
+
+    /// Replies finished since the last call, for held requests in the order they were held; nil
+    /// for a held request that will never be answered (the host negotiated again), so the loop
+    /// forgets its transaction id. The loop asks after every wake-up.
+    func takeLateReplies() -> [[UInt8]?]
+
+    /// The channel is gone (closed, rescinded, failed): a held reply will never be sent, and a
+    /// service that must undo something (VSS thaws) does it now.
+    func channelClosed()
+}
+
+extension ICChannelHandler {
+    public var replyHeld: Bool { false }
+    public func takeLateReplies() -> [[UInt8]?] { [] }
+    public func channelClosed() {}
 }
 
 /// Adapts an `ICEndpoint<Service>` (framing, negotiation, one ``ICService``) to ``ICChannelHandler``.

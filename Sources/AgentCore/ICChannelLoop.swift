@@ -10,6 +10,8 @@ final class ICChannelLoop {
     /// How long an action waits for the host to consume the reply before it runs anyway.
     let consumeTimeout: TimeInterval
     private var pending: [(deadline: Date, run: (Bool) -> Void)] = []
+    /// Transaction ids of requests whose reply the handler holds, oldest first.
+    private var heldTransactions: [UInt64] = []
     /// Packets that were not in-band data (ignored).
     private(set) var ignoredPackets = 0
 
@@ -31,15 +33,33 @@ final class ICChannelLoop {
                 }
                 let (reply, deferred) = handler.handle(Array(payload))
                 if let reply {
-                    let sent = try reply.withUnsafeBytes { raw throws(ChannelError) in
-                        try channel.send(raw, type: PacketType.dataInBand, flags: 0,
-                                         transactionID: descriptor.transactionID, waitingUpTo: 1000)
-                    }
-                    if !sent { throw ChannelError.invalidConfiguration("outbound ring stayed full for 1 s") }
+                    try send(reply, transactionID: descriptor.transactionID)
+                } else if handler.replyHeld {
+                    heldTransactions.append(descriptor.transactionID)
                 }
                 if let deferred { pending.append((Date().addingTimeInterval(consumeTimeout), deferred)) }
             }
         } while try channel.finishBatch()
+    }
+
+    /// Sends the replies the handler finished since the last wake-up, with the transaction ids
+    /// their requests came with, and signals the host.
+    func sendLateReplies() throws {
+        let replies = handler.takeLateReplies()
+        guard !replies.isEmpty else { return }
+        for reply in replies {
+            guard !heldTransactions.isEmpty else { break }  // a handler bug must not invent a transaction
+            let transactionID = heldTransactions.removeFirst()
+            if let reply { try send(reply, transactionID: transactionID) }
+        }
+        try channel.flush()
+    }
+
+    private func send(_ reply: [UInt8], transactionID: UInt64) throws {
+        let sent = try reply.withUnsafeBytes { raw throws(ChannelError) in
+            try channel.send(raw, type: PacketType.dataInBand, flags: 0, transactionID: transactionID, waitingUpTo: 1000)
+        }
+        if !sent { throw ChannelError.invalidConfiguration("outbound ring stayed full for 1 s") }
     }
 
     /// Runs deferred actions whose reply was consumed (or whose wait timed out).

@@ -107,6 +107,10 @@ public final class IntegrationAgent: @unchecked Sendable {
             for entry in channels.values where entry.loop.hasPendingActions {
                 entry.loop.runDueActions()
             }
+            // Replies finished off the loop (a VSS FREEZE's ioctls) become ready on an input above.
+            for (instance, entry) in channels {
+                do { try entry.loop.sendLateReplies() } catch { fail(instance, error: error) }
+            }
         }
     }
 
@@ -125,14 +129,21 @@ public final class IntegrationAgent: @unchecked Sendable {
             try loop.drain()
             loop.runDueActions()
         } catch {
-            guard let entry = channels.removeValue(forKey: instance) else { return }
-            let id = entry.service.id
-            observer?(.channelClosed(id, reason: "\(error)"))
-            if case ChannelError.rescinded = error {
-                source.lost(classID: id.classID, instanceID: instance)
-            } else {
-                scheduleReopen(entry.service, instance: instance)
-            }
+            fail(instance, error: error)
+        }
+    }
+
+    /// A channel whose ring or doorbell failed: dropped, and opened again after the back-off
+    /// unless it was rescinded.
+    private func fail(_ instance: VMBusGUID, error: any Error) {
+        guard let entry = channels.removeValue(forKey: instance) else { return }
+        entry.loop.handler.channelClosed()
+        let id = entry.service.id
+        observer?(.channelClosed(id, reason: "\(error)"))
+        if case ChannelError.rescinded = error {
+            source.lost(classID: id.classID, instanceID: instance)
+        } else {
+            scheduleReopen(entry.service, instance: instance)
         }
     }
 
@@ -180,6 +191,7 @@ public final class IntegrationAgent: @unchecked Sendable {
         case .rescind(_, let instanceID):
             reopenDue[instanceID] = nil
             if let entry = channels.removeValue(forKey: instanceID) {
+                entry.loop.handler.channelClosed()
                 observer?(.channelClosed(entry.service.id, reason: "rescinded"))
             }
         case .refused(let reason):

@@ -36,9 +36,12 @@ public enum Demo {
         let fileCopy = try DemoFileCopy(timeline: timeline)
         defer { fileCopy.removeDirectory() }
         // The daemon's defaults (network rules, step threshold), with nothing read from /etc; file
-        // copy confined to the demo's own directory.
+        // copy confined to the demo's own directory, and VSS may touch nothing of this machine: no
+        // freeze outside the demo's own directory, its frozen list there too.
         var settings = AgentSettings()
         try settings.override("fcopy.allowed_roots=\(fileCopy.directory)")
+        try settings.override("vss.only_under=\(kvp.directory)/vss")
+        try settings.override("vss.frozen_list=\(kvp.directory)/vss-frozen")
         let live = LiveSettings(settings, path: "", overrides: [])
         let services = try ServiceTable.build(
             Set(ServiceTable.all),

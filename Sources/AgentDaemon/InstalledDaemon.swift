@@ -86,6 +86,8 @@ public enum InstalledDaemon {
         let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
                                       statusSocket: config[.statusSocket], logger: logger, live: live)
         try agent.acceptPendingChannels()
+        // VSS thaws what it froze before the process ends (SIGTERM, docs/PROTOCOL.md §6.5.7).
+        defer { for service in services { service.stop() } }
         try plumbing.run()
         // A probe still running would outlive the daemon (outside systemd's cgroup).
         live.healthProbe.cancel()

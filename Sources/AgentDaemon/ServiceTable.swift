@@ -6,6 +6,7 @@ import KVPAgent
 import KVPStore
 import ShutdownSvc
 import Timesync
+import VSS
 
 /// The services hvagent runs: one entry each (docs/ARCHITECTURE.md, "The service table").
 ///
@@ -57,6 +58,7 @@ public enum ServiceTable {
             if let facts = kvp.facts { env.live.follow(facts) }
             return kvp }),
         (.fcopy, { FileCopyAgentService(policy: FileCopyPolicy(allowedRoots: $0.live.current[.fcopyAllowedRoots]), devicePath: $0.live.current[.fcopyDevice]) }),
+        (.vss, { try VSSAgentService(settings: $0.live.current) }),
     ]
 
     /// Every service in the table.

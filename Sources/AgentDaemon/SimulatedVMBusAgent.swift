@@ -38,10 +38,12 @@ public enum SimulatedVMBusAgent {
         }
         let chrony = timesyncMode == .chrony ? try ChronySocketSender(path: chronySocket) : nil
         let performer: any ShutdownPerformer = actOnShutdown ? ConfiguredShutdownPerformer(live: live) : DryRunShutdownPerformer()
-        // File copy only where `fcopy.allowed_roots` confines it: a simulated host must never write
-        // anywhere on this machine by default.
+        // File copy only where `fcopy.allowed_roots` confines it (a simulated host must never write
+        // anywhere on this machine by default), real freezes only inside the roots `vss.only_under`
+        // names.
         let served = ServiceTable.all.filter {
             ($0 != .kvp || kvpPoolDirectory != nil) && ($0 != .fcopy || !live.current[.fcopyAllowedRoots].isEmpty)
+                && ($0 != .vss || !live.current[.vssOnlyUnder].isEmpty)
         }
         let services = try ServiceTable.build(
             Set(served),
@@ -60,6 +62,7 @@ public enum SimulatedVMBusAgent {
         let plumbing = DaemonPlumbing(agent: agent, board: board, gate: gate, signals: signals, notifier: notifier,
                                       statusSocket: statusSocket, logger: logger, live: live)
         timeline.log("agent", "connected to \(socketPath); timesync mode \(timesyncMode.rawValue), \(systemClock ? "system" : "simulated") clock")
+        defer { for service in services { service.stop() } }
         try plumbing.run()
         // A probe still running would outlive the daemon (outside systemd's cgroup).
         live.healthProbe.cancel()

@@ -59,6 +59,8 @@ public struct DaemonLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        // hvagent has filesystems frozen: hold the line in memory (FreezeWindow, V2).
+        if FreezeWindow.shared.isOpen, FreezeWindow.shared.hold(heldText(event)) { return }
         guard journal else {
             var stream = self.stream
             stream.metadata = metadata
@@ -80,6 +82,23 @@ public struct DaemonLogHandler: LogHandler {
                 rest = UnsafeRawBufferPointer(rebasing: rest[n...])
             }
         }
+    }
+
+    /// The text a held record is written as after thaw: the journal's `<N>` lines, or swift-log's
+    /// stream format (`timestamp level label : metadata [label] message`) with the time it was logged.
+    private func heldText(_ event: LogEvent) -> String {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        if journal { return Self.journalLines(level: event.level, message: event.message.description, metadata: merged) }
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
+        let stamp = String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let meta = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        return "\(stamp) \(event.level) \(label) :\(meta) [\(label)] \(event.message)\n"
     }
 
     /// syslog(3) priorities, as journald reads them from a `<N>` prefix.

@@ -4,7 +4,7 @@ import HVProtocol
 ///
 /// The rules (docs/COMPATIBILITY.md, "File copy"): path_name must be absolute; `..` is refused
 /// (not resolved); empty and `.` components are dropped; environment variables are never expanded.
-/// Windows semantics (docs/PROTOCOL.md §6.5): a path_name that ends in `/` or names an existing
+/// Windows semantics (docs/PROTOCOL.md §6.6): a path_name that ends in `/` or names an existing
 /// directory receives `file_name` inside it; any other path_name is the file itself.
 struct FileCopyDestination: Hashable {
     /// path_name's components from `/`.

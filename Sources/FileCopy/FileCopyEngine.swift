@@ -3,7 +3,7 @@ import HVProtocol
 import Glibc
 #endif
 
-/// The file-copy state machine (docs/PROTOCOL.md §6.5, "hvagent's state machine"): Idle → Open at
+/// The file-copy state machine (docs/PROTOCOL.md §6.6, "hvagent's state machine"): Idle → Open at
 /// a valid START, back to Idle at COMPLETE, CANCEL, any failure, a new START, NEGOTIATE, or when the
 /// engine goes away. Shared by the ring (``FileCopyICService``) and `/dev/vmbus/hv_fcopy`
 /// (``FileCopyKernelDevice``); both hand it decoded messages and send back the status it returns.

@@ -1,6 +1,6 @@
 import HVProtocol
 
-/// Why a file-copy step failed, and the HRESULT the host gets for it (docs/PROTOCOL.md §6.5).
+/// Why a file-copy step failed, and the HRESULT the host gets for it (docs/PROTOCOL.md §6.6).
 ///
 /// Linux answers only three statuses (E_FAIL, ERROR_ALREADY_EXISTS, ERROR_DISK_FULL), and no
 /// implementation uses another, so every refusal here maps onto one of them.

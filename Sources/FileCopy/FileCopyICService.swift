@@ -1,7 +1,7 @@
 import HVProtocol
 import ICFramework
 
-/// File copy over hvagent's ring (docs/PROTOCOL.md §6.5): a pure message handler in front of a
+/// File copy over hvagent's ring (docs/PROTOCOL.md §6.6): a pure message handler in front of a
 /// ``FileCopyEngine``. One per channel open: when the channel goes, the engine and any copy in
 /// progress go with it.
 public struct FileCopyICService: ICService {

@@ -17,7 +17,7 @@ public enum FileCopyDeviceError: Error, Hashable, Sendable, CustomStringConverti
     }
 }
 
-/// File copy through `/dev/vmbus/hv_fcopy`, the kernels before 6.10 (docs/PROTOCOL.md §6.5,
+/// File copy through `/dev/vmbus/hv_fcopy`, the kernels before 6.10 (docs/PROTOCOL.md §6.6,
 /// "Kernel mode"): hv_utils keeps the channel and hands each request to the one process that holds
 /// the device.
 ///

@@ -1,7 +1,7 @@
 import AgentCore
 import HVProtocol
 
-/// One line per copy that ended, not one per chunk (docs/PROTOCOL.md §6.5): where it went, how
+/// One line per copy that ended, not one per chunk (docs/PROTOCOL.md §6.6): where it went, how
 /// many bytes, and the status the host got.
 public struct FileCopyReport: ServiceActivity, Hashable {
     public enum Outcome: String, Sendable, Hashable {

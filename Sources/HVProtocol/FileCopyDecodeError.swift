@@ -1,4 +1,4 @@
-/// Why a file-copy body could not be decoded. Each case is answered E_FAIL (docs/PROTOCOL.md §6.5):
+/// Why a file-copy body could not be decoded. Each case is answered E_FAIL (docs/PROTOCOL.md §6.6):
 /// the host is not trusted, so every length, size and name is checked before use.
 public enum FileCopyDecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Shorter than the operation needs (`needed` bytes).

@@ -1,4 +1,4 @@
-/// Byte offsets of the file-copy bodies (docs/PROTOCOL.md §6.5; uapi `hyperv.h` `struct
+/// Byte offsets of the file-copy bodies (docs/PROTOCOL.md §6.6; uapi `hyperv.h` `struct
 /// hv_fcopy_hdr`, `struct hv_start_fcopy`, `struct hv_do_fcopy`). Offsets are from the start of the
 /// body, which is P+28 on the ring and byte 0 of a `/dev/vmbus/hv_fcopy` message.
 public enum FileCopyLayout {

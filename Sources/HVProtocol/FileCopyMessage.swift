@@ -1,4 +1,4 @@
-/// One decoded file-copy body (docs/PROTOCOL.md §6.5): the operation and, for START and WRITE,
+/// One decoded file-copy body (docs/PROTOCOL.md §6.6): the operation and, for START and WRITE,
 /// their fields, every size checked against the bytes received.
 public enum FileCopyMessage: Hashable, Sendable {
     case start(FileCopyStart)

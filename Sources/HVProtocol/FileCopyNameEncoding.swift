@@ -1,4 +1,4 @@
-/// How a file-copy name field is encoded, and its strict decoder (docs/PROTOCOL.md §6.5).
+/// How a file-copy name field is encoded, and its strict decoder (docs/PROTOCOL.md §6.6).
 ///
 /// On the ring the host sends UTF-16LE code units (not 32-bit `wchar_t`, COMPATIBILITY.md F1);
 /// through `/dev/vmbus/hv_fcopy` the kernel has already converted them to UTF-8 bytes inside the

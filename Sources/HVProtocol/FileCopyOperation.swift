@@ -1,4 +1,4 @@
-/// `hv_fcopy_hdr.operation`, the first word of every file-copy body (docs/PROTOCOL.md §6.5;
+/// `hv_fcopy_hdr.operation`, the first word of every file-copy body (docs/PROTOCOL.md §6.6;
 /// uapi `hyperv.h enum hv_fcopy_op`).
 ///
 /// A struct over the raw value rather than a closed enum: the host may send any u32, and an

@@ -9,8 +9,10 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
     case shutdown
     case timesync
     case kvp
-    /// File copy (Copy-VMFile, "Guest services"; docs/PROTOCOL.md §6.5).
+    /// File copy (Copy-VMFile, "Guest services"; docs/PROTOCOL.md §6.6).
     case fcopy
+    /// Backup (volume checkpoint): freeze and thaw for production checkpoints (docs/PROTOCOL.md §6.5).
+    case vss
 
     public var description: String { rawValue }
 
@@ -22,6 +24,7 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         case .timesync: .timesync
         case .kvp: .kvp
         case .fcopy: .fcopy
+        case .vss: .vss
         }
     }
 
@@ -37,8 +40,9 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         case .shutdown: "b6650ff7-33bc-4840-8048-e0676786f393"
         case .timesync: "2dd1ce17-079e-403c-b352-a1921ee207ee"
         case .kvp: "242ff919-07db-4180-9c2e-b86cb68c8c55"
-        // Hard-coded by hv_fcopy_uio_daemon.c (docs/PROTOCOL.md §6.5).
+        // Hard-coded by hv_fcopy_uio_daemon.c (docs/PROTOCOL.md §6.6).
         case .fcopy: "eb765408-105f-49b6-b4aa-c123b64d17d4"
+        case .vss: "2450ee40-33bf-4fbd-892e-9fb06e9214cf"
         }
         return VMBusGUID(text) ?? .null
     }
@@ -49,16 +53,18 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         self = service
     }
 
-    /// Framework versions the guest offers, newest first (Linux `fw_versions`; file copy offers
-    /// 3.0 only, as `hv_fcopy_uio_daemon.c fcopy_versions` does, docs/PROTOCOL.md §5.5).
+    /// Framework versions the guest offers, newest first (Linux `fw_versions`; per service, because
+    /// VSS (`hv_snapshot.c`) and file copy (`hv_fcopy_uio_daemon.c fcopy_versions`) offer 3.0 only,
+    /// docs/PROTOCOL.md §5.5).
     ///
     /// Why newest first: negotiation takes the first guest entry the host also offers, so an
     /// ascending list silently picks an old version (e.g. shutdown 3.1, and hibernate is never
     /// offered). `ICServiceIDTests` asserts every list is strictly descending.
     public var frameworkVersions: [ICVersion] {
         switch self {
-        case .fcopy: [ICVersion(3, 0)]
-        default: [ICVersion(3, 0), ICVersion(1, 0)]
+        case .heartbeat, .shutdown, .timesync, .kvp: [ICVersion(3, 0), ICVersion(1, 0)]
+        // hv_snapshot.c `fw_versions` (FW_VER_COUNT 1); hv_fcopy_uio_daemon.c `fcopy_versions`.
+        case .vss, .fcopy: [ICVersion(3, 0)]
         }
     }
 
@@ -74,6 +80,9 @@ public enum ICServiceID: String, CaseIterable, Hashable, Sendable, Codable, Cust
         case .kvp: [ICVersion(4, 0), ICVersion(3, 0), ICVersion(1, 0)]
         // WIN8_SRV_VERSION, the only fcopy message version any source shows.
         case .fcopy: [ICVersion(1, 1)]
+        // hv_snapshot.c `vss_versions`: 5.0 only. 6.0/7.0 would invite cluster queries and
+        // shadow-LUN recovery no Linux guest handles (docs/PROTOCOL.md §6.5.2).
+        case .vss: [ICVersion(5, 0)]
         }
     }
 }

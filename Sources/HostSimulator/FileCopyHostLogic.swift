@@ -8,7 +8,7 @@ public enum FileCopyHostError: Error, Hashable, Sendable {
     case noReply(String)
 }
 
-/// Host side of file copy (Copy-VMFile) as Hyper-V builds its messages (docs/PROTOCOL.md §6.5;
+/// Host side of file copy (Copy-VMFile) as Hyper-V builds its messages (docs/PROTOCOL.md §6.6;
 /// `struct hv_fcopy_hdr`, `hv_start_fcopy`, `hv_do_fcopy` in include/uapi/linux/hyperv.h). Written
 /// from those tables with offsets of its own, independently of the guest's `FileCopyLayout` and
 /// `FileCopyMessage`, so a layout error on either side shows in the tests.
@@ -57,7 +57,7 @@ public enum FileCopyHostLogic {
     }
 
     /// WRITE_TO_FILE: hdr, pad +36, offset +40, size +48, data +52. Full form 6196 bytes (the data
-    /// area zero-filled), or trimmed to 52 + data (docs/PROTOCOL.md §6.5: which one Hyper-V sends
+    /// area zero-filled), or trimmed to 52 + data (docs/PROTOCOL.md §6.6: which one Hyper-V sends
     /// is not known). `declaredSize` lets hostile tests claim a size the packet does not carry.
     public static func writeBody(offset: UInt64, data: ArraySlice<UInt8>, trimmed: Bool = false, declaredSize: UInt32? = nil) -> [UInt8] {
         var body = header(Operation.write.rawValue)
@@ -109,7 +109,7 @@ public struct HostFileCopyResult: Hashable, Sendable {
     /// Statuses of the WRITEs sent (the copy stops at the first failure).
     public var writes: [HResult] = []
     public var complete: HResult?
-    /// Sent after a failure or when asked to cancel (docs/PROTOCOL.md §6.5: the host's behaviour
+    /// Sent after a failure or when asked to cancel (docs/PROTOCOL.md §6.6: the host's behaviour
     /// after a failure is not known; this host cancels).
     public var cancel: HResult?
     /// Replies whose body length differed from the request's.

@@ -29,8 +29,10 @@ public struct HostVersionOffer: Hashable, Sendable {
                 serviceVersions: [ICVersion(1, 0), ICVersion(3, 0), ICVersion(3, 1), ICVersion(3, 2)])
         case .timesync: HostVersionOffer(frameworkVersions: frameworks, serviceVersions: [ICVersion(4, 0)])
         case .kvp: HostVersionOffer(frameworkVersions: frameworks, serviceVersions: [ICVersion(3, 0), ICVersion(4, 0), ICVersion(5, 0)])
-        // Framework 1.0 as well, so the guest's choice of 3.0 is exercised (docs/PROTOCOL.md §6.5).
+        // Framework 1.0 as well, so the guest's choice of 3.0 is exercised (docs/PROTOCOL.md §6.6).
         case .fcopy: HostVersionOffer(frameworkVersions: frameworks, serviceVersions: [ICVersion(1, 1)])
+        // openvmm's VSS constants 4.0 (WIN8) … 7.0 (THRESHOLD_UR1); a correct guest picks 5.0.
+        case .vss: HostVersionOffer(frameworkVersions: frameworks, serviceVersions: [ICVersion(4, 0), ICVersion(5, 0), ICVersion(6, 0), ICVersion(7, 0)])
         }
     }
 

@@ -1,6 +1,6 @@
 import HVProtocol
 
-/// The host's Copy-VMFile (docs/PROTOCOL.md §6.5; spec sequence START → WRITE × n → COMPLETE, CANCEL
+/// The host's Copy-VMFile (docs/PROTOCOL.md §6.6; spec sequence START → WRITE × n → COMPLETE, CANCEL
 /// after any failure): one transaction at a time, each waiting for the guest's reply. The exchange
 /// log gets START, COMPLETE, CANCEL, failures and a summary of the WRITEs, not one line per chunk.
 ///
@@ -61,7 +61,7 @@ extension SimulatedHyperVHost {
             log.record(channel: "fcopy", event: "reply", type: "fcopy", status: reply.header.status.logText,
                        detail: detail.split(separator: " ").first.map(String.init) ?? detail)
         }
-        // Linux and macOS echo the whole request (docs/PROTOCOL.md §6.5).
+        // Linux and macOS echo the whole request (docs/PROTOCOL.md §6.6).
         return (reply.header.status, reply.body.count == body.count)
     }
 }

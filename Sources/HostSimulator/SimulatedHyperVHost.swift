@@ -61,6 +61,8 @@ public final class SimulatedHyperVHost {
     var kvpReply: (header: ICMessageHeader, body: [UInt8])?
     /// The last file-copy reply not yet taken (SimulatedHyperVHost+FileCopy.swift).
     var fcopyReply: (header: ICMessageHeader, body: [UInt8])?
+    /// The last VSS reply not yet taken (SimulatedHyperVHost+VSS.swift).
+    var vssReply: (header: ICMessageHeader, body: [UInt8])?
 
     public init(endpoint: SimHostEndpoint, configuration: SimHostConfiguration = SimHostConfiguration(), log: ExchangeLog = ExchangeLog()) {
         self.endpoint = endpoint
@@ -288,6 +290,10 @@ public final class SimulatedHyperVHost {
                        detail: KVPHostLogic.describe(reply: body, status: header.status))
         case .fcopy:
             fcopyReply = (header, body)
+        case .vss:
+            vssReply = (header, body)
+            log.record(channel: "vss", event: "reply", type: "vss", status: header.status.logText,
+                       detail: VSSHostLogic.describe(reply: body))
         }
     }
 

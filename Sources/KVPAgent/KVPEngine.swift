@@ -1,3 +1,4 @@
+import DaemonSupport
 import KVPStore
 
 /// The KVP operations, independent of how requests arrive.
@@ -24,6 +25,10 @@ public final class KVPEngine {
     public var integrationServicesVersion: String?
     /// Where failures are reported (one line each).
     public var log: (String) -> Void
+    /// Whether hvagent has filesystems frozen for a backup (``FreezeWindow``): host SET and
+    /// DELETE are then answered HV_E_FAIL at once instead of blocking the agent's loop on a write
+    /// to a frozen pool file (COMPATIBILITY.md, "KVP while frozen").
+    public var writesHeld: () -> Bool = { FreezeWindow.shared.isOpen }
 
     public init(store: PoolStore, autoPool: AutoPoolSource? = nil, ipInfo: IPInfoSource? = nil,
                 log: @escaping (String) -> Void = { _ in }) {
@@ -41,9 +46,11 @@ public final class KVPEngine {
             return get(pool, key: key)
         case let .set(p, key, value):
             guard let pool = KVPPool(rawValue: p) else { return .status(.invalidArgument) }
+            if writesHeld() { return refusedWhileFrozen("SET", pool) }
             return set(pool, key: key, value: value)
         case let .delete(p, key):
             guard let pool = KVPPool(rawValue: p) else { return .status(.invalidArgument) }
+            if writesHeld() { return refusedWhileFrozen("DELETE", pool) }
             return delete(pool, key: key)
         case let .enumerate(p, index):
             guard let pool = KVPPool(rawValue: p) else { return .status(.invalidArgument) }
@@ -55,6 +62,11 @@ public final class KVPEngine {
         case .unsupported:
             return .status(.notSupported)
         }
+    }
+
+    private func refusedWhileFrozen(_ operation: String, _ pool: KVPPool) -> KVPResponse {
+        log("\(operation) on pool \(pool.rawValue) refused with HV_E_FAIL: filesystems are frozen for a backup")
+        return .status(.fail)
     }
 
     // MARK: - Pool operations

@@ -12,6 +12,7 @@ extension ICServiceID {
         case .timesync: .timesyncServiceMode
         case .kvp: .kvpServiceMode
         case .fcopy: .fcopyServiceMode
+        case .vss: .vssServiceMode
         }
     }
 }

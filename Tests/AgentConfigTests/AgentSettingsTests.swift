@@ -130,8 +130,9 @@ struct AgentSettingsTests {
     @Test func everyKeyDocumentsWhenItApplies() {
         let restartOnly = ConfigKey.all.filter { !$0.appliesOnReload }.map(\.qualifiedName)
         #expect(restartOnly == ["agent.uio_signal_backport", "agent.status_socket", "services.heartbeat", "services.shutdown",
-                                "services.timesync", "services.kvp", "services.fcopy", "timesync.mode", "timesync.chrony_socket",
-                                "kvp.pool_dir", "kvp.device", "fcopy.allowed_roots", "fcopy.device"])
+                                "services.timesync", "services.kvp", "services.fcopy", "services.vss", "timesync.mode", "timesync.chrony_socket",
+                                "kvp.pool_dir", "kvp.device", "fcopy.allowed_roots", "fcopy.device", "vss.device", "vss.frozen_list",
+                                "vss.mountinfo"])
         let doc = AgentSettings.documentedDefaults()
         let man = AgentSettings.manPageKeys()
         #expect(doc.components(separatedBy: "Takes effect on reload (SIGHUP).").count - 1 == ConfigKey.all.count - restartOnly.count)

@@ -292,7 +292,7 @@ import Testing
         #expect(scratch.tree() == ["in", "in-evil", "in/a", "in/deep", "in/deep/er", "in/deep/er/b"])
     }
 
-    /// Windows semantics for path_name (docs/PROTOCOL.md §6.5): an existing directory or a trailing
+    /// Windows semantics for path_name (docs/PROTOCOL.md §6.6): an existing directory or a trailing
     /// '/' receives file_name inside it; any other path is the file itself.
     @Test func destinationPathSemantics() {
         let scratch = Scratch()

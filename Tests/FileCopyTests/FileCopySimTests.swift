@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 
 /// Copy-VMFile end to end: the simulated host's own codecs (FileCopyHostLogic) against the agent's
-/// file-copy service over the simulated ring, as docs/PROTOCOL.md §6.5 scripts it. Every test
+/// file-copy service over the simulated ring, as docs/PROTOCOL.md §6.6 scripts it. Every test
 /// asserts the file system afterwards, in a private directory (the only allowed root).
 @Suite(.serialized) struct FileCopySimTests {
     final class Fixture {

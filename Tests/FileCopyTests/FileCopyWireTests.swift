@@ -3,7 +3,7 @@ import HVProtocol
 import ICFramework
 import Testing
 
-/// Every file-copy message decoded from bytes laid out by hand (docs/PROTOCOL.md §6.5).
+/// Every file-copy message decoded from bytes laid out by hand (docs/PROTOCOL.md §6.6).
 @Suite struct FileCopyWireTests {
     @Test func serviceIdentityAndVersions() {
         #expect(ICServiceID.fcopy.classID == VMBusGUID("34d14be3-dee4-41c8-9ae7-6b174977c192"))

@@ -1,6 +1,6 @@
 import Foundation
 
-/// File-copy bodies laid out by hand from docs/PROTOCOL.md §6.5 (never with the module's code), so a
+/// File-copy bodies laid out by hand from docs/PROTOCOL.md §6.6 (never with the module's code), so a
 /// layout mistake in the decoder cannot match itself.
 enum HandLaid {
     static func u32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * UInt32($0))) } }

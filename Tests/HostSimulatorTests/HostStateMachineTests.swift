@@ -6,6 +6,7 @@ import SimScenarios
 import ICFramework
 import ShutdownSvc
 import Testing
+import VSS
 import Timesync
 import HVSystem
 import HVProtocol
@@ -113,7 +114,6 @@ import HVProtocol
     }
 }
 
-
 /// Runs one packet through a fresh guest endpoint of `kind`.
 func guestProcess(_ kind: ICServiceID, _ payload: [UInt8]) -> [UInt8] {
     switch kind {
@@ -130,6 +130,9 @@ func guestProcess(_ kind: ICServiceID, _ payload: [UInt8]) -> [UInt8] {
         return []
     case .fcopy:
         var endpoint = ICEndpoint(service: FileCopyICService(engine: FileCopyEngine()))
+        return endpoint.process(payload).reply ?? []
+    case .vss:
+        var endpoint = ICEndpoint(service: VSSICService(ready: { true }))
         return endpoint.process(payload).reply ?? []
     }
 }

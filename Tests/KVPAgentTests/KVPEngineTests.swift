@@ -155,4 +155,22 @@ final class KVPEngineTests: XCTestCase {
         XCTAssertEqual(lines.count, 1)
         XCTAssertEqual(e.handle(.enumerate(pool: 1, index: 0)), .status(.noMoreItems))
     }
+
+    /// While hvagent has filesystems frozen, host SET/DELETE get HV_E_FAIL at once and the pool
+    /// file is untouched; reads still answer; after thaw writes work again.
+    func testWritesRefusedWhileFrozen() {
+        XCTAssertEqual(engine.handle(.set(pool: 0, key: b("k"), value: b("before"))), .status(.ok))
+        var frozen = true
+        var lines: [String] = []
+        engine.writesHeld = { frozen }
+        engine.log = { lines.append($0) }
+        XCTAssertEqual(engine.handle(.set(pool: 0, key: b("k"), value: b("during"))), .status(.fail))
+        XCTAssertEqual(engine.handle(.delete(pool: 0, key: b("k"))), .status(.fail))
+        XCTAssertEqual(engine.handle(.get(pool: 0, key: b("k"))), .record(key: b("k"), value: b("before")))
+        XCTAssertEqual(lines, ["SET on pool 0 refused with HV_E_FAIL: filesystems are frozen for a backup",
+                               "DELETE on pool 0 refused with HV_E_FAIL: filesystems are frozen for a backup"])
+        frozen = false
+        XCTAssertEqual(engine.handle(.set(pool: 0, key: b("k"), value: b("after"))), .status(.ok))
+        XCTAssertEqual(engine.handle(.get(pool: 0, key: b("k"))), .record(key: b("k"), value: b("after")))
+    }
 }

@@ -23,7 +23,7 @@ struct DiscoveryTests {
         #expect(VMBusDeviceClass.all.count == 19)
         #expect(Set(VMBusDeviceClass.all.map(\.classID)).count == 19)
         #expect(!VMBusDeviceClass.all.contains { $0.classID == .null })
-        #expect(ICServiceID.allCases.map(\.rawValue) == ["heartbeat", "shutdown", "timesync", "kvp", "fcopy"])
+        #expect(ICServiceID.allCases.map(\.rawValue) == ["heartbeat", "shutdown", "timesync", "kvp", "fcopy", "vss"])
     }
 
     @Test func discoversEveryClass() throws {

@@ -1,0 +1,112 @@
+import HVSystem
+import AgentConfig
+import AgentCore
+import DaemonSupport
+import FoundationEssentials
+import HVProtocol
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The backup service's entry in the daemon's service table (docs/PROTOCOL.md §6.5): one
+/// ``VSSCoordinator`` shared by the uio channel handler and the kernel-mode device front end.
+///
+/// Building it thaws whatever a previous run left frozen (its frozen list exists): a killed
+/// agent's next start is one of the ways a VM never stays frozen (V3).
+public final class VSSAgentService: AgentService {
+    public let id = ICServiceID.vss
+    public let coordinator: VSSCoordinator
+    public let devicePath: String
+    private let logger: Logger
+    private var frontEnd: VSSDeviceFrontEnd?
+    private var reopenTimer: LoopTimer?
+
+    public init(coordinator: VSSCoordinator, devicePath: String = VSSDeviceFrontEnd.defaultDevicePath,
+                logger: Logger = Logger(label: "hvagent.vss")) {
+        self.coordinator = coordinator
+        self.devicePath = devicePath
+        self.logger = logger
+        coordinator.thawLeftovers()
+    }
+
+    /// The service as the configuration describes it.
+    public convenience init(settings: AgentSettings, logger: Logger = Logger(label: "hvagent.vss")) throws {
+        let coordinator = try VSSCoordinator(procedure: FreezeProcedure(settings: settings),
+                                             thawTimeoutSeconds: Double(settings[.vssThawTimeoutSeconds]),
+                                             log: { logger.notice("\($0)") })
+        self.init(coordinator: coordinator, devicePath: settings[.vssDevice], logger: logger)
+    }
+
+    public func channelHandler(events: ServiceEvents) -> any ICChannelHandler {
+        let logger = self.logger
+        return VSSChannelHandler(coordinator: coordinator, events: events, note: { logger.info("\($0)") })
+    }
+
+    public func kernelModeInputs(events: ServiceEvents) throws -> [PollInput] {
+        let logger = self.logger
+        let frontEnd = VSSDeviceFrontEnd(coordinator: coordinator, devicePath: devicePath, log: { logger.notice("\($0)") })
+        let timer = try LoopTimer()
+        self.frontEnd = frontEnd
+        reopenTimer = timer
+        // hv_vss_daemon holding the device (EBUSY) is said once; it keeps backups working, and
+        // hvagent takes over (looking every 60 s) when it stops. Other failures retry every 5 s.
+        var busyReported = false
+        let attempt = {
+            do {
+                try frontEnd.start()
+                busyReported = false
+            } catch {
+                if let failure = error as? SystemCallError, failure.errno == .resourceBusy {
+                    if !busyReported { logger.notice("\(error): another daemon (hv_vss_daemon?) serves backups; looking again every 60 s") }
+                    busyReported = true
+                    try? timer.arm(afterMicroseconds: 60_000_000)
+                } else {
+                    logger.warning("\(error); retrying in 5 s")
+                    try? timer.arm(afterMicroseconds: 5_000_000)
+                }
+            }
+        }
+        attempt()
+        return [
+            PollInput(currentDescriptor: { frontEnd.descriptor }, onReadable: {
+                frontEnd.handleReadable()
+                if frontEnd.descriptor < 0 { try? timer.arm(afterMicroseconds: 1_000_000) }
+            }),
+            PollInput(descriptor: timer.descriptor, onReadable: {
+                _ = timer.acknowledge()
+                attempt()
+            }),
+        ]
+    }
+
+    public func inputs(events: ServiceEvents) -> [PollInput] { coordinator.inputs }
+
+    public func stop() { coordinator.stop() }
+}
+
+extension FreezeProcedure {
+    /// The procedure as the `[vss]` section configures it.
+    public init(settings: AgentSettings, freezer: (any FilesystemFreezer)? = nil) {
+        let mountInfo = settings[.vssMountInfo]
+        let root = Self.rootPrefix(forMountInfo: mountInfo)
+        self.init(
+            mountInfoPath: mountInfo,
+            rules: FreezePlan.Rules(excludeDevices: settings[.vssExcludeDevices],
+                                    excludeFilesystemTypes: settings[.vssExcludeFilesystemTypes],
+                                    onlyUnder: settings[.vssOnlyUnder]),
+            hooks: VSSHookRunner(directory: settings[.vssHookDir], timeoutSeconds: Double(settings[.vssHookTimeoutSeconds])),
+            freezeTimeoutSeconds: Double(settings[.vssFreezeTimeoutSeconds]),
+            frozenList: FrozenList(path: settings[.vssFrozenList]),
+            freezer: freezer ?? IoctlFilesystemFreezer(rootPrefix: root),
+            facts: { SystemBlockDeviceFacts(rootPrefix: root) })
+    }
+
+    /// `/proc/N/mountinfo` → `/proc/N/root` (paths in it are relative to that root);
+    /// `/proc/self/mountinfo` or any other file → no prefix.
+    public static func rootPrefix(forMountInfo path: String) -> String {
+        let parts = path.split(separator: "/")
+        guard parts.count == 3, parts[0] == "proc", parts[2] == "mountinfo", parts[1] != "self", Int(parts[1]) != nil else { return "" }
+        return "/proc/\(parts[1])/root"
+    }
+}
