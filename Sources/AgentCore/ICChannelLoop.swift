@@ -9,7 +9,8 @@ final class ICChannelLoop {
     let handler: any ICChannelHandler
     /// How long an action waits for the host to consume the reply before it runs anyway.
     let consumeTimeout: TimeInterval
-    private var pending: [(deadline: Date, run: (Bool) -> Void)] = []
+    /// Deadlines on a monotonic clock: timesync may step the wall clock while an action waits.
+    private var pending: [(deadline: ContinuousClock.Instant, run: (Bool) -> Void)] = []
     /// Transaction ids of requests whose reply the handler holds, oldest first.
     private var heldTransactions: [UInt64] = []
     /// Packets that were not in-band data (ignored).
@@ -37,7 +38,7 @@ final class ICChannelLoop {
                 } else if handler.replyHeld {
                     heldTransactions.append(descriptor.transactionID)
                 }
-                if let deferred { pending.append((Date().addingTimeInterval(consumeTimeout), deferred)) }
+                if let deferred { pending.append((ContinuousClock.now.advanced(by: .seconds(consumeTimeout)), deferred)) }
             }
         } while try channel.finishBatch()
     }
@@ -65,7 +66,7 @@ final class ICChannelLoop {
     /// Runs deferred actions whose reply was consumed (or whose wait timed out).
     /// - Returns: whether each ran with its reply consumed, in order.
     @discardableResult
-    func runDueActions(now: Date = Date()) -> [Bool] {
+    func runDueActions(now: ContinuousClock.Instant = .now) -> [Bool] {
         guard !pending.isEmpty else { return [] }
         let drained = channel.outboundDrained
         var results: [Bool] = []

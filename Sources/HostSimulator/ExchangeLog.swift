@@ -38,7 +38,9 @@ public final class ExchangeLog: @unchecked Sendable {
     private var stored: [ExchangeRecord] = []
     private let output: Int32?
     private let observer: (@Sendable (ExchangeRecord) -> Void)?
-    private let start = Date()
+    /// Record times count from here on a monotonic clock, so a clock step by the agent under test
+    /// cannot reorder or stretch the log.
+    private let start = ContinuousClock.now
     private let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -58,7 +60,7 @@ public final class ExchangeLog: @unchecked Sendable {
 
     public func record(channel: String, event: String, type: String? = nil, status: String? = nil, detail: String) {
         let record = ExchangeRecord(
-            time: Date().timeIntervalSince(start), channel: channel, event: event, type: type, status: status, detail: detail)
+            time: start.duration(to: ContinuousClock.now).seconds, channel: channel, event: event, type: type, status: status, detail: detail)
         lock.withLock { _ in
             stored.append(record)
             if let output, var line = try? encoder.encode(record) {

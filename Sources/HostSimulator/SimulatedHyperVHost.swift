@@ -33,7 +33,7 @@ public final class SimulatedHyperVHost {
         var live = false
         /// Opens the agent reported since the offer; from 2 on they are re-opens.
         var opens = 0
-        var nextDue: Date?
+        var nextDue: ContinuousClock.Instant?
         var heartbeat: HeartbeatHostLogic
         var timesync: TimesyncHostLogic
         var sentAt: UInt64 = 0
@@ -114,9 +114,11 @@ public final class SimulatedHyperVHost {
     /// Pumps until `condition` holds or `timeout` seconds pass; returns whether it held.
     @discardableResult
     public func run(timeout: Double, until condition: () -> Bool = { false }) throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
+        // Monotonic: the agent may step this machine's clock (a VM test disciplines the real
+        // one), and a wall-clock deadline would then expire early or never.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(timeout))
         while !condition() {
-            let left = deadline.timeIntervalSinceNow
+            let left = ContinuousClock.now.duration(to: deadline).seconds
             if left <= 0 || !agentConnected { return condition() }
             // Short slices: the condition may be made true by another thread (the agent).
             try pump(timeoutMilliseconds: Int32(min(left * 1000, 50).rounded(.up)))
@@ -132,7 +134,7 @@ public final class SimulatedHyperVHost {
         fds += open.map { pollfd(fd: $0.1.pollDescriptor, events: Int16(POLLIN), revents: 0) }
         var timeout = timeoutMilliseconds
         if let due = channels.values.compactMap(\.nextDue).min() {
-            timeout = min(timeout, Int32(max(0, (due.timeIntervalSinceNow * 1000).rounded(.up))))
+            timeout = min(timeout, Int32(max(0, (ContinuousClock.now.duration(to: due).seconds * 1000).rounded(.up))))
         }
         // Interrupted: an iteration with nothing ready, the caller pumps again.
         let count = try retryingOnInterrupt("poll") { poll(&fds, nfds_t(fds.count), timeout) }
@@ -237,7 +239,7 @@ public final class SimulatedHyperVHost {
     private func reply(_ kind: ICServiceID, _ payload: [UInt8]) {
         guard var state = channels[kind] else { return }
         defer { channels[kind] = state }
-        let now = Date()
+        let now = ContinuousClock.now
         switch state.machine.accept(payload) {
         case .negotiated(let versions):
             negotiated[kind] = versions
@@ -259,7 +261,7 @@ public final class SimulatedHyperVHost {
         }
     }
 
-    private func response(_ kind: ICServiceID, _ state: inout HostChannel, header: ICMessageHeader, body: [UInt8], now: Date) {
+    private func response(_ kind: ICServiceID, _ state: inout HostChannel, header: ICMessageHeader, body: [UInt8], now: ContinuousClock.Instant) {
         switch kind {
         case .heartbeat:
             heartbeatRoundTrips.append(monotonicNanoseconds() &- state.sentAt)
@@ -276,11 +278,11 @@ public final class SimulatedHyperVHost {
                 heartbeatFailures.append("\(failure)")
                 log.record(channel: "heartbeat", event: "error", type: "heartbeat", status: header.status.logText, detail: "\(failure)")
             }
-            state.nextDue = now.addingTimeInterval(configuration.heartbeatInterval)
+            state.nextDue = now.advanced(by: .seconds(configuration.heartbeatInterval))
         case .timesync:
             timesyncReplies += 1
             log.record(channel: "timesync", event: "reply", type: "timesync", status: header.status.logText, detail: "sample acknowledged")
-            state.nextDue = now.addingTimeInterval(configuration.timesyncInterval)
+            state.nextDue = now.advanced(by: .seconds(configuration.timesyncInterval))
         case .shutdown:
             shutdownStatuses.append(header.status)
             log.record(channel: "shutdown", event: "reply", type: "shutdown", status: header.status.logText, detail: "guest answered")
@@ -298,7 +300,7 @@ public final class SimulatedHyperVHost {
     }
 
     private func sendDueRequests() {
-        let now = Date()
+        let now = ContinuousClock.now
         for (kind, state) in channels {
             guard state.live, let due = state.nextDue, due <= now, state.machine.state == .ready else { continue }
             channels[kind]?.nextDue = nil

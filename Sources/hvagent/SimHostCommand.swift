@@ -113,11 +113,12 @@ struct SimHostCommand: ParsableCommand {
         if let freeClock {
             log.record(channel: "host", event: "clock", detail: freeClock.description)
         }
-        let start = Date()
+        // Monotonic: the agent may step this machine's clock (the VM test's discipline check).
+        let start = ContinuousClock.now
         var connections = 0
         var protocolErrors: [String] = []
         repeat {
-            let left = seconds > 0 ? seconds - Date().timeIntervalSince(start) : -1
+            let left = seconds > 0 ? seconds - Self.secondsSince(start) : -1
             if seconds > 0 && left <= 0 { break }
             guard let connection = try listener.accept(timeoutMilliseconds: seconds > 0 ? Int32(left * 1000) : -1) else { break }
             connections += 1
@@ -133,14 +134,14 @@ struct SimHostCommand: ParsableCommand {
     }
 
     /// Offers every service on one agent connection and runs until it ends or --seconds pass.
-    private func serve(_ host: SimulatedHyperVHost, start: Date) throws {
+    private func serve(_ host: SimulatedHyperVHost, start: ContinuousClock.Instant) throws {
         try host.offerAll()
         var shutdownSent = false
         var kvpDone = false
         var kvpSetDone = false
         var copiesDone = copyFile.isEmpty
         while host.agentConnected {
-            let elapsed = Date().timeIntervalSince(start)
+            let elapsed = Self.secondsSince(start)
             if seconds > 0 && elapsed >= seconds { break }
             if let flags = shutdownFlags, !shutdownSent, elapsed >= shutdownAfter, host.isReady(.shutdown) {
                 try host.requestShutdown(flags: flags, message: "sim-host scheduled shutdown")
@@ -170,6 +171,11 @@ struct SimHostCommand: ParsableCommand {
             }
             try host.pump(timeoutMilliseconds: 100)
         }
+    }
+
+    private static func secondsSince(_ start: ContinuousClock.Instant) -> Double {
+        let elapsed = start.duration(to: .now).components
+        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
     }
 
     private static func printError(_ line: String) {
