@@ -31,30 +31,27 @@ public enum FileCopyNameEncoding: Sendable, Hashable {
                 units.append(unit)
             }
             guard terminated else { throw .unterminatedName }
-            var text = ""
-            var decoder = UTF16()
-            var iterator = units.makeIterator()
-            loop: while true {
-                switch decoder.decode(&iterator) {
-                case .scalarValue(let scalar): text.unicodeScalars.append(scalar)
-                case .emptyInput: break loop
-                case .error: throw .invalidName
-                }
-            }
-            return text
+            return try Self.strictlyDecoded(units, as: UTF16.self)
         case .utf8:
             guard let end = bytes[offset..<(offset + size)].firstIndex(of: 0) else { throw .unterminatedName }
-            var text = ""
-            var decoder = UTF8()
-            var iterator = bytes[offset..<end].makeIterator()
-            loop: while true {
-                switch decoder.decode(&iterator) {
-                case .scalarValue(let scalar): text.unicodeScalars.append(scalar)
-                case .emptyInput: break loop
-                case .error: throw .invalidName
-                }
+            return try Self.strictlyDecoded(bytes[offset..<end], as: UTF8.self)
+        }
+    }
+
+    /// The text of `units`, or ``FileCopyDecodeError/invalidName`` at the first ill-formed
+    /// sequence (an unpaired surrogate, a stray continuation byte), never a replacement character.
+    private static func strictlyDecoded<Codec: UnicodeCodec, Units: Sequence>(
+        _ units: Units, as codec: Codec.Type
+    ) throws(FileCopyDecodeError) -> String where Units.Element == Codec.CodeUnit {
+        var text = ""
+        var decoder = Codec()
+        var iterator = units.makeIterator()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): text.unicodeScalars.append(scalar)
+            case .emptyInput: return text
+            case .error: throw .invalidName
             }
-            return text
         }
     }
 }
