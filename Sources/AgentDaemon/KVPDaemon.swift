@@ -22,12 +22,6 @@ public enum KVPDaemon {
         // that kills the daemon.
         signal(SIGPIPE, SIG_IGN)
         let logger = Logger(label: "hvagent")
-        // As hv_kvp_daemon, refuse to start when the device cannot be opened at all (not a Hyper-V
-        // guest, hv_utils not loaded, not root); a device another program holds, or one that fails
-        // later, is waited for on the loop (docs/COMPATIBILITY.md B14).
-        guard access(devicePath, R_OK | W_OK) == 0 else {
-            throw SystemCallError(call: "open", path: devicePath, errno: .current)
-        }
         let environment = ServiceTable.Environment(
             live: live, kvpPoolDirectory: poolDirectory, kvpLockTimeout: lockTimeout, kvpDevicePath: devicePath)
         let services = try ServiceTable.build([.kvp], in: environment)
@@ -38,7 +32,14 @@ public enum KVPDaemon {
         for service in services {
             let events = agent.events(for: service.id)
             agent.inputs += service.inputs(events: events)
-            agent.inputs += try service.kernelModeInputs(events: events)
+            // As hv_kvp_daemon, refuse to start when the device cannot be opened at all; a device
+            // another program holds, or one that fails later, is waited for on the loop
+            // (docs/COMPATIBILITY.md B14).
+            if let kvp = service as? KVPAgentService {
+                agent.inputs += try kvp.kernelModeInputs(events: events, firstOpenMustSucceed: true)
+            } else {
+                agent.inputs += try service.kernelModeInputs(events: events)
+            }
         }
         agent.inputs.append(PollInput(descriptor: signals.descriptor) {
             for signal in signals.drain() {

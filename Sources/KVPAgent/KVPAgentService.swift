@@ -1,6 +1,7 @@
 import AgentCore
 import DaemonSupport
 import HVProtocol
+import HVSystem
 import ICFramework
 import KVPStore
 import Logging
@@ -69,6 +70,14 @@ public final class KVPAgentService: AgentService {
     /// when it fails (or another program holds it, docs/COMPATIBILITY.md B14), a one-shot timer
     /// reopens it after the front end's back-off while the other services go on.
     public func kernelModeInputs(events: ServiceEvents) throws -> [PollInput] {
+        try kernelModeInputs(events: events, firstOpenMustSucceed: false)
+    }
+
+    /// As ``kernelModeInputs(events:)``; with `firstOpenMustSucceed` (`hvagent kvp-daemon`, like
+    /// hv_kvp_daemon) a first open or registration that fails for any reason but EBUSY (another
+    /// program holds the device) is thrown instead of retried: not a Hyper-V guest, hv_utils not
+    /// loaded, not root.
+    public func kernelModeInputs(events: ServiceEvents, firstOpenMustSucceed: Bool) throws -> [PollInput] {
         let limiter = RefusalLogLimiter()
         let logger = logger
         let frontEnd = KernelDeviceFrontEnd(engine: engine, devicePath: devicePath,
@@ -88,6 +97,7 @@ public final class KVPAgentService: AgentService {
             try frontEnd.start()
             events.emit(.channelOpened(.kvp))
         } catch {
+            if firstOpenMustSucceed && error.errno != .resourceBusy { throw error }
             failed("\(error)")
         }
         return [
