@@ -46,7 +46,7 @@ let package = Package(
         // Daemon plumbing: sd_notify, signalfd, kernel uevents.
         .target(name: "DaemonSupport", dependencies: ["CHVSupport", "HVProtocol", "HVSystem", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
         // `hvagent doctor`: checks behind a seam (files, commands) so tests use a fake root.
-        .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore", "DaemonSupport", "HVSystem"]),
+        .target(name: "AgentDoctor", dependencies: ["AgentConfig", "VMBusDiscovery", "KVPStore", "DaemonSupport", "HVSystem", "VSS"]),
         // The daemon as a library: the service table, and every way of running the agent (installed
         // daemon, simulated VMBus, demo, kvp-daemon) wired in one place; the executables parse
         // arguments and call it.
@@ -147,7 +147,7 @@ let package = Package(
         .target(name: "NetInfo", dependencies: ["CNetlink", "HVSystem"]),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "HVSystem"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),
-        .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery", "DaemonSupport", "HVSystem"]),
+        .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery", "DaemonSupport", "HVSystem", "VSS"]),
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "AgentConfigTests", dependencies: ["AgentConfig"]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),

@@ -51,7 +51,7 @@ public struct Doctor {
             : Finding("hyperv.detected", .error, "Hyper-V not detected (\(how)): hvagent has nothing to serve on this machine"))
         findings += moduleFindings(hyperV: isHyperV)
         findings += initramfsFindings()
-        if isHyperV { findings += bindingFindings() }
+        if isHyperV { findings += bindingFindings() + vssFindings() }
         findings += timeFindings()
         findings += poolFindings()
         findings += hostActivityFindings(hyperV: isHyperV)

@@ -1,6 +1,7 @@
 import DaemonSupport
 import HVSystem
 import VMBusDiscovery
+import VSS
 
 #if canImport(Glibc)
 import Glibc
@@ -18,6 +19,13 @@ public final class HostSystem: SystemAccess {
     public func exists(_ path: String) -> Bool { files.exists(path) }
 
     public func list(_ path: String) -> [String] { files.list(path) }
+
+    public func isExecutableFile(_ path: String) -> Bool {
+        var st = Glibc.stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path, X_OK) == 0
+    }
+
+    public func blockDeviceFacts(rootPrefix: String) -> any BlockDeviceFacts { SystemBlockDeviceFacts(rootPrefix: rootPrefix) }
 
     public func daemonStatus(socket: String) -> AgentStatus? {
         (try? LocalSocketServer.fetch(path: socket)).flatMap(AgentStatus.decode)

@@ -1,4 +1,5 @@
 import DaemonSupport
+import VSS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +19,11 @@ public protocol SystemAccess: AnyObject {
     func run(_ argv: [String]) -> (status: Int32, output: String)?
     /// Appends text to a file (creating it), for `--fix`.
     func append(_ path: String, _ text: String) throws
+    /// Whether `path` is a regular file the caller may execute (a VSS hook).
+    func isExecutableFile(_ path: String) -> Bool
+    /// What the freeze planner needs to know about mount sources, resolved under `rootPrefix`
+    /// (read-only: stat and sysfs; docs/PROTOCOL.md §6.5.7).
+    func blockDeviceFacts(rootPrefix: String) -> any BlockDeviceFacts
     /// What the running daemon reports on its status socket; `nil` when nothing answers there.
     func daemonStatus(socket: String) -> AgentStatus?
 }

@@ -92,9 +92,7 @@ extension FreezeProcedure {
         let root = Self.rootPrefix(forMountInfo: mountInfo)
         self.init(
             mountInfoPath: mountInfo,
-            rules: FreezePlan.Rules(excludeDevices: settings[.vssExcludeDevices],
-                                    excludeFilesystemTypes: settings[.vssExcludeFilesystemTypes],
-                                    onlyUnder: settings[.vssOnlyUnder]),
+            rules: FreezePlan.Rules(settings: settings),
             hooks: VSSHookRunner(directory: settings[.vssHookDir], timeoutSeconds: Double(settings[.vssHookTimeoutSeconds])),
             freezeTimeoutSeconds: Double(settings[.vssFreezeTimeoutSeconds]),
             frozenList: FrozenList(path: settings[.vssFrozenList]),
@@ -102,11 +100,22 @@ extension FreezeProcedure {
             facts: { SystemBlockDeviceFacts(rootPrefix: root) })
     }
 
+    /// The prefix under which the mount sources of `settings`' mountinfo resolve.
+    public static func rootPrefix(settings: AgentSettings) -> String { rootPrefix(forMountInfo: settings[.vssMountInfo]) }
+
     /// `/proc/N/mountinfo` → `/proc/N/root` (paths in it are relative to that root);
     /// `/proc/self/mountinfo` or any other file → no prefix.
     public static func rootPrefix(forMountInfo path: String) -> String {
         let parts = path.split(separator: "/")
         guard parts.count == 3, parts[0] == "proc", parts[2] == "mountinfo", parts[1] != "self", Int(parts[1]) != nil else { return "" }
         return "/proc/\(parts[1])/root"
+    }
+}
+
+extension FreezePlan.Rules {
+    /// The rules as the `[vss]` section configures them (the service's and doctor's plan alike).
+    public init(settings: AgentSettings) {
+        self.init(excludeDevices: settings[.vssExcludeDevices], excludeFilesystemTypes: settings[.vssExcludeFilesystemTypes],
+                  onlyUnder: settings[.vssOnlyUnder])
     }
 }

@@ -38,12 +38,16 @@ public struct VSSHookRunner: Sendable {
         let manager = FileManager.default
         guard let names = try? manager.contentsOfDirectory(atPath: directory) else { return [] }
         return names.sorted().filter { name in
-            guard !name.hasPrefix("."), !name.hasSuffix("~") else { return false }
+            guard Self.isCandidate(name) else { return false }
             var isDirectory = false
             let path = directory + "/" + name
             return manager.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory && manager.isExecutableFile(atPath: path)
         }
     }
+
+    /// Whether a directory entry's name can be a hook (dot files and editor backups `~` are not);
+    /// it must also be an executable regular file.
+    public static func isCandidate(_ name: String) -> Bool { !name.hasPrefix(".") && !name.hasSuffix("~") }
 
     /// Runs `names` in the given order with `argument`; stops at the first failure when
     /// `stopOnFailure`. Returns one result per hook run.

@@ -7,6 +7,7 @@ import DaemonSupport
 import HVSystem
 @testable import VMBusDiscovery
 import HVProtocol
+import VSS
 
 /// An in-memory machine: files, symlinks (sysfs `driver`), and scripted commands.
 final class FakeHost: SystemAccess, SysfsAccess {
@@ -17,6 +18,19 @@ final class FakeHost: SystemAccess, SysfsAccess {
     /// What the daemon's status socket answers, by socket path (nothing: not running).
     var statuses: [String: AgentStatus] = [:]
     let root = "/"
+    /// Executable regular files (VSS hooks).
+    var executables: Set<String> = []
+    /// Block devices by path, and loop devices' backing filesystems by `MAJ:MIN`.
+    var blockDevices: [String: (UInt32, UInt32)] = [:]
+    var loopBacking: [String: [String]] = [:]
+    /// The root prefixes the freeze planner was given.
+    var factRoots: [String] = []
+
+    func isExecutableFile(_ path: String) -> Bool { executables.contains(path) }
+    func blockDeviceFacts(rootPrefix: String) -> any BlockDeviceFacts {
+        factRoots.append(rootPrefix)
+        return FakeBlockDeviceFacts(devices: blockDevices, loops: loopBacking)
+    }
 
     func daemonStatus(socket: String) -> AgentStatus? { statuses[socket] }
 
@@ -45,6 +59,14 @@ final class FakeHost: SystemAccess, SysfsAccess {
         files["\(dir)/id"] = "\(relID)\n"
         if let driver { links["\(dir)/driver"] = driver }
     }
+}
+
+struct FakeBlockDeviceFacts: BlockDeviceFacts {
+    var devices: [String: (UInt32, UInt32)]
+    var loops: [String: [String]]
+    func blockDevice(_ source: String) -> (major: UInt32, minor: UInt32)? { devices[source].map { (major: $0.0, minor: $0.1) } }
+    func loopBackingFilesystems(major: UInt32, minor: UInt32) -> [String]? { loops["\(major):\(minor)"] }
+    func isISCSI(major: UInt32, minor: UInt32) -> Bool { false }
 }
 
 @Suite("hvagent doctor")
@@ -198,5 +220,118 @@ struct DoctorTests {
         #expect(host.run(["sh", "-c", "echo hi; exit 3"])?.status == 3)
         #expect(host.run(["sh", "-c", "echo hi"])?.output == "hi\n")
         #expect(host.run(["definitely-not-a-command-hvagent"]) == nil)
+    }
+
+    // MARK: - VSS (docs/PROTOCOL.md §6.5; docs/COMPATIBILITY.md, VSS rows)
+
+    /// An ext4 root, a tmpfs, a read-only ext4, an ext4 image on a loop device whose backing file
+    /// is on the root, and a vfat ESP.
+    static let mountInfo = """
+        22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro
+        25 22 0:22 / /run rw,nosuid shared:5 - tmpfs tmpfs rw,size=400000k
+        30 22 8:17 / /mnt/ro ro,relatime shared:9 - ext4 /dev/sdb1 ro
+        31 22 7:0 / /mnt/image rw,relatime shared:10 - ext4 /dev/loop0 rw
+        32 22 8:2 / /boot/efi rw,relatime shared:11 - vfat /dev/sda2 rw,fmask=0077
+
+        """
+
+    func vssSeeded() -> FakeHost {
+        let h = seeded()
+        h.device("00000005-1111-4222-8333-444455556666", .vss, relID: 5, driver: "hv_utils")
+        h.files["/dev/vmbus/hv_vss"] = ""
+        h.files["/proc/1/mountinfo"] = Self.mountInfo
+        h.blockDevices = ["/dev/sda1": (8, 1), "/dev/sdb1": (8, 17), "/dev/loop0": (7, 0), "/dev/sda2": (8, 2)]
+        h.loopBacking = ["7:0": ["8:1"]]
+        return h
+    }
+
+    @Test func vssOffWithTheDeviceOfferedSaysBackupsAreCrashConsistent() throws {
+        let h = vssSeeded()
+        let findings = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
+        #expect(finding(findings, "vss.device") == Finding("vss.device", .ok,
+            "the host offers the backup (VSS) device 00000005-1111-4222-8333-444455556666, bound to hv_utils"))
+        #expect(finding(findings, "vss.node")?.severity == .ok)
+        #expect(finding(findings, "vss.hv_vss_daemon")?.message == "hv_vss_daemon is not installed")
+        let mode = try #require(finding(findings, "vss.mode"))
+        #expect(mode.severity == .warning)
+        #expect(mode.message == "services.vss is off (the default) and hv_vss_daemon is not running: backups are crash-consistent")
+        #expect(mode.fix?.contains("set services.vss = auto") == true)
+        #expect(mode.fix?.contains("issue 12") == true)
+        #expect(finding(findings, "vss.frozen_list") == nil)
+
+        // Installed and running: hv_vss_daemon serves them.
+        h.files["/usr/sbin/hv_vss_daemon"] = ""
+        h.files["/proc/812/comm"] = "hv_vss_daemon\n"
+        h.files["/proc/1/comm"] = "systemd\n"
+        let served = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
+        #expect(finding(served, "vss.hv_vss_daemon")?.message.hasPrefix("hv_vss_daemon is running (pid 812)") == true)
+        #expect(finding(served, "vss.mode")?.severity == .info)
+        #expect(finding(served, "vss.mode")?.message.contains("hv_vss_daemon serves backups") == true)
+
+        // Device not offered, node missing.
+        let bare = seeded()
+        let none = Doctor(system: bare, sysfs: bare, config: AgentSettings()).run()
+        #expect(finding(none, "vss.device")?.severity == .info)
+        #expect(finding(none, "vss.device")?.message.contains("crash-consistent") == true)
+        #expect(finding(none, "vss.node") == nil)
+        #expect(finding(none, "vss.mode")?.severity == .info)
+    }
+
+    @Test func vssPlanListsWhatWouldBeFrozenAndWhatIsSkippedWithReasons() throws {
+        let h = vssSeeded()
+        let findings = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
+        #expect(finding(findings, "vss.plan") == Finding("vss.plan", .ok, "a FREEZE would freeze 1 filesystem, in this order: / (ext4 on /dev/sda1)"))
+        #expect(findings.filter { $0.id == "vss.skipped" }.map(\.message) == [
+            "not frozen: /boot/efi (/dev/sda2): filesystem type vfat excluded",
+            "not frozen: /mnt/ro (/dev/sdb1): read-only",
+            "not frozen: /mnt/image (/dev/loop0): loop-backed, its backing file is on a filesystem frozen too",
+        ])
+        #expect(h.factRoots == ["/proc/1/root"]) // resolved in the initial mount namespace, as the service does
+
+        // A loop image whose backing file is on a filesystem left alone freezes (COMPATIBILITY.md V5),
+        // children before parents.
+        h.loopBacking = ["7:0": ["8:17"]]
+        let image = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
+        #expect(finding(image, "vss.plan")?.message == "a FREEZE would freeze 2 filesystems, in this order: /mnt/image (ext4 on /dev/loop0), / (ext4 on /dev/sda1)")
+
+        // The configured mountinfo and rules are the ones used.
+        var config = AgentSettings()
+        try config.override("vss.mountinfo=/srv/mountinfo")
+        try config.override("vss.exclude_fstypes=xfs")
+        h.files["/srv/mountinfo"] = Self.mountInfo
+        let configured = Doctor(system: h, sysfs: h, config: config).run()
+        #expect(finding(configured, "vss.plan")?.message.contains("/boot/efi (vfat on /dev/sda2)") == true)
+        #expect(h.factRoots.last == "")
+
+        // Unreadable mountinfo.
+        h.files.removeValue(forKey: "/proc/1/mountinfo")
+        let unreadable = try #require(finding(Doctor(system: h, sysfs: h, config: AgentSettings()).run(), "vss.plan"))
+        #expect(unreadable.severity == .warning)
+        #expect(unreadable.fix == "run hvagent doctor as root")
+    }
+
+    @Test func vssHooksAreListedInNameOrder() throws {
+        let h = vssSeeded()
+        #expect(finding(Doctor(system: h, sysfs: h, config: AgentSettings()).run(), "vss.hooks")?.message.hasPrefix("no hooks in /etc/hvagent/vss.d") == true)
+        for name in ["20-postgres", "10-mysql", "README", ".hidden", "10-mysql~"] { h.files["/etc/hvagent/vss.d/\(name)"] = "#!/bin/sh\n" }
+        h.executables = ["/etc/hvagent/vss.d/20-postgres", "/etc/hvagent/vss.d/10-mysql", "/etc/hvagent/vss.d/.hidden", "/etc/hvagent/vss.d/10-mysql~"]
+        var config = AgentSettings()
+        try config.override("services.vss=auto")
+        let findings = Doctor(system: h, sysfs: h, config: config).run()
+        #expect(finding(findings, "vss.hooks") == Finding("vss.hooks", .ok,
+            "hooks in /etc/hvagent/vss.d (freeze in this order, thaw in reverse): 10-mysql, 20-postgres"))
+        let ignored = try #require(finding(findings, "vss.hooks.ignored"))
+        #expect(ignored.message == "ignored in /etc/hvagent/vss.d (not executable regular files): README")
+        #expect(ignored.fix == "chmod +x /etc/hvagent/vss.d/README")
+        #expect(finding(findings, "vss.mode")?.message.hasPrefix("services.vss = auto: hvagent answers") == true)
+        // Off: listed, but said not to run.
+        let off = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
+        #expect(finding(off, "vss.hooks")?.message.hasSuffix("(not run while services.vss is off: hv_vss_daemon runs no hooks)") == true)
+        // A frozen list left behind.
+        h.files["/run/hvagent/vss-frozen"] = "/home\n/\n"
+        #expect(finding(off, "vss.frozen_list") == nil)
+        let left = try #require(finding(Doctor(system: h, sysfs: h, config: AgentSettings()).run(), "vss.frozen_list"))
+        #expect(left.fix == "hvagent vss-thaw")
+        #expect(left.message.contains("/home /"))
     }
 }
