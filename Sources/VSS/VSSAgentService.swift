@@ -100,9 +100,6 @@ extension FreezeProcedure {
             facts: { SystemBlockDeviceFacts(rootPrefix: root) })
     }
 
-    /// The prefix under which the mount sources of `settings`' mountinfo resolve.
-    public static func rootPrefix(settings: AgentSettings) -> String { rootPrefix(forMountInfo: settings[.vssMountInfo]) }
-
     /// `/proc/N/mountinfo` → `/proc/N/root` (paths in it are relative to that root);
     /// `/proc/self/mountinfo` or any other file → no prefix.
     public static func rootPrefix(forMountInfo path: String) -> String {
