@@ -73,7 +73,8 @@ import Testing
         func doctorFinding(_ id: String) -> [String: Any]? { findings.first { $0["id"] as? String == id } }
         #expect(doctorFinding("daemon.running")?["severity"] as? String == "ok")
         #expect(doctorFinding("host.heartbeat")?["severity"] as? String == "ok")
-        #expect((doctorFinding("host.heartbeat")?["message"] as? String ?? "").hasPrefix("heartbeat (simulated): last host activity "))
+        let heartbeatMessage: String = doctorFinding("host.heartbeat")?["message"] as? String ?? ""
+        #expect(heartbeatMessage.hasPrefix("heartbeat (simulated): last host activity "))
 
         // SIGTERM stops it cleanly.
         agent.terminate()
