@@ -2,7 +2,6 @@ import AgentConfig
 import AgentCore
 import DaemonSupport
 import HVProtocol
-import HVSystem
 import KVPAgent
 import RingTransport
 import Logging
@@ -24,23 +23,16 @@ public enum KVPDaemon {
         let logger = Logger(label: "hvagent")
         let environment = ServiceTable.Environment(
             live: live, kvpPoolDirectory: poolDirectory, kvpLockTimeout: lockTimeout, kvpDevicePath: devicePath)
-        let services = try ServiceTable.build([.kvp], in: environment)
-        for case let kvp as KVPAgentService in services { kvp.traceRequests = traceRequests }
+        guard let kvp = try ServiceTable.build([.kvp], in: environment).first as? KVPAgentService else { return }
+        kvp.traceRequests = traceRequests
         let agent = try IntegrationAgent(source: NoChannels(), services: [],
                                          observer: AgentObserver.make(board: nil, gate: nil, log: { logger.info("\($0)") }))
         logger.notice("KVP starting; pid is:\(getpid())")
-        for service in services {
-            let events = agent.events(for: service.id)
-            agent.inputs += service.inputs(events: events)
-            // As hv_kvp_daemon, refuse to start when the device cannot be opened at all; a device
-            // another program holds, or one that fails later, is waited for on the loop
-            // (docs/COMPATIBILITY.md B14).
-            if let kvp = service as? KVPAgentService {
-                agent.inputs += try kvp.kernelModeInputs(events: events, firstOpenMustSucceed: true)
-            } else {
-                agent.inputs += try service.kernelModeInputs(events: events)
-            }
-        }
+        let events = agent.events(for: .kvp)
+        agent.inputs += kvp.inputs(events: events)
+        // As hv_kvp_daemon, refuse to start when the device cannot be opened at all; a device another
+        // program holds, or one that fails later, is waited for on the loop (docs/COMPATIBILITY.md B14).
+        agent.inputs += try kvp.kernelModeInputs(events: events, firstOpenMustSucceed: true)
         agent.inputs.append(PollInput(descriptor: signals.descriptor) {
             for signal in signals.drain() {
                 logger.notice("signal \(signal): stopping")
