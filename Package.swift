@@ -90,7 +90,7 @@ let package = Package(
         .target(name: "CClock"),
         // Copy-VMFile: the file-copy state machine over the ring and /dev/vmbus/hv_fcopy.
         .target(name: "CFileCopy"),
-        .target(name: "FileCopy", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "ICFramework", "CFileCopy", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FileCopy", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "ICFramework", "CFileCopy", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "FileCopyTests", dependencies: ["FileCopy", "HVProtocol", "ICFramework", "AgentCore", "TestSupport", "HostSimulator", "SimTransport"]),
         .target(name: "Timesync", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
         // Backups (VSS): freeze and thaw per docs/PROTOCOL.md §6.5, both modes, off the loop.

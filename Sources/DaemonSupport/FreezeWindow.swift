@@ -1,3 +1,4 @@
+import HVSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -74,8 +75,7 @@ public final class FreezeWindow: Sendable {
         text.withUnsafeBytes { raw in
             var rest = raw
             while !rest.isEmpty {
-                let n = write(descriptor, rest.baseAddress, rest.count)
-                if n < 0 && errno == EINTR { continue }
+                let n = retryingOnInterrupt { write(descriptor, rest.baseAddress, rest.count) }
                 if n <= 0 { return }
                 rest = UnsafeRawBufferPointer(rebasing: rest[n...])
             }

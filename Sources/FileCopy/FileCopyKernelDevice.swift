@@ -1,3 +1,4 @@
+import HVSystem
 import HVProtocol
 #if canImport(Glibc)
 import Glibc
@@ -77,8 +78,8 @@ public final class FileCopyKernelDevice {
     /// - Returns: the status sent, or nil for the handshake.
     public func serviceOne() throws(FileCopyDeviceError) -> HResult? {
         guard descriptor >= 0 else { throw .system("read \(path)", errno: EBADF) }
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-        if count < 0 && (errno == EINTR || errno == EAGAIN) { return nil }
+        let count = retryingOnInterrupt { buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) } }
+        if count < 0 && errno == EAGAIN { return nil }
         guard count > 0 else { throw .system("read \(path)", errno: count < 0 ? errno : EIO) }
         if !handshakeDone {
             guard count == 4 else { throw .badHandshake(length: count) }

@@ -1,3 +1,4 @@
+import HVSystem
 import CFileCopy
 #if canImport(Glibc)
 import Glibc
@@ -81,11 +82,9 @@ final class FileCopyTransfer {
         var failure: Int32 = 0
         data.withUnsafeBytes { raw in
             while done < count {
-                let n = pwrite(file, raw.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done))
+                let n = retryingOnInterrupt { pwrite(file, raw.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done)) }
                 if n > 0 {
                     done += n
-                } else if n < 0 && errno == EINTR {
-                    continue
                 } else {
                     failure = n < 0 ? errno : ENOSPC  // a zero-byte write makes no progress: out of space
                     return

@@ -1,3 +1,4 @@
+import HVSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,9 +64,6 @@ public struct IoctlFilesystemFreezer: FilesystemFreezer {
         guard fd >= 0 else { return errno }
         defer { close(fd) }
         var zero: Int32 = 0
-        while true {
-            if Glibc.ioctl(fd, request, &zero) == 0 { return 0 }
-            if errno != EINTR { return errno }
-        }
+        return retryingOnInterrupt { Glibc.ioctl(fd, request, &zero) } == 0 ? 0 : errno
     }
 }
