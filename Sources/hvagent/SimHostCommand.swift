@@ -62,11 +62,32 @@ struct SimHostCommand: ParsableCommand {
     @Flag(help: "Copy-VMFile with OVER_WRITE and CREATE_PATH set.")
     var copyForce = false
 
+    @Option(help: ArgumentHelp("Offer only file copy, run this Copy-VMFile script once it has negotiated (JSON lines, `FileCopyScript` in Sources/HostSimulator/FileCopyScript.swift), write one JSON line per step to --fcopy-results and exit.", valueName: "file"))
+    var fcopyScript: String?
+
+    @Option(help: ArgumentHelp("Where --fcopy-script writes its outcomes (default: standard error).", valueName: "file"))
+    var fcopyResults: String?
+
+    @Option(help: "Seconds to wait for each file-copy reply of --fcopy-script.")
+    var fcopyTimeout: Double = 10
+
     func validate() throws {
         guard timesyncVersion == 3 || timesyncVersion == 4 else { throw ValidationError("--timesync-version must be 3 or 4") }
         guard heartbeatInterval >= 0, timesyncInterval >= 0, seconds >= 0 else { throw ValidationError("intervals must be >= 0") }
         _ = try kvpSetRecords()
         _ = try fileCopies()
+        _ = try script()
+    }
+
+    /// `--fcopy-script`, parsed.
+    private func script() throws -> FileCopyScript? {
+        guard let fcopyScript else { return nil }
+        guard let data = FileManager.default.contents(atPath: fcopyScript) else { throw ValidationError("cannot read \(fcopyScript)") }
+        do {
+            return try FileCopyScript(jsonLines: String(decoding: data, as: UTF8.self))
+        } catch {
+            throw ValidationError("\(fcopyScript): \(error)")
+        }
     }
 
     /// `--copy-file file=guest-path`, read: the leaf name, the destination, the bytes.
@@ -104,6 +125,7 @@ struct SimHostCommand: ParsableCommand {
         configuration.heartbeatInterval = heartbeatInterval
         configuration.timesyncInterval = timesyncInterval
         if timesyncVersion == 3 { configuration.offers[.timesync] = .timesyncV3 }
+        if fcopyScript != nil { configuration.services = [.fcopy] }
         let freeClock = hostClockOffset.map { FreeRunningTimeSource(offsetNanoseconds: Int64(($0 * 1e9).rounded())) }
         if let freeClock { configuration.timeSource = freeClock }
         if kvpWalkOnSignal { signal(SIGUSR1) { _ in kvpWalkRequested.store(true, ordering: .relaxed) } }
@@ -140,6 +162,7 @@ struct SimHostCommand: ParsableCommand {
         var kvpDone = false
         var kvpSetDone = false
         var copiesDone = copyFile.isEmpty
+        let script = try script()
         while host.agentConnected {
             let elapsed = Self.secondsSince(start)
             if seconds > 0 && elapsed >= seconds { break }
@@ -162,6 +185,10 @@ struct SimHostCommand: ParsableCommand {
                 }
                 copiesDone = true
             }
+            if let script, host.isReady(.fcopy) {
+                try runScript(script, on: host)
+                return
+            }
             if kvpWalkRequested.exchange(false, ordering: .relaxed) {
                 if host.isReady(.kvp) {
                     for pool: UInt8 in [2, 1] { _ = try host.kvpEnumerate(pool: pool) }
@@ -170,6 +197,24 @@ struct SimHostCommand: ParsableCommand {
                 }
             }
             try host.pump(timeoutMilliseconds: 100)
+        }
+    }
+
+    /// Runs `--fcopy-script`, one JSON line per step to `--fcopy-results` (written as they come, so
+    /// a guest that dies mid-script still leaves the steps before).
+    private func runScript(_ script: FileCopyScript, on host: SimulatedHyperVHost) throws {
+        var output: Int32 = 2
+        if let fcopyResults {
+            output = open(fcopyResults, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard output >= 0 else { throw ValidationError("cannot write \(fcopyResults): \(String(cString: strerror(errno)))") }
+        }
+        defer { if output != 2 { close(output) } }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try host.runFileCopyScript(script, timeout: fcopyTimeout) { outcome in
+            guard var line = try? encoder.encode(outcome) else { return }
+            line.append(0x0a)
+            line.withUnsafeBytes { _ = write(output, $0.baseAddress, $0.count) }
         }
     }
 
