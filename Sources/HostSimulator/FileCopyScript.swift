@@ -13,8 +13,9 @@ public struct FileCopyScript: Sendable {
     public struct Step: Codable, Sendable {
         /// `start`, `write`, `complete`, `cancel`, `raw` (a body as hex), `copy` (START, WRITEs of
         /// `chunk` bytes, COMPLETE; CANCEL after a failure or after `cancelAfter` WRITEs) or
-        /// `ping` (`count` full 6 KiB WRITEs with no copy open: the guest rejects them without I/O,
-        /// so the time is the per-chunk round trip without the file system).
+        /// `ping` (`count` COMPLETEs padded to a full WRITE's 6196 bytes with no copy open: a no-op
+        /// S_OK for every guest, so the time is the round trip of a 6 KiB request and its echoed
+        /// reply, without the file system).
         public var op: String
         public var file: String?
         public var path: String?
@@ -204,11 +205,11 @@ extension SimulatedHyperVHost {
                                       megabytesPerSecond: seconds > 0 ? Double(size) / seconds / 1e6 : nil)
     }
 
-    /// `count` full-size WRITEs with no copy open, back to back.
+    /// `count` idle COMPLETEs of a full WRITE's size, back to back.
     private func scriptedPing(_ step: FileCopyScript.Step, index: Int, timeout: Double) throws -> FileCopyScript.Outcome {
         let count = max(1, step.count ?? 1000)
-        let data = FileCopyScript.table(seed: step.seed ?? 0, count: FileCopyHostLogic.chunk)
-        let body = FileCopyHostLogic.writeBody(offset: 0, data: data.prefix(FileCopyHostLogic.chunk))
+        let writeSize = FileCopyHostLogic.writeBody(offset: 0, data: []).count
+        let body = FileCopyHostLogic.completeBody + [UInt8](repeating: 0, count: writeSize - FileCopyHostLogic.completeBody.count)
         var distinct: [String] = []
         let began = ContinuousClock.now
         for _ in 0..<count {

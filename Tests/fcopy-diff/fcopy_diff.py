@@ -156,8 +156,19 @@ def wait_for(path, seconds):
     return True
 
 
-def run_session(hvagent, guest_cmd, env, steps, work, root, setup):
-    """One sim-host session against one guest; returns (outcomes, tree, guest exit status)."""
+def cpu_seconds(pid):
+    """utime + stime of a live process (/proc/PID/stat fields 14 and 15)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def run_session(hvagent, guest_cmd, env, steps, work, root, setup, usage=None, snapshot=True):
+    """One sim-host session against one guest; returns (outcomes, tree, guest exit status).
+    `usage` (a dict), when given, receives the host's and the guest's CPU seconds."""
     shutil.rmtree(root, ignore_errors=True)
     os.makedirs(root)
     for rel, data in setup.items():
@@ -189,7 +200,12 @@ def run_session(hvagent, guest_cmd, env, steps, work, root, setup):
             guest = subprocess.Popen(guest_cmd, env=env, stdin=devnull, stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(work, "guest.err"), "wb"),
                                      preexec_fn=lambda: os.umask(0o022))
-        host.wait(timeout=300)
+        deadline = time.monotonic() + 600
+        while host.poll() is None and time.monotonic() < deadline:
+            if usage is not None:
+                usage["guest_cpu"] = cpu_seconds(guest.pid)  # the guest may stop with the host
+                usage["host_cpu"] = cpu_seconds(host.pid)
+            time.sleep(0.05 if usage is not None else 0.01)
     finally:
         if host.poll() is None:
             host.kill()
@@ -208,18 +224,17 @@ def run_session(hvagent, guest_cmd, env, steps, work, root, setup):
     if os.path.exists(results):
         with open(results) as f:
             outcomes = [json.loads(line) for line in f if line.strip()]
-    for o in outcomes:
-        o.pop("seconds", None)
-        o.pop("megabytesPerSecond", None)
-    return outcomes, tree(root), exit_status
+    return outcomes, tree(root) if snapshot else {}, exit_status
 
 
 def compare(name, steps, mine, theirs):
     """Differences as (kind, key, detail): 'step' (key = step index), 'mode' (a file both wrote alike
     but the daemon with 0744, key = name) or 'tree' (any other difference at that name)."""
     diffs = []
-    a_out, a_tree, _ = mine
-    b_out, b_tree, b_exit = theirs
+    timing = ("seconds", "megabytesPerSecond")
+    a_out = [{k: v for k, v in o.items() if k not in timing} for o in mine[0]]
+    b_out = [{k: v for k, v in o.items() if k not in timing} for o in theirs[0]]
+    a_tree, b_tree = mine[1], theirs[1]
     for i in range(len(steps)):
         a = next((o for o in a_out if o["step"] == i), None)
         b = next((o for o in b_out if o["step"] == i), None)

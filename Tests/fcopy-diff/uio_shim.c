@@ -4,17 +4,20 @@
  * host (`hvagent sim-host`) instead of uio_hv_generic.
  *
  * It redirects only what the daemon touches of the device (read tools/hv/hv_fcopy_uio_daemon.c,
- * tools/hv/vmbus_bufring.c; docs/PROTOCOL.md §6.6, the uio loop in §3.4):
+ * tools/hv/vmbus_bufring.c; docs/PROTOCOL.md §3.2-§3.7 for uio_hv_generic, §6.6 for file copy),
+ * and behaves as uio_hv_generic of the daemon's own kernel (6.12 with b15b7d2a1b09, §3.5):
  *   - sysfs: opendir/stat under /sys/bus/vmbus/devices/eb765408-…/ go to a private directory that
  *     holds channels/<relid>/ring (size = both rings, as the kernel's `ring` attribute) and
  *     uio/uio0/ (the uio name);
  *   - open("/dev/uio0") connects to the simulator (HVAGENT_SIM_SOCKET), takes the file-copy offer
- *     (memfd with both rings laid out like uio map 0 + the two eventfds), formats the rings as the
- *     kernel's open does, reports `opened`, and returns the memfd, so the daemon's
+ *     (memfd with both rings laid out like uio map 0 + the two eventfds), resets the rings as the
+ *     kernel's open does (indices 0, feature_bits 1; interrupt_mask and pending_send_sz left as
+ *     they are), reports `opened`, and returns the memfd, so the daemon's
  *     mmap(2 * ring_size, offset 0) maps map 0 exactly;
  *   - mmap of that descriptor: only map 0 (offset 0) exists, as under uio;
- *   - read/pread of it (the interrupt wait): blocks on the host->guest eventfd and, as the
- *     kernel's hv_uio_channel_cb does, masks the inbound interrupt before waking the reader;
+ *   - read/pread of it (the interrupt wait): blocks until the host->guest eventfd fires and
+ *     returns the 4-byte event count (the kernel's callback only notifies; it no longer masks);
+ *     EIO once the host rescinds or goes away, as after a rescind;
  *   - write of it (uio irqcontrol): inbound mask = !value, and for 1 signals the host through the
  *     guest->host eventfd (vmbus_setevent: file copy has no monitor page);
  *   - close of it: reports `closed`.
@@ -31,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -46,6 +50,8 @@
 #define KIND_OPENED 3
 #define KIND_CLOSED 4
 /* Offsets in a ring's header page (struct vmbus_bufring / hv_ring_buffer). */
+#define RING_WINDEX 0
+#define RING_RINDEX 4
 #define RING_IMASK 8
 #define RING_FEATURES 64
 
@@ -215,15 +221,16 @@ int stat64(const char *path, struct stat64 *st)
 	return real_stat64(to ? to : path, st);
 }
 
-/* What the kernel's open of /dev/uioN does for uio_hv_generic: the rings formatted (indices 0,
- * interrupts unmasked, pending_send_sz supported) and the channel opened, which makes the host
+/* What the kernel's open of /dev/uioN does for uio_hv_generic (hv_uio_open -> vmbus_connect_ring):
+ * indices zeroed, feature_bits = 1 (pending_send_sz supported), then OPEN, which makes the host
  * negotiate. */
 static int open_uio(void)
 {
 	take_offer();
 	for (int i = 0; i < 2; i++) {
 		uint8_t *h = rings + (size_t)i * ring_size;
-		memset(h, 0, header_size);
+		__atomic_store_n((uint32_t *)(h + RING_WINDEX), 0u, __ATOMIC_SEQ_CST);
+		__atomic_store_n((uint32_t *)(h + RING_RINDEX), 0u, __ATOMIC_SEQ_CST);
 		__atomic_store_n((uint32_t *)(h + RING_FEATURES), 1u, __ATOMIC_SEQ_CST);
 	}
 	uio_fd = fcntl(mem_fd, F_DUPFD_CLOEXEC, 0);
@@ -291,13 +298,23 @@ static ssize_t wait_interrupt(void *buf, size_t count)
 		errno = EINVAL;
 		return -1;
 	}
-	do {
+	/* The simulator's eventfds are non-blocking; a uio read blocks until the next interrupt, and
+	 * fails with EIO once the channel is rescinded (here: the host sent a rescind or went away). */
+	for (;;) {
+		struct pollfd p[2] = {{.fd = h2g_fd, .events = POLLIN}, {.fd = sock_fd, .events = POLLIN}};
+
 		n = read(h2g_fd, &value, sizeof(value));
-	} while (n < 0 && errno == EINTR);
-	if (n != sizeof(value))
-		return -1;
-	/* hv_uio_channel_cb: interrupt_mask = 1 before uio_event_notify. */
-	__atomic_store_n((uint32_t *)(rings + ring_size + RING_IMASK), 1u, __ATOMIC_SEQ_CST);
+		if (n == sizeof(value))
+			break;
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return -1;
+		if (p[1].revents) {
+			errno = EIO;
+			return -1;
+		}
+	}
 	events += (uint32_t)value;
 	memcpy(buf, &events, sizeof(events));
 	return sizeof(events);
@@ -327,7 +344,8 @@ ssize_t pread64(int fd, void *buf, size_t count, off64_t off)
 	return real_pread64(fd, buf, count, off);
 }
 
-/* hv_uio_irqcontrol: inbound interrupt_mask = !state; a 1 also signals the host. */
+/* hv_uio_irqcontrol: inbound interrupt_mask = !state; non-zero also signals the host
+ * (unconditionally: file copy has no monitor page). */
 ssize_t write(int fd, const void *buf, size_t count)
 {
 	NEXT(write);
