@@ -6,14 +6,14 @@
 # Usage: scripts/bench-fcopy.sh [--pairs N] [--size-mib N] [--pings N] [--target DIR] [--no-build]
 #   --pairs     copies per guest, order alternating (default 5)
 #   --size-mib  size of each copy (default 1024: 1 GiB)
-#   --pings     idle 6 KiB COMPLETEs (no-op echo) for the round-trip floor (default 50000)
+#   --pings     idle 6 KiB COMPLETEs (no-op echo) per session for the round-trip floor (default 20000)
 #   --target    a directory on tmpfs to copy into (default /dev/shm); it needs room for one copy
 #   --no-build  use the existing .build/release/hvagent
 # Builds hvagent in release (swift build -c release --product hvagent) and the daemon and its shim
 # (Tests/fcopy-diff/build-reference.sh, from Debian's linux-source-6.12). Needs no root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pairs=5 size=1024 pings=50000 target=/dev/shm build=1
+pairs=5 size=1024 pings=20000 target=/dev/shm build=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --pairs) pairs="$2"; shift 2 ;;
