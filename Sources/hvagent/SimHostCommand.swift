@@ -115,11 +115,7 @@ struct SimHostCommand: ParsableCommand {
     }
 
     func run() throws {
-        var output: Int32 = 1
-        if let log {
-            output = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard output >= 0 else { throw ValidationError("cannot write \(log): \(String(cString: strerror(errno)))") }
-        }
+        let output = try Self.outputFile(log, otherwise: 1)
         defer { if output != 1 { close(output) } }
         var configuration = SimHostConfiguration()
         configuration.heartbeatInterval = heartbeatInterval
@@ -203,11 +199,7 @@ struct SimHostCommand: ParsableCommand {
     /// Runs `--fcopy-script`, one JSON line per step to `--fcopy-results` (written as they come, so
     /// a guest that dies mid-script still leaves the steps before).
     private func runScript(_ script: FileCopyScript, on host: SimulatedHyperVHost) throws {
-        var output: Int32 = 2
-        if let fcopyResults {
-            output = open(fcopyResults, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard output >= 0 else { throw ValidationError("cannot write \(fcopyResults): \(String(cString: strerror(errno)))") }
-        }
+        let output = try Self.outputFile(fcopyResults, otherwise: 2)
         defer { if output != 2 { close(output) } }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -216,6 +208,14 @@ struct SimHostCommand: ParsableCommand {
             line.append(0x0a)
             line.withUnsafeBytes { _ = write(output, $0.baseAddress, $0.count) }
         }
+    }
+
+    /// `path` opened for writing (created or truncated), or `standard` when there is none.
+    private static func outputFile(_ path: String?, otherwise standard: Int32) throws -> Int32 {
+        guard let path else { return standard }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        return descriptor
     }
 
     private static func secondsSince(_ start: ContinuousClock.Instant) -> Double {

@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import select
 import shutil
 import signal
 import stat
@@ -146,15 +147,6 @@ def tree(root):
     return out
 
 
-def wait_for(path, seconds):
-    deadline = time.monotonic() + seconds
-    while not os.path.exists(path):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def cpu_seconds(pid):
     """utime + stime of a live process (/proc/PID/stat fields 14 and 15)."""
     try:
@@ -188,10 +180,13 @@ def run_session(hvagent, guest_cmd, env, steps, work, root, setup, usage=None, s
             os.unlink(p)
     host = subprocess.Popen([hvagent, "sim-host", "--socket", sock, "--fcopy-script", script, "--fcopy-results", results,
                              "--fcopy-timeout", "60", "--seconds", "120", "--log", os.path.join(work, "host.jsonl")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     guest = None
     try:
-        if not wait_for(sock, 20):
+        # Its first line comes after listen(): the socket file alone exists from bind() on, and a
+        # guest connecting in between would be refused.
+        ready, _, _ = select.select([host.stderr], [], [], 30)
+        if not ready or b"listening" not in host.stderr.readline():
             raise RuntimeError("sim-host did not listen")
         # stdin read-only /dev/null, as under systemd: the daemon's stale descriptor 0 (F6) then
         # fails its writes the way it does when installed.
@@ -209,6 +204,7 @@ def run_session(hvagent, guest_cmd, env, steps, work, root, setup, usage=None, s
         if host.poll() is None:
             host.kill()
             host.wait()
+        host.stderr.close()
         exit_status = None
         if guest is not None:
             exit_status = guest.poll()

@@ -251,31 +251,21 @@ static int open_common(const char *path, int flags, mode_t mode, int (*real)(con
 	return real(to ? to : path, flags, mode);
 }
 
-int open(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-	NEXT(open);
-
-	va_start(ap, flags);
-	if (flags & (O_CREAT | __O_TMPFILE))
-		mode = va_arg(ap, mode_t);
-	va_end(ap);
-	return open_common(path, flags, mode, real_open);
-}
-
-int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-	NEXT(open64);
-
-	va_start(ap, flags);
-	if (flags & (O_CREAT | __O_TMPFILE))
-		mode = va_arg(ap, mode_t);
-	va_end(ap);
-	return open_common(path, flags, mode, real_open64);
-}
+/* open and open64: the mode argument exists only with O_CREAT or O_TMPFILE. */
+#define OPEN_WRAPPER(name)                                          \
+	int name(const char *path, int flags, ...)                  \
+	{                                                           \
+		mode_t mode = 0;                                    \
+		va_list ap;                                         \
+		NEXT(name);                                         \
+		va_start(ap, flags);                                \
+		if (flags & (O_CREAT | __O_TMPFILE))                \
+			mode = va_arg(ap, mode_t);                  \
+		va_end(ap);                                         \
+		return open_common(path, flags, mode, real_##name); \
+	}
+OPEN_WRAPPER(open)
+OPEN_WRAPPER(open64)
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
