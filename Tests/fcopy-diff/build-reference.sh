@@ -32,7 +32,7 @@ else
   cache="$peers/fcopy-uio-$version"
 fi
 src="$cache/src"
-mkdir -p "$cache"
+mkdir -p "$cache" 2>/dev/null || { echo "cannot write the cache $cache (set HVAGENT_PEERS)" >&2; exit 2; }
 
 if [ ! -f "$src/tools/hv/hv_fcopy_uio_daemon.c" ]; then
   work="$(mktemp -d "$peers/fcopy-download.XXXXXX")"
