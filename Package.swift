@@ -166,14 +166,14 @@ let package = Package(
         // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
         .target(name: "KVPStore", dependencies: ["HVSystem"]),
         // KVP operations engine, the /dev/vmbus/hv_kvp front end and the ring (IC) front end.
-        .target(name: "KVPAgent", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "KVPStore", "NetInfo", "ICFramework", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "KVPAgent", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "IPInjection", "KVPStore", "NetInfo", "ICFramework", .product(name: "Logging", package: "swift-log")]),
         // `kvp`: read and write pools from scripts.
         .executableTarget(
             name: "kvp",
             dependencies: ["KVPStore", "HVSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "KVPStoreTests", dependencies: ["KVPStore", "TestSupport", "HVSystem"]),
-        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore", "TestSupport", "ICFramework", "HVSystem"]),
+        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore", "TestSupport", "ICFramework", "HVSystem", "IPInjection"]),
         // Runs the built `kvp` executable (the dependency makes sure it is built).
         .testTarget(name: "KVPCLITests", dependencies: ["kvp", "KVPStore", "TestSupport"]),
     ]

@@ -57,13 +57,20 @@ public final class KVPAgentService: AgentService {
     }
 
     public func channelHandler(events: ServiceEvents) -> any ICChannelHandler {
-        ServiceChannelHandler(KVPICService(engine: engine), events: events)
+        let engine = engine, logger = logger
+        return HeldReplyChannelHandler(KVPICService(engine: engine), events: events, start: { settings, answer in
+            engine.ipInjection?.start(settings) { answer($0.status) }
+        }, abandon: { reason in
+            logger.info("KVP: a SET_IP_INFO still being applied will not be answered (\(reason))")
+        })
     }
 
     /// The network facts' notifications, whatever the mode.
     public func inputs(events: ServiceEvents) -> [PollInput] {
-        guard let facts else { return [] }
-        return [PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() }]
+        var inputs: [PollInput] = []
+        if let facts { inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() }) }
+        if let runner = engine.ipInjection { inputs.append(runner.input) }
+        return inputs
     }
 
     /// Kernel mode: KVP over `/dev/vmbus/hv_kvp`, in the same loop. The device is never waited for:
@@ -93,6 +100,7 @@ public final class KVPAgentService: AgentService {
             }
             try? retry.arm(afterMicroseconds: delay)
         }
+        frontEnd.onDeviceLost = { failed($0) }
         do {
             try frontEnd.start()
             events.emit(.channelOpened(.kvp))
