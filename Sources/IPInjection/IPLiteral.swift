@@ -75,3 +75,19 @@ public struct IPLiteral: Hashable, Sendable, CustomStringConvertible {
 
     private var maskValue: UInt32 { bytes.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
 }
+
+extension IPLiteral {
+    /// From network-order bytes (4 or 16); nil for any other length.
+    public init?(bytes: [UInt8]) {
+        switch bytes.count {
+        case 4: self.init(family: .ipv4, bytes: bytes)
+        case 16: self.init(family: .ipv6, bytes: bytes)
+        default: return nil
+        }
+    }
+
+    private init(family: Family, bytes: [UInt8]) {
+        self.family = family
+        self.bytes = bytes
+    }
+}
