@@ -35,3 +35,8 @@ public struct InjectionInterface: Equatable, Hashable, Sendable {
         self.mac = mac
     }
 }
+
+/// The backends there are, for configuration (`[kvp] ip_injection`).
+public enum IPInjectionBackendKind: Sendable, Hashable {
+    case netlink
+}

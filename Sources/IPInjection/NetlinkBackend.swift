@@ -20,19 +20,27 @@ public struct NetlinkBackend: IPConfigurationBackend {
         self.tracker = tracker
     }
 
+    /// A default route through the interface: the gateway, and what the undo needs to put it back
+    /// exactly (metric, who added it).
+    struct DefaultRoute: Sendable, Equatable {
+        var gateway: IPLiteral
+        var metric: UInt32
+        var protocolID: UInt8
+    }
+
     /// One change to the kernel, with its inverse.
     enum Change: Sendable, Equatable {
         case addAddress(IPConfiguration.Address)
         case removeAddress(IPConfiguration.Address)
-        case addDefaultRoute(IPLiteral)
-        case removeDefaultRoute(IPLiteral)
+        case addDefaultRoute(DefaultRoute)
+        case removeDefaultRoute(DefaultRoute)
 
         var inverse: Change {
             switch self {
             case let .addAddress(a): .removeAddress(a)
             case let .removeAddress(a): .addAddress(a)
-            case let .addDefaultRoute(g): .removeDefaultRoute(g)
-            case let .removeDefaultRoute(g): .addDefaultRoute(g)
+            case let .addDefaultRoute(r): .removeDefaultRoute(r)
+            case let .removeDefaultRoute(r): .addDefaultRoute(r)
             }
         }
     }
@@ -55,12 +63,21 @@ public struct NetlinkBackend: IPConfigurationBackend {
         // IFA_F_PERMANENT (0x80): configured, not from SLAAC or a DHCP client's lifetime.
         let permanent = snapshot.addresses(onInterface: interface.index).filter { $0.scope == 0 && $0.flags & 0x80 != 0 }
             .compactMap { a in IPLiteral(bytes: a.bytes).map { IPConfiguration.Address(address: $0, prefixLength: a.prefixLength) } }
-        let gateways = snapshot.gateways(onInterface: interface.index).compactMap { IPLiteral(bytes: $0.bytes) }
+        let routes = try Self.defaultRoutes(on: interface)
         let wanted = Set(configuration.addresses), wantedGateways = Set(configuration.gateways)
-        let changes = gateways.filter { !wantedGateways.contains($0) }.map(Change.removeDefaultRoute)
+        // The host's gateways in its order: metric 0, 1, ... for IPv4 and 1024, 1025, ... (the
+        // kernel's default) for IPv6, so a second gateway is a fallback, never a duplicate route.
+        var added: [DefaultRoute] = []
+        for family in [IPLiteral.Family.ipv4, .ipv6] {
+            for (n, gateway) in configuration.gateways.filter({ $0.family == family }).enumerated()
+            where !routes.contains(where: { $0.gateway == gateway }) {
+                added.append(DefaultRoute(gateway: gateway, metric: UInt32(family == .ipv4 ? n : 1024 + n), protocolID: UInt8(RTPROT_STATIC)))
+            }
+        }
+        let changes = routes.filter { !wantedGateways.contains($0.gateway) }.map(Change.removeDefaultRoute)
             + permanent.filter { !wanted.contains($0) }.map(Change.removeAddress)
             + configuration.addresses.filter { !permanent.contains($0) }.map(Change.addAddress)
-            + configuration.gateways.filter { !gateways.contains($0) }.map(Change.addDefaultRoute)
+            + added.map(Change.addDefaultRoute)
         var done: [Change] = []
         do {
             for change in changes {
@@ -83,8 +100,8 @@ public struct NetlinkBackend: IPConfigurationBackend {
             let (what, code) = switch change {
             case let .addAddress(a): ("add address \(a)", address(a, interface, socket, add: true))
             case let .removeAddress(a): ("remove address \(a)", address(a, interface, socket, add: false))
-            case let .addDefaultRoute(g): ("add default route via \(g)", route(g, interface, socket, add: true))
-            case let .removeDefaultRoute(g): ("remove default route via \(g)", route(g, interface, socket, add: false))
+            case let .addDefaultRoute(r): ("add default route via \(r.gateway)", route(r, interface, socket, add: true))
+            case let .removeDefaultRoute(r): ("remove default route via \(r.gateway)", route(r, interface, socket, add: false))
             }
             guard code >= 0 else {
                 throw .failed("netlink: \(what) on \(interface.name): \(String(cString: nl_geterror(code)))")
@@ -110,7 +127,8 @@ public struct NetlinkBackend: IPConfigurationBackend {
         return add ? rtnl_addr_add(socket, object, NLM_F_CREATE | NLM_F_EXCL) : rtnl_addr_delete(socket, object, 0)
     }
 
-    private static func route(_ gateway: IPLiteral, _ interface: InjectionInterface, _ socket: OpaquePointer, add: Bool) -> Int32 {
+    private static func route(_ r: DefaultRoute, _ interface: InjectionInterface, _ socket: OpaquePointer, add: Bool) -> Int32 {
+        let gateway = r.gateway
         let family = gateway.family == .ipv4 ? AF_INET : AF_INET6
         guard let route = rtnl_route_alloc(), let hop = rtnl_route_nh_alloc() else { return -Int32(NLE_NOMEM) }
         defer { rtnl_route_put(route) }
@@ -126,15 +144,50 @@ public struct NetlinkBackend: IPConfigurationBackend {
         rtnl_route_nh_set_ifindex(hop, interface.index)
         rtnl_route_nh_set_gateway(hop, via)
         rtnl_route_add_nexthop(route, hop)   // the route owns the hop now
+        rtnl_route_set_priority(route, r.metric)
         if add {
-            rtnl_route_set_protocol(route, UInt8(RTPROT_STATIC))
+            rtnl_route_set_protocol(route, r.protocolID)
             rtnl_route_set_scope(route, UInt8(RT_SCOPE_UNIVERSE.rawValue))
-            // APPEND: a second IPv4 default route (another interface's, or the host's second
-            // gateway) sits beside the first instead of failing with EEXIST or replacing it.
+            // APPEND: a default route of another interface with the same metric stays beside it
+            // instead of failing with EEXIST or being replaced.
             return rtnl_route_add(socket, route, NLM_F_CREATE | NLM_F_APPEND)
         }
         // libnl presets RTPROT_STATIC; 0 matches the route whoever added it (a boot-time one too).
         rtnl_route_set_protocol(route, 0)
         return rtnl_route_delete(socket, route, 0)
+    }
+
+    /// The main table's default routes through the interface, from a fresh dump (the tracker's
+    /// view has no metrics, which the undo needs).
+    static func defaultRoutes(on interface: InjectionInterface) throws(IPConfigurationError) -> [DefaultRoute] {
+        guard let socket = nl_socket_alloc() else { throw .failed("netlink: out of memory") }
+        defer { nl_socket_free(socket) }
+        var cache: OpaquePointer?
+        guard nl_connect(socket, NETLINK_ROUTE) == 0, rtnl_route_alloc_cache(socket, AF_UNSPEC, 0, &cache) == 0, let cache else {
+            throw .failed("netlink: cannot read the route table")
+        }
+        defer { nl_cache_free(cache) }
+        final class Collector {
+            let index: Int32
+            var found: [DefaultRoute] = []
+            init(_ index: Int32) { self.index = index }
+        }
+        let collector = Collector(interface.index)
+        nl_cache_foreach(cache, { object, data in
+            guard let route = object, let data else { return }
+            let collector = Unmanaged<Collector>.fromOpaque(data).takeUnretainedValue()
+            guard rtnl_route_get_table(route) == UInt32(RT_TABLE_MAIN.rawValue),
+                  rtnl_route_get_type(route) == UInt8(RTN_UNICAST),
+                  let dst = rtnl_route_get_dst(route), nl_addr_get_prefixlen(dst) == 0 else { return }
+            for i in 0..<rtnl_route_get_nnexthops(route) {
+                guard let hop = rtnl_route_nexthop_n(route, i), rtnl_route_nh_get_ifindex(hop) == collector.index,
+                      let via = rtnl_route_nh_get_gateway(hop), let binary = nl_addr_get_binary_addr(via) else { continue }
+                let bytes = Array(UnsafeRawBufferPointer(start: binary, count: Int(nl_addr_get_len(via))))
+                guard let gateway = IPLiteral(bytes: bytes) else { continue }
+                collector.found.append(DefaultRoute(gateway: gateway, metric: rtnl_route_get_priority(route),
+                                                    protocolID: rtnl_route_get_protocol(route)))
+            }
+        }, Unmanaged.passUnretained(collector).toOpaque())
+        return collector.found
     }
 }
