@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "KVPOverUIOTests",
             dependencies: ["TestSupport", "AgentCore", "HVProtocol", "HVSystem", "HostSimulator", "ICFramework", "KVPAgent", "KVPStore",
-                           "RingTransport", "ShutdownSvc", "Timesync", "VMBusDiscovery"]
+                           "RingTransport", "ShutdownSvc", "Timesync", "VMBusDiscovery", "IPInjection"]
         ),
         .testTarget(name: "AgentDaemonTests", dependencies: ["AgentConfig", "AgentDaemon", "Timesync"]),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
@@ -159,7 +159,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: ["VMBusDiscovery", "RingTransport", "SimTransport", "HostSimulator", "HVProtocol", "HVSystem", "ICFramework",
-                           "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy"],
+                           "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy", "IPInjection"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport", "AgentConfig", "HVSystem", "HVProtocol"]),

@@ -1,85 +1,18 @@
 import Foundation
 import Testing
 import HVProtocol
+import TestSupport
 @testable import IPInjection
 
 /// The apply / verify / roll back logic with a fake backend whose effect on a fake kernel state is
 /// scripted, over a fake sysfs: nothing here touches the machine's network.
 @Suite struct IPInjectorTests {
-    static let guid = "{f5bee29c-1741-4aad-a4c2-8fdedb46dcc2}"
+    static let guid = FakeAdapterSysfs.guid
 
-    /// The kernel state the probe reports; the backend writes into it (or not).
-    final class FakeKernel: IPStateProbe, @unchecked Sendable {
-        let lock = NSLock()
-        var state = ObservedIPState()
-        var observations = 0
-        func observe(_ interface: InjectionInterface) async -> ObservedIPState {
-            lock.withLock { observations += 1; return state }
-        }
-        func set(_ s: ObservedIPState) { lock.withLock { state = s } }
-        var current: ObservedIPState { lock.withLock { state } }
-    }
-
-    enum Behaviour: Sendable { case works, refuses, hasNoEffect, dropsGateway, worksAfter(Duration) }
-
-    final class FakeBackend: IPConfigurationBackend, @unchecked Sendable {
-        let kernel: FakeKernel
-        let behaviour: Behaviour
-        let lock = NSLock()
-        var applied: [(IPConfiguration, InjectionInterface)] = []
-        var undone = 0
-        var name: String { "fake" }
-        init(_ kernel: FakeKernel, _ behaviour: Behaviour) { self.kernel = kernel; self.behaviour = behaviour }
-
-        struct Undo: IPConfigurationUndo {
-            let backend: FakeBackend
-            let previous: ObservedIPState
-            func undo() async throws(IPConfigurationError) {
-                backend.lock.withLock { backend.undone += 1 }
-                backend.kernel.set(previous)
-            }
-        }
-
-        func apply(_ c: IPConfiguration, to i: InjectionInterface) async throws(IPConfigurationError) -> any IPConfigurationUndo {
-            lock.withLock { applied.append((c, i)) }
-            let previous = kernel.current
-            let full = ObservedIPState(addresses: Set(c.addresses), defaultGateways: Set(c.gateways))
-            switch behaviour {
-            case .works: kernel.set(full)
-            case .refuses: throw .failed("fake backend refused")
-            case .hasNoEffect: break
-            case .dropsGateway: kernel.set(ObservedIPState(addresses: Set(c.addresses)))
-            case let .worksAfter(delay):
-                let k = kernel
-                Task { try? await Task.sleep(for: delay); k.set(full) }
-            }
-            return Undo(backend: self, previous: previous)
-        }
-    }
-
-    /// /sys/class/net/eth0 with the adapter's instance GUID, and a directory for the files.
-    final class Machine {
-        let root = NSTemporaryDirectory() + "ipinject-\(getpid())-\(UUID().uuidString)"
-        var sysfs: String { root + "/sysroot" }
-        var files: String { root + "/hyperv" }
-        init() throws {
-            let net = sysfs + "/sys/class/net"
-            for (name, id, mac, index) in [("eth0", IPInjectorTests.guid, "00:15:5d:aa:bb:cc", 2),
-                                           ("eth1", "{00000000-0000-0000-0000-000000000001}", "00:15:5d:00:00:01", 3)] {
-                try FileManager.default.createDirectory(atPath: "\(net)/\(name)/device", withIntermediateDirectories: true)
-                try "\(id)\n".write(toFile: "\(net)/\(name)/device/device_id", atomically: false, encoding: .utf8)
-                try "\(mac)\n".write(toFile: "\(net)/\(name)/address", atomically: false, encoding: .utf8)
-                try "\(index)\n".write(toFile: "\(net)/\(name)/ifindex", atomically: false, encoding: .utf8)
-            }
-            try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
-        }
-        deinit { try? FileManager.default.removeItem(atPath: root) }
-        func file(_ name: String) -> String? { try? String(contentsOfFile: files + "/" + name, encoding: .utf8) }
-        func injector(_ backend: FakeBackend, _ kernel: FakeKernel, timeout: Duration = .seconds(2)) -> IPInjector {
-            IPInjector(backend: backend, probe: kernel, locator: InterfaceLocator(root: sysfs),
-                       policy: .init(verifyTimeout: timeout, pollInterval: .milliseconds(20), compatibilityDirectory: files))
-        }
-    }
+    typealias FakeKernel = FakeIPKernel
+    typealias FakeBackend = FakeIPBackend
+    typealias Machine = FakeAdapterSysfs
+    typealias Behaviour = FakeIPBackend.Behaviour
 
     let request = HostIPSettings(adapterID: IPInjectorTests.guid, addressFamily: 3, addresses: "10.1.2.3;2001:db8::3",
                                  subnets: "255.255.255.0;64", gateways: "10.1.2.1", dnsServers: "10.1.2.53")
@@ -110,8 +43,8 @@ import HVProtocol
     @Test func rollsBackWhenTheKernelNeverShowsIt() async throws {
         let m = try Machine(), kernel = FakeKernel()
         let before = ObservedIPState(addresses: [.init(address: try #require(IPLiteral("10.9.9.9")), prefixLength: 8)])
-        for behaviour in [Behaviour.hasNoEffect, .dropsGateway] {
-            kernel.set(before)
+        for behaviour in [Behaviour.hasNoEffect, .dropsGateways] {
+            kernel.current = before
             let backend = FakeBackend(kernel, behaviour)
             let clock = ContinuousClock(), start = clock.now
             let outcome = await m.injector(backend, kernel, timeout: .milliseconds(400)).set(request)
@@ -120,7 +53,7 @@ import HVProtocol
             #expect(backend.undone == 1)
             #expect(kernel.current == before)
             #expect(outcome.message.contains("previous configuration restored"), "\(outcome.message)")
-            if case .dropsGateway = behaviour {
+            if case .dropsGateways = behaviour {
                 #expect(outcome.message.contains("default route via 10.1.2.1"))
                 #expect(!outcome.message.contains("address 10.1.2.3"))
             }
