@@ -12,6 +12,10 @@ python3 Tests/kvp-crash/kvp_crash.py --hvagent .build/debug/hvagent --rounds 20 
 # Pool-file faults: a lock held past the timeout, a full and a read-only pool directory (~8 s).
 python3 Tests/kvp-faults/kvp_faults.py --hvagent .build/debug/hvagent
 /usr/bin/python3 Tests/kvp-concurrency/kvp_cloudinit_concurrency.py --build .build/debug
+# SET_IP_INFO against Linux 6.12's hv_kvp_daemon built from Debian's linux-source-6.12: same status,
+# byte-identical ifcfg and keyfile (root: private mount and network namespaces; ~15 s, plus ~20 s
+# the first time to extract the source package into /var/tmp/hvagent-peers).
+python3 Tests/kvp-setip/kvp_setip.py --hvagent .build/debug/hvagent
 # The packages: the .deb and .rpm from a release build, then lintian, rpmlint, the unit's
 # systemd-analyze checks and an install into a throwaway root (packaging/README.md). About 70 s
 # from a fresh clone on 2 cores, so in CI (CI=true) or on request (HVAGENT_PACKAGE_TESTS=1).
