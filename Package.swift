@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "KVPOverUIOTests",
             dependencies: ["TestSupport", "AgentCore", "HVProtocol", "HVSystem", "HostSimulator", "ICFramework", "KVPAgent", "KVPStore",
-                           "RingTransport", "ShutdownSvc", "Timesync", "VMBusDiscovery"]
+                           "RingTransport", "ShutdownSvc", "Timesync", "VMBusDiscovery", "IPInjection"]
         ),
         .testTarget(name: "AgentDaemonTests", dependencies: ["AgentConfig", "AgentDaemon", "Timesync"]),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
@@ -145,7 +145,10 @@ let package = Package(
         ),
         // Live system facts behind KVP: addresses, gateways, DNS, DHCP state, OS info, FQDN.
         .target(name: "NetInfo", dependencies: ["CNetlink", "HVSystem"]),
-        .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "HVSystem"]),
+        // SET_IP_INFO: the host's address configuration checked, written and applied (docs/PROTOCOL.md §7.19).
+        .target(name: "IPInjection", dependencies: ["CNetlink", "HVProtocol", "HVSystem", "NetInfo"]),
+        .testTarget(name: "IPInjectionTests", dependencies: ["IPInjection", "HVProtocol", "NetInfo", "TestSupport"]),
+        .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "HVSystem", "TestSupport"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),
         .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery", "DaemonSupport", "HVSystem", "VSS"]),
         .testTarget(name: "DaemonSupportTests", dependencies: ["DaemonSupport", "AgentConfig", .product(name: "Logging", package: "swift-log")]),
@@ -156,21 +159,21 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: ["VMBusDiscovery", "RingTransport", "SimTransport", "HostSimulator", "HVProtocol", "HVSystem", "ICFramework",
-                           "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy"],
+                           "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy", "IPInjection"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport", "AgentConfig", "HVSystem", "HVProtocol"]),
         // KVP pool files (.kvp_pool_0..4): records, locking, cache; shared by daemon and CLI.
         .target(name: "KVPStore", dependencies: ["HVSystem"]),
         // KVP operations engine, the /dev/vmbus/hv_kvp front end and the ring (IC) front end.
-        .target(name: "KVPAgent", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "KVPStore", "NetInfo", "ICFramework", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "KVPAgent", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "IPInjection", "KVPStore", "NetInfo", "ICFramework", .product(name: "Logging", package: "swift-log")]),
         // `kvp`: read and write pools from scripts.
         .executableTarget(
             name: "kvp",
             dependencies: ["KVPStore", "HVSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "KVPStoreTests", dependencies: ["KVPStore", "TestSupport", "HVSystem"]),
-        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore", "TestSupport", "ICFramework", "HVSystem"]),
+        .testTarget(name: "KVPAgentTests", dependencies: ["KVPAgent", "KVPStore", "TestSupport", "ICFramework", "HVSystem", "IPInjection"]),
         // Runs the built `kvp` executable (the dependency makes sure it is built).
         .testTarget(name: "KVPCLITests", dependencies: ["kvp", "KVPStore", "TestSupport"]),
     ]

@@ -17,6 +17,10 @@ python3 Tests/kvp-faults/kvp_faults.py --hvagent .build/debug/hvagent
 # at load 30 on 2 cores (the 100 MiB copy is most of it), plus ~15 s for the first download and
 # build into /var/tmp/hvagent-peers.
 python3 Tests/fcopy-diff/fcopy_diff.py --hvagent .build/debug/hvagent
+# SET_IP_INFO against Linux 6.12's hv_kvp_daemon built from Debian's linux-source-6.12: same status,
+# byte-identical ifcfg and keyfile (root: private mount and network namespaces; ~15 s, plus ~20 s
+# the first time to extract the source package into /var/tmp/hvagent-peers).
+python3 Tests/kvp-setip/kvp_setip.py --hvagent .build/debug/hvagent
 # The packages: the .deb and .rpm from a release build, then lintian, rpmlint, the unit's
 # systemd-analyze checks and an install into a throwaway root (packaging/README.md). About 70 s
 # from a fresh clone on 2 cores, so in CI (CI=true) or on request (HVAGENT_PACKAGE_TESTS=1).

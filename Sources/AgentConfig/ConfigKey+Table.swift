@@ -14,7 +14,7 @@ extension ConfigKey {
         Setting.healthUnits.key, Setting.healthCommand.key,
         Setting.poweroffCommand.key, Setting.rebootCommand.key, Setting.hibernateCommand.key, Setting.shutdownHookDir.key,
         Setting.timesyncMode.key, Setting.chronySocket.key, Setting.stepThresholdSeconds.key,
-        Setting.kvpPoolDir.key, Setting.kvpDevice.key,
+        Setting.kvpPoolDir.key, Setting.kvpDevice.key, Setting.ipInjection.key, Setting.ipVerifyTimeoutSeconds.key,
         Setting.fcopyAllowedRoots.key, Setting.fcopyDevice.key,
         Setting.vssDevice.key, Setting.vssHookDir.key, Setting.vssHookTimeoutSeconds.key,
         Setting.vssFreezeTimeoutSeconds.key, Setting.vssThawTimeoutSeconds.key, Setting.vssExcludeDevices.key,
@@ -173,6 +173,22 @@ extension Setting where Value == String {
     /// `[kvp] device`
     public static var kvpDevice: Self {
         Setting(section: "kvp", name: "device", .path, default: "/dev/vmbus/hv_kvp", help: "The kernel's KVP device (kernel mode).")
+    }
+}
+
+extension Setting where Value == IPInjectionChoice {
+    /// `[kvp] ip_injection`
+    public static var ipInjection: Self {
+        Setting(section: "kvp", name: "ip_injection", default: .off,
+                help: "How a host SET_IP_INFO (Hyper-V Replica failover addresses, static IP pools) is applied: off answers HV_E_FAIL; netlink applies it over rtnetlink to an interface no network manager looks after (not persistent). The compatibility files ifcfg-<if> and <if>.nmconnection are written into pool_dir either way it is applied.")
+    }
+}
+
+extension Setting where Value == Int {
+    /// `[kvp] ip_verify_timeout_seconds`
+    public static var ipVerifyTimeoutSeconds: Self {
+        Setting(section: "kvp", name: "ip_verify_timeout_seconds", range: 1...25, default: 20,
+                help: "How long an applied SET_IP_INFO may take to show in the kernel before it is rolled back and answered HV_E_FAIL (below the kernel's 30-second transaction timeout).")
     }
 }
 

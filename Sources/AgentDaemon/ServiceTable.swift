@@ -54,7 +54,9 @@ public enum ServiceTable {
                                         stepThresholdNanoseconds: { live.stepThresholdNanoseconds }) }),
         (.kvp, { env in
             let kvp = try KVPAgentService(poolDirectory: env.kvpPoolDirectory, lockTimeout: env.kvpLockTimeout,
-                                          devicePath: env.kvpDevicePath, interfaceRules: env.live.interfaceRules)
+                                          devicePath: env.kvpDevicePath, interfaceRules: env.live.interfaceRules,
+                                          ipInjection: env.live.current[.ipInjection] == .netlink ? .netlink : nil,
+                                          ipVerifyTimeout: .seconds(env.live.current[.ipVerifyTimeoutSeconds]))
             if let facts = kvp.facts { env.live.follow(facts) }
             return kvp }),
         (.fcopy, { FileCopyAgentService(policy: FileCopyPolicy(allowedRoots: $0.live.current[.fcopyAllowedRoots]), devicePath: $0.live.current[.fcopyDevice]) }),

@@ -102,6 +102,23 @@ public enum KVPHostLogic {
         return m
     }
 
+    /// SET_IP_INFO (hv_kvp_ip_msg, string form): adapter_id (the NIC's VMBus instance GUID, as
+    /// Hyper-V sends it braced and lower-case) M+2 (128 units), addr_family M+258, dhcp_enabled
+    /// M+259, ip_addr M+260 and sub_net M+2308 (1024 units each), gate_way M+4356 (512 units),
+    /// dns_addr M+5380 (1024 units); each NUL-terminated.
+    public static func setIPInfoBody(_ info: KVPHostIPInfo) throws(KVPHostError) -> [UInt8] {
+        var m = header(.setIPInfo, pool: 0, size: ipBodySize)
+        m[258] = info.addressFamily
+        m[259] = info.dhcpEnabled ? 1 : 0
+        for (text, offset, units, what) in [(info.adapterID, 2, 128, "adapter id"), (info.ipAddresses, 260, 1024, "addresses"),
+                                            (info.subnets, 2308, 1024, "subnets"), (info.gateways, 4356, 512, "gateways"),
+                                            (info.dnsServers, 5380, 1024, "DNS servers")] {
+            let field = try utf16(text, maxUnits: units - 1, what: what)
+            m.replaceSubrange(offset..<(offset + field.count), with: field)
+        }
+        return m
+    }
+
     // MARK: Replies
 
     /// The value of a GET reply: value_size M+12, value M+528.

@@ -47,6 +47,12 @@ extension SimulatedHyperVHost {
         return (reply.status, reply.status == .ok ? try KVPHostLogic.ipInfo(reply.body) : nil)
     }
 
+    /// SET_IP_INFO: the host's address configuration for the adapter `info.adapterID` (its VMBus
+    /// instance GUID). The guest may take a while (it applies and verifies before it answers).
+    public func kvpSetIPInfo(_ info: KVPHostIPInfo, timeout: Double = 30) throws -> HResult {
+        try kvpTransaction(KVPHostLogic.setIPInfoBody(info), detail: "SET_IP_INFO \(info.adapterID)", timeout: timeout).status
+    }
+
     private func kvpTransaction(_ body: [UInt8], detail: String, timeout: Double) throws
         -> (status: HResult, body: [UInt8]) {
         kvpReply = nil

@@ -1,4 +1,5 @@
 import HVProtocol
+import IPInjection
 /// The KVP message body ("M") the Hyper-V host sends over the KVP VMBus
 /// channel, after the 28-byte ICMSG header that the IC framework handles
 /// (docs/PROTOCOL.md §7.2–§7.4, §7.6, §7.7; include/uapi/linux/hyperv.h).
@@ -67,7 +68,7 @@ public struct HostMessage: Equatable, Sendable {
         case .getIPInfo:
             return .getIPInfo(adapterID: adapterID)
         case .setIPInfo:
-            return .setIPInfo(adapterID: adapterID)
+            return .setIPInfo(ipSettings)
         case nil:
             return .unsupported(operation: operation)
         }
@@ -86,6 +87,19 @@ public struct HostMessage: Equatable, Sendable {
             // EXPAND_SZ (2), QWORD (11), ...: the kernel leaves value_size 0 (B12).
             return []
         }
+    }
+
+    /// SET_IP_INFO's fields converted as `process_ib_ipinfo()` does: UTF-16LE to UTF-8, at most
+    /// 1024 units and 1024 bytes per list (512 for gateways).
+    private var ipSettings: HostIPSettings {
+        func text(_ offset: Int, _ units: Int) -> String {
+            String(decoding: HostString.utf8(fromUTF16LE: bytes[offset..<(offset + 2 * units)], maxUnits: units, maxBytes: units),
+                   as: UTF8.self)
+        }
+        return HostIPSettings(adapterID: adapterID, addressFamily: bytes[Self.ipFamilyOffset],
+                              dhcpEnabled: bytes[Self.ipDHCPOffset] != 0,
+                              addresses: text(Self.ipAddressOffset, 1024), subnets: text(Self.ipSubnetOffset, 1024),
+                              gateways: text(Self.ipGatewayOffset, 512), dnsServers: text(Self.ipDNSOffset, 1024))
     }
 
     private var adapterID: String {

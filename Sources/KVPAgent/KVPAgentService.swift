@@ -3,6 +3,7 @@ import DaemonSupport
 import HVProtocol
 import HVSystem
 import ICFramework
+import IPInjection
 import KVPStore
 import Logging
 import NetInfo
@@ -27,9 +28,12 @@ public final class KVPAgentService: AgentService {
     ///   - poolDirectory: where `.kvp_pool_0..4` live; served read-only (with a logged reason) when
     ///     it cannot be written.
     ///   - lockTimeout: the longest wait for another program's pool-file lock.
+    ///   - ipInjection: the backend SET_IP_INFO is applied through; nil answers it HV_E_FAIL. The
+    ///     compatibility files go into `poolDirectory` (`/var/lib/hyperv`, as upstream).
     public convenience init(poolDirectory: String, lockTimeout: Double = 10,
                             devicePath: String = KernelDeviceFrontEnd.defaultDevicePath,
-                            interfaceRules: InterfaceRules = InterfaceRules(), logger: Logger = Logger(label: "hvagent")) throws {
+                            interfaceRules: InterfaceRules = InterfaceRules(), ipInjection: IPInjectionBackendKind? = nil,
+                            ipVerifyTimeout: Duration = .seconds(20), logger: Logger = Logger(label: "hvagent")) throws {
         // What the host can trigger over and over (a failing SET, a malformed message) is logged
         // once per distinct line per minute.
         let limiter = RefusalLogLimiter()
@@ -43,8 +47,21 @@ public final class KVPAgentService: AgentService {
             facts = nil
             logger.warning("KVP: network facts unavailable (\(error)); the auto pool will be empty")
         }
-        self.init(engine: KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: hostLog), facts: facts,
-                  devicePath: devicePath, logger: logger)
+        let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: hostLog)
+        if let ipInjection {
+            if let tracker = facts?.tracker {
+                let backend: any IPConfigurationBackend = switch ipInjection {
+                case .netlink: NetlinkBackend(tracker: tracker)
+                }
+                let policy = IPInjector.Policy(verifyTimeout: ipVerifyTimeout, compatibilityDirectory: poolDirectory)
+                engine.ipInjection = try IPInjectionRunner(
+                    injector: IPInjector(backend: backend, probe: TrackerStateProbe(tracker: tracker), policy: policy),
+                    log: { logger.notice("\($0)") })
+            } else {
+                logger.warning("KVP: IP injection needs netlink, which is unavailable; SET_IP_INFO will be answered HV_E_FAIL")
+            }
+        }
+        self.init(engine: engine, facts: facts, devicePath: devicePath, logger: logger)
     }
 
     /// Serves an engine built elsewhere (tests, benchmarks).
@@ -57,13 +74,20 @@ public final class KVPAgentService: AgentService {
     }
 
     public func channelHandler(events: ServiceEvents) -> any ICChannelHandler {
-        ServiceChannelHandler(KVPICService(engine: engine), events: events)
+        let engine = engine, logger = logger
+        return HeldReplyChannelHandler(KVPICService(engine: engine), events: events, start: { settings, answer in
+            engine.ipInjection?.start(settings) { answer($0.status) }
+        }, abandon: { reason in
+            logger.info("KVP: a SET_IP_INFO still being applied will not be answered (\(reason))")
+        })
     }
 
     /// The network facts' notifications, whatever the mode.
     public func inputs(events: ServiceEvents) -> [PollInput] {
-        guard let facts else { return [] }
-        return [PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() }]
+        var inputs: [PollInput] = []
+        if let facts { inputs.append(PollInput(descriptor: facts.fileDescriptor) { _ = try? facts.processPendingEvents() }) }
+        if let runner = engine.ipInjection { inputs.append(runner.input) }
+        return inputs
     }
 
     /// Kernel mode: KVP over `/dev/vmbus/hv_kvp`, in the same loop. The device is never waited for:
@@ -93,6 +117,7 @@ public final class KVPAgentService: AgentService {
             }
             try? retry.arm(afterMicroseconds: delay)
         }
+        frontEnd.onDeviceLost = { failed($0) }
         do {
             try frontEnd.start()
             events.emit(.channelOpened(.kvp))

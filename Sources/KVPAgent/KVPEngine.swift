@@ -1,4 +1,5 @@
 import DaemonSupport
+import IPInjection
 import KVPStore
 
 /// The KVP operations, independent of how requests arrive.
@@ -20,6 +21,9 @@ public final class KVPEngine {
     public var autoPool: AutoPoolSource?
     /// GET_IP_INFO data; nil answers GET_IP_INFO with HV_E_FAIL.
     public var ipInfo: IPInfoSource?
+    /// Applies SET_IP_INFO (``handle(_:later:)``); nil answers it at once, HV_GUID_NOTFOUND for an
+    /// unknown adapter and HV_E_FAIL otherwise (`[kvp] ip_injection = off`).
+    public var ipInjection: IPInjectionRunner?
     /// Version string of the front end's registration (the kernel's "3.1");
     /// reported as IntegrationServicesVersion.
     public var integrationServicesVersion: String?
@@ -38,7 +42,16 @@ public final class KVPEngine {
         self.log = log
     }
 
-    /// Answers one host request.  Never traps on any input.
+    /// Answers one host request now, or — a SET_IP_INFO while IP injection is on — later: nil is
+    /// returned and `later` runs once on the loop thread with the answer. Front ends that can hold a
+    /// reply call this one.
+    public func handle(_ request: KVPRequest, later: @escaping (KVPResponse) -> Void) -> KVPResponse? {
+        guard case let .setIPInfo(settings) = request, let runner = ipInjection else { return handle(request) }
+        runner.start(settings) { later(.status($0.status)) }
+        return nil
+    }
+
+    /// Answers one host request at once (SET_IP_INFO is then never applied).  Never traps on any input.
     public func handle(_ request: KVPRequest) -> KVPResponse {
         switch request {
         case let .get(p, key):
@@ -57,8 +70,8 @@ public final class KVPEngine {
             return enumerate(pool, index: index)
         case let .getIPInfo(adapterID):
             return getIPInfo(adapterID: adapterID)
-        case let .setIPInfo(adapterID):
-            return setIPInfo(adapterID: adapterID)
+        case let .setIPInfo(settings):
+            return setIPInfo(adapterID: settings.adapterID)
         case .unsupported:
             return .status(.notSupported)
         }
@@ -175,8 +188,7 @@ public final class KVPEngine {
         guard let source = ipInfo, source.interfaceName(forAdapterGUID: adapterID) != nil else {
             return .status(.guidNotFound)
         }
-        // Applying a host-injected configuration is not implemented yet.
-        log("KVP SET_IP_INFO for \(adapterID): applying host IP configuration is not supported")
+        log("KVP SET_IP_INFO for \(adapterID) answered HV_E_FAIL: IP injection is off ([kvp] ip_injection)")
         return .status(.fail)
     }
 }

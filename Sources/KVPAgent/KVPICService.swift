@@ -1,5 +1,6 @@
 import ICFramework
 import HVProtocol
+import IPInjection
 
 /// The KVP (Data Exchange) integration component over our own VMBus ring: the ring front end
 /// of ``KVPEngine``, doing what drivers/hv/hv_kvp.c plus hv_kvp_daemon do together.
@@ -19,7 +20,10 @@ import HVProtocol
 /// - There is no user-space hand-off, so there is no 30 s daemon timeout and no "daemon not
 ///   registered" HV_E_FAIL: every request is answered at once.
 public struct KVPICService: ICService {
-    public typealias Action = Never
+    /// A SET_IP_INFO whose reply is held until the configuration was applied (or not): the
+    /// engine's ``KVPEngine/ipInjection`` runs it, ``KVPAgentService``'s channel handler sends the
+    /// reply when it finishes.
+    public typealias Action = HostIPSettings
 
     /// What the kernel registers with hv_kvp_daemon (HV_DRV_VERSION), and so what Hyper-V shows as
     /// IntegrationServicesVersion for a Linux guest; the ring front end reports the same.
@@ -54,13 +58,18 @@ public struct KVPICService: ICService {
         type == .kvpExchange ? HostMessage.minimumSize : nil
     }
 
-    public mutating func handle(_ request: ICRequest, version: ICVersion) -> ICHandled<Never> {
+    public mutating func handle(_ request: ICRequest, version: ICVersion) -> ICHandled<HostIPSettings> {
         guard var message = HostMessage(bytes: request.body) else {
             // Only an IP-info operation can get here (the endpoint checked 2580 bytes).
             lastExchange = Exchange(request: nil, status: .fail)
             return ICHandled(status: .fail, body: request.body)
         }
         let kvpRequest = message.request()
+        if case let .setIPInfo(settings) = kvpRequest, engine.ipInjection != nil {
+            // Status-only reply: the body goes back as received, the status comes later.
+            lastExchange = Exchange(request: kvpRequest, status: .ok)
+            return ICHandled(status: .ok, body: message.bytes, action: settings)
+        }
         let status = message.encodeReply(engine.handle(kvpRequest), for: kvpRequest)
         lastExchange = Exchange(request: kvpRequest, status: status)
         return ICHandled(status: HResult(rawValue: status.rawValue), body: message.bytes)

@@ -1,4 +1,5 @@
 import HVProtocol
+import IPInjection
 /// One host request, already decoded from its wire form by a front end
 /// (kernel message or VMBus ring) into validated byte strings.
 ///
@@ -12,8 +13,9 @@ public enum KVPRequest: Equatable, Sendable {
     case enumerate(pool: UInt8, index: UInt32)
     /// `adapterID` is the MAC text the host sends (upper-case, ':'-separated).
     case getIPInfo(adapterID: String)
-    /// `adapterID` is the NIC's VMBus instance GUID text.
-    case setIPInfo(adapterID: String)
+    /// The host's address configuration for the NIC whose VMBus instance GUID is
+    /// `settings.adapterID`.
+    case setIPInfo(HostIPSettings)
     /// An operation code the protocol does not define.
     case unsupported(operation: UInt8)
 }

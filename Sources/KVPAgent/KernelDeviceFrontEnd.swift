@@ -40,6 +40,14 @@ public final class KernelDeviceFrontEnd {
     /// Number of registrations completed (first one included).
     public private(set) var registrations = 0
 
+    /// Bumped by every open: a held reply (SET_IP_INFO) for an earlier connection is not sent, the
+    /// kernel has long answered that transaction itself.
+    private var connection = 0
+
+    /// Called when a held reply could not be written and the device could not be reopened at once:
+    /// the owner arms its reopen timer, as after a failed ``serviceOne()``.
+    public var onDeviceLost: (String) -> Void = { _ in }
+
     public init(engine: KVPEngine, devicePath: String = KernelDeviceFrontEnd.defaultDevicePath,
                 log: @escaping (String) -> Void, openDevice: (() -> Int32)? = nil) {
         self.engine = engine
@@ -93,7 +101,12 @@ public final class KernelDeviceFrontEnd {
             log("KVP LIC Version: \(message.registrationVersion)")
             return false
         }
-        let reply = answer(message)
+        guard let reply = answerOrHold(message) else { return true }
+        try send(reply)
+        return true
+    }
+
+    private func send(_ reply: KernelMessage) throws(SystemCallError) {
         let w = reply.bytes.withUnsafeBytes { p -> Int in
             guard let base = p.baseAddress else { return -1 }
             return retryingOnInterrupt { write(fd, base, p.count) }
@@ -104,24 +117,38 @@ public final class KernelDeviceFrontEnd {
             log("KVP: write failed (\(what)); reopening \(devicePath)")
             try reconnect()
         }
-        return true
     }
 
-    /// Decodes, runs and encodes one request (exposed for tests and benches).
-    public func answer(_ message: KernelMessage) -> KernelMessage {
-        var reply = message
-        let status: HResult
-        switch message.request() {
-        case let .success(request):
-            let response = engine.handle(request)
-            reply.encodeReply(response, for: request)
-            status = response.status
-        case let .failure(error):
-            reply.encodeReply(.status(error.status), for: nil)
-            status = error.status
+    /// The reply now, or nil when the engine answers later (SET_IP_INFO): the kernel sends nothing
+    /// else until it has the reply (one transaction at a time), so at most one is held.
+    private func answerOrHold(_ message: KernelMessage) -> KernelMessage? {
+        guard case let .success(request) = message.request() else { return answer(message) }
+        let held = connection
+        let response = engine.handle(request) { [weak self] response in
+            guard let self, self.connection == held, self.fd >= 0 else { return }
+            do {
+                try self.send(self.encoded(message, response, for: request))
+            } catch {
+                self.onDeviceLost("\(error)")
+            }
+            if self.fd < 0 { self.onDeviceLost("\(self.devicePath) keeps failing") }
         }
+        return response.map { encoded(message, $0, for: request) }
+    }
+
+    /// Decodes, runs and encodes one request at once (exposed for tests and benches).
+    public func answer(_ message: KernelMessage) -> KernelMessage {
+        switch message.request() {
+        case let .success(request): encoded(message, engine.handle(request), for: request)
+        case let .failure(error): encoded(message, .status(error.status), for: nil)
+        }
+    }
+
+    private func encoded(_ message: KernelMessage, _ response: KVPResponse, for request: KVPRequest?) -> KernelMessage {
+        var reply = message
+        reply.encodeReply(response, for: request)
         if traceRequests {
-            log("KVP op \(message.operation) pool \(message.pool): \(status)")
+            log("KVP op \(message.operation) pool \(message.pool): \(response.status)")
         }
         return reply
     }
@@ -135,6 +162,7 @@ public final class KernelDeviceFrontEnd {
         let newFD = retryingOnInterrupt { openDevice() }
         guard newFD >= 0 else { throw SystemCallError(call: "open", path: devicePath, errno: .current) }
         fd = newFD
+        connection += 1
         // The registration message is zero-filled (upstream sends stack garbage, B13).
         let reg = KernelMessage(operation: KVPOperation.register1)
         let w = reg.bytes.withUnsafeBytes { p -> Int in

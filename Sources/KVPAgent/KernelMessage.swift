@@ -1,4 +1,5 @@
 import HVProtocol
+import IPInjection
 /// `struct hv_kvp_msg`: the 7432-byte message exchanged with the kernel over
 /// /dev/vmbus/hv_kvp (docs/PROTOCOL.md §7.10; include/uapi/linux/hyperv.h).
 ///
@@ -91,7 +92,7 @@ public struct KernelMessage: Equatable, Sendable {
         case .getIPInfo:
             return .success(.getIPInfo(adapterID: adapterID))
         case .setIPInfo:
-            return .success(.setIPInfo(adapterID: adapterID))
+            return .success(.setIPInfo(ipSettings))
         case nil:
             return .success(.unsupported(operation: operation))
         }
@@ -107,6 +108,22 @@ public struct KernelMessage: Equatable, Sendable {
         let raw = bytes[offset..<(offset + Int(size))]
         if let nul = raw.firstIndex(of: 0) { return Array(raw[..<nul]) }
         return Int(size) < capacity ? Array(raw) : nil
+    }
+
+    /// SET_IP_INFO's fields as hv_utils filled them (`process_ib_ipinfo()`: at most 1024 bytes of
+    /// UTF-8 per list, 512 for gateways, in zeroed fields): each up to its first NUL, never past
+    /// its field, invalid UTF-8 repaired.
+    private var ipSettings: HostIPSettings {
+        func text(_ offset: Int, _ size: Int) -> String {
+            let raw = Array(bytes[offset..<(offset + size)].prefix(while: { $0 != 0 }))
+            return String(decoding: UTF8Repair.repaired(raw, maxBytes: size - 1), as: UTF8.self)
+        }
+        return HostIPSettings(adapterID: adapterID, addressFamily: bytes[Self.ipFamilyOffset],
+                              dhcpEnabled: bytes[Self.ipDHCPOffset] != 0,
+                              addresses: text(Self.ipAddressOffset, Self.ipSubnetOffset - Self.ipAddressOffset),
+                              subnets: text(Self.ipSubnetOffset, Self.ipGatewayOffset - Self.ipSubnetOffset),
+                              gateways: text(Self.ipGatewayOffset, Self.ipDNSOffset - Self.ipGatewayOffset),
+                              dnsServers: text(Self.ipDNSOffset, Self.ipEnd - Self.ipDNSOffset))
     }
 
     private var adapterID: String {

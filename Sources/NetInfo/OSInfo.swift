@@ -129,7 +129,7 @@ public struct OSInfo: Sendable, Equatable {
 }
 
 /// Whole small text file, or nil when it cannot be opened. Invalid UTF-8 is repaired.
-func readTextFile(_ path: String, limit: Int = 1 << 20) -> String? {
+public func readTextFile(_ path: String, limit: Int = 1 << 20) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }

@@ -2,6 +2,7 @@ import TestSupport
 import XCTest
 @testable import KVPAgent
 import KVPStore
+import IPInjection
 
 final class KVPEngineTests: XCTestCase {
     var dir: TempDir!
@@ -125,7 +126,7 @@ final class KVPEngineTests: XCTestCase {
         XCTAssertEqual(r.gateways, "192.0.2.1;fd00::1;")
         XCTAssertEqual(r.dnsServers, "10.255.255.53;")
         XCTAssertEqual(engine.handle(.getIPInfo(adapterID: "00:11:22:33:44:55")), .status(.fail))
-        XCTAssertEqual(engine.handle(.setIPInfo(adapterID: "{00000000-0000-0000-0000-000000000000}")), .status(.guidNotFound))
+        XCTAssertEqual(engine.handle(.setIPInfo(HostIPSettings(adapterID: "{00000000-0000-0000-0000-000000000000}"))), .status(.guidNotFound))
     }
 
     /// Long lists are cut at an entry boundary and stay aligned (B6/B7).

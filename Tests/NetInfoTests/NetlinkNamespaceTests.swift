@@ -1,4 +1,5 @@
 import HVSystem
+import TestSupport
 import XCTest
 @testable import NetInfo
 
@@ -259,59 +260,7 @@ final class NetlinkNamespaceTests: XCTestCase {
     }
 }
 
-/// Runs shell commands for the namespace test.
-enum Shell {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// `/bin/sh -c command` through posix_spawn. Not Foundation's Process: its run loop wants a
-    /// loopback socket pair, which a fresh network namespace (lo down) cannot give.
-    static func run(_ command: String, environment: [String: String] = [:]) -> (status: Int32, output: String) {
-        var env = ProcessInfo.processInfo.environment
-        env["PATH"] = (env["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/sbin"
-        for (k, v) in environment { env[k] = v }
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return (-1, "pipe failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
-        posix_spawn_file_actions_addclose(&actions, fds[1])
-        let args: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", command].map { (s: String) in strdup(s) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = env.map { (k: String, v: String) in strdup(k + "=" + v) } + [nil]
-        defer { (args + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, args, envp)
-        close(fds[1])
-        guard rc == 0 else {
-            close(fds[0])
-            return (-1, "posix_spawn failed: \(rc)")
-        }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { read(fds[0], raw.baseAddress, raw.count) } }
-            guard n > 0 else { break }
-            output.append(contentsOf: buffer.prefix(n))
-        }
-        close(fds[0])
-        var status: Int32 = 0
-        _ = retryingOnInterrupt { waitpid(pid, &status, 0) }
-        let exitCode = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return (exitCode, String(decoding: output, as: UTF8.self))
-    }
-
-    /// Runs each line; throws on the first failure.
-    static func must(_ script: String) throws {
-        for line in script.split(separator: "\n") {
-            let r = run(String(line))
-            guard r.status == 0 else { throw Failure(description: "`\(line)` failed (\(r.status)): \(r.output)") }
-        }
-    }
-
+extension Shell {
     /// `ip -j addr` filtered by the rules, one family, in `ip`'s (the kernel's dump) order.
     static func expected(_ json: [[String: Any]], family: String, rules: InterfaceRules) -> [String] {
         var out: [String] = []

@@ -74,12 +74,13 @@ public final class SimHarness {
         self.clock = clock ?? SimulatedClock(source: configuration.timeSource, initialOffsetNanoseconds: -3_000_000_000)
         host = SimulatedHyperVHost(endpoint: SimHostEndpoint(socket: hostSocket), configuration: configuration)
         let recorder = self.recorder
-        agent = try IntegrationAgent(
-            endpoint: SimGuestEndpoint(socket: agentSocket),
-            services: AgentTestServices.make(performer: performer, hibernation: hibernation, timesyncMode: timesyncMode,
-                                             clock: self.clock, chrony: chrony, kvpEngine: kvpEngine, fileCopy: fileCopy),
-            observer: { recorder.record($0) })
+        let services = AgentTestServices.make(performer: performer, hibernation: hibernation, timesyncMode: timesyncMode,
+                                              clock: self.clock, chrony: chrony, kvpEngine: kvpEngine, fileCopy: fileCopy)
+        agent = try IntegrationAgent(endpoint: SimGuestEndpoint(socket: agentSocket), services: services,
+                                     observer: { recorder.record($0) })
         let agent = self.agent
+        // What services watch besides their channels (a KVP SET_IP_INFO's completions), as the daemon does.
+        for service in services { agent.inputs += service.inputs(events: agent.events(for: service.id)) }
         let finished = self.finished
         Thread {
             do { try agent.run() } catch { recorder.runFailed("\(error)") }

@@ -1,0 +1,113 @@
+import HVProtocol
+
+/// Serves SET_IP_INFO: checks the host's request, writes the compatibility files, applies the
+/// configuration through a backend, waits (bounded) until the kernel shows it, and rolls back when
+/// it does not (docs/PROTOCOL.md §7.19, docs/ARCHITECTURE.md "IP injection").
+///
+/// Runs off the agent's loop: the front ends defer the host's reply until ``set(_:)`` returns, so
+/// the loop keeps serving heartbeats and KVP while a network manager takes its time. One request at
+/// a time — the kernel and the host send one transaction at a time; a second that arrives anyway
+/// is answered HV_E_FAIL at once instead of racing the first.
+public actor IPInjector {
+    public struct Policy: Sendable {
+        /// How long the kernel may take to show the configuration before it is rolled back. Below
+        /// hv_utils' 30 s transaction timeout (HV_UTIL_TIMEOUT), after which the kernel would answer
+        /// the host itself.
+        public var verifyTimeout: Duration
+        /// How often the kernel's state is read while waiting.
+        public var pollInterval: Duration
+        /// Where `ifcfg-<if>` and `<if>.nmconnection` are written (`/var/lib/hyperv`); nil writes none.
+        public var compatibilityDirectory: String?
+
+        public init(verifyTimeout: Duration = .seconds(20), pollInterval: Duration = .milliseconds(200),
+                    compatibilityDirectory: String? = "/var/lib/hyperv") {
+            self.verifyTimeout = verifyTimeout
+            self.pollInterval = pollInterval
+            self.compatibilityDirectory = compatibilityDirectory
+        }
+    }
+
+    /// What became of one request: the host's status and the line the agent logs.
+    public struct Outcome: Equatable, Sendable {
+        public var status: HResult
+        public var message: String
+    }
+
+    private let backend: any IPConfigurationBackend
+    private let probe: any IPStateProbe
+    private let locator: InterfaceLocator
+    private let policy: Policy
+    private var busy = false
+
+    public init(backend: any IPConfigurationBackend, probe: any IPStateProbe, locator: InterfaceLocator = InterfaceLocator(),
+                policy: Policy = Policy()) {
+        self.backend = backend
+        self.probe = probe
+        self.locator = locator
+        self.policy = policy
+    }
+
+    public func set(_ settings: HostIPSettings) async -> Outcome {
+        guard !busy else {
+            return Outcome(status: .fail, message: "SET_IP_INFO for \(settings.adapterID) refused: another one is still being applied")
+        }
+        busy = true
+        defer { busy = false }
+        do throws(IPConfigurationError) {
+            let interface = try locator.interface(forAdapterGUID: settings.adapterID)
+            let configuration = try IPConfiguration(parsing: settings)
+            if let directory = policy.compatibilityDirectory {
+                try writeCompatibilityFiles(settings, interface: interface, directory: directory)
+            }
+            let undo = try await backend.apply(configuration, to: interface)
+            let missing = await waitUntilApplied(configuration, on: interface)
+            guard missing.isEmpty else {
+                let rollback: String
+                do throws(IPConfigurationError) {
+                    try await undo.undo()
+                    rollback = "previous configuration restored"
+                } catch {
+                    rollback = "restoring the previous configuration failed too: \(error)"
+                }
+                throw .failed("\(interface.name) did not show \(missing.joined(separator: ", ")) within "
+                              + "\(policy.verifyTimeout) after \(backend.name) applied it; \(rollback)")
+            }
+            return Outcome(status: .ok, message: "SET_IP_INFO applied to \(interface.name) by \(backend.name): "
+                           + Self.summary(configuration))
+        } catch {
+            return Outcome(status: error.status, message: "SET_IP_INFO for \(settings.adapterID) answered \(error.status): \(error)")
+        }
+    }
+
+    private func writeCompatibilityFiles(_ settings: HostIPSettings, interface: InjectionInterface,
+                                         directory: String) throws(IPConfigurationError) {
+        let files = try CompatibilityFiles(interface: interface.name, mac: interface.mac, settings: settings)
+        do {
+            try ConfigurationFileWriter.write(files.ifcfg, directory: directory, name: CompatibilityFiles.ifcfgName(interface.name))
+            try ConfigurationFileWriter.write(files.keyfile, directory: directory, name: CompatibilityFiles.keyfileName(interface.name))
+        } catch {
+            throw .failed("writing the compatibility files in \(directory): \(error)")
+        }
+    }
+
+    /// Polls the kernel's state until nothing is missing or the timeout passes; returns what is
+    /// still missing.
+    private func waitUntilApplied(_ configuration: IPConfiguration, on interface: InjectionInterface) async -> [String] {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: policy.verifyTimeout)
+        while true {
+            let missing = configuration.missing(in: await probe.observe(interface))
+            if missing.isEmpty || clock.now >= deadline { return missing }
+            try? await Task.sleep(for: min(policy.pollInterval, clock.now.duration(to: deadline)))
+        }
+    }
+
+    static func summary(_ c: IPConfiguration) -> String {
+        var parts: [String] = []
+        if c.dhcpV4 { parts.append("IPv4 by DHCP") }
+        if !c.addresses.isEmpty { parts.append("addresses " + c.addresses.map(\.description).joined(separator: ", ")) }
+        if !c.gateways.isEmpty { parts.append("gateways " + c.gateways.map(\.description).joined(separator: ", ")) }
+        if !c.dnsServers.isEmpty { parts.append("DNS " + c.dnsServers.map(\.description).joined(separator: ", ")) }
+        return parts.isEmpty ? "no addresses" : parts.joined(separator: "; ")
+    }
+}

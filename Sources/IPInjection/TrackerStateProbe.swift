@@ -1,0 +1,24 @@
+import NetInfo
+
+/// The kernel's state of an interface from NetInfo's rtnetlink tracker — the same view the auto
+/// pool and GET_IP_INFO report, so what is verified is what the host will read back.
+///
+/// Pending notifications are applied first: the tracker is safe to drive from any thread, and
+/// when the agent's loop drains it too, this only makes the view current sooner.
+public struct TrackerStateProbe: IPStateProbe {
+    public let tracker: AddressTracker
+
+    public init(tracker: AddressTracker) {
+        self.tracker = tracker
+    }
+
+    public func observe(_ interface: InjectionInterface) async -> ObservedIPState {
+        _ = try? tracker.processPendingEvents()
+        let snapshot = tracker.snapshot()
+        return ObservedIPState(
+            addresses: Set(snapshot.addresses(onInterface: interface.index).compactMap { a in
+                IPLiteral(bytes: a.bytes).map { IPConfiguration.Address(address: $0, prefixLength: a.prefixLength) }
+            }),
+            defaultGateways: Set(snapshot.gateways(onInterface: interface.index).compactMap { IPLiteral(bytes: $0.bytes) }))
+    }
+}

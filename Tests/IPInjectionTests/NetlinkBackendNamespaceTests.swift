@@ -1,0 +1,135 @@
+import Foundation
+import HVProtocol
+import NetInfo
+import TestSupport
+import XCTest
+@testable import IPInjection
+
+/// SET_IP_INFO applied through ``NetlinkBackend`` and verified against the real kernel, in a
+/// private network namespace: `testInPrivateNetworkNamespace` (root only) re-runs this test binary
+/// under `unshare --net`, selecting `testNamespaceBody`, which refuses to run anywhere but in a
+/// fresh namespace holding only `lo`.
+final class NetlinkBackendNamespaceTests: XCTestCase {
+    static let childKey = "HVAGENT_IPINJECTION_NETNS_CHILD"
+    static let guid = "{5b6b4f0e-0c2a-4c6c-9b1e-7d1f0a2b3c4d}"
+
+    func testInPrivateNetworkNamespace() throws {
+        guard geteuid() == 0 else {
+            print("NetlinkBackendNamespaceTests: skipped: needs root to create a network namespace (CI runs as root)")
+            throw XCTSkip("needs root to create a private network namespace")
+        }
+        for tool in ["unshare", "ip"] where Shell.run("command -v \(tool)").status != 0 {
+            print("NetlinkBackendNamespaceTests: skipped: `\(tool)` not installed (scripts/setup.sh installs it)")
+            throw XCTSkip("\(tool) not installed")
+        }
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let result = Shell.run("timeout -s KILL 300 unshare --net -- '\(exe)' IPInjectionTests.NetlinkBackendNamespaceTests/testNamespaceBody 2>&1",
+                               environment: [Self.childKey: "1"])
+        print(result.output)
+        XCTAssertEqual(result.status, 0, "namespace run failed")
+        XCTAssertTrue(result.output.contains("Executed 1 test, with 0 failures"), "the body must have run and passed")
+        XCTAssertFalse(result.output.contains("skipped"), "the body must not skip inside the namespace")
+    }
+
+    /// Hides one address from the verification: the kernel has it, the injector must not believe it.
+    struct BlindProbe: IPStateProbe {
+        let inner: TrackerStateProbe
+        let hidden: IPConfiguration.Address
+        func observe(_ interface: InjectionInterface) async -> ObservedIPState {
+            var s = await inner.observe(interface)
+            s.addresses.remove(hidden)
+            return s
+        }
+    }
+
+    func testNamespaceBody() async throws {
+        guard ProcessInfo.processInfo.environment[Self.childKey] == "1" else {
+            throw XCTSkip("runs only inside the namespace testInPrivateNetworkNamespace creates")
+        }
+        let links = Shell.run("ip -o link show")
+        guard links.status == 0, links.output.split(separator: "\n").count == 1, links.output.contains(": lo:") else {
+            XCTFail("not a fresh network namespace; refusing to change anything:\n\(links.output)")
+            return
+        }
+        try Shell.must("""
+            ip link set lo up
+            ip link add eth5 type veth peer name veth5
+            ip link set veth5 up
+            ip link set eth5 address 00:15:5d:05:05:05 up
+            ip addr add 192.0.2.9/24 dev eth5
+            ip route add default via 192.0.2.1 dev eth5
+            ip -6 addr add fe80::5/64 dev eth5 nodad
+            """)
+        let index = try XCTUnwrap(Int32(Shell.run("cat /sys/class/net/eth5/ifindex 2>/dev/null || ip -o link show eth5 | cut -d: -f1")
+            .output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        // sysfs still shows the parent namespace's interfaces, so the adapter is faked beside it.
+        let root = NSTemporaryDirectory() + "ipinject-ns-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let net = root + "/sys/class/net/eth5"
+        try FileManager.default.createDirectory(atPath: net + "/device", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/hyperv", withIntermediateDirectories: true)
+        try "\(Self.guid)\n".write(toFile: net + "/device/device_id", atomically: true, encoding: .utf8)
+        try "00:15:5d:05:05:05\n".write(toFile: net + "/address", atomically: true, encoding: .utf8)
+        try "\(index)\n".write(toFile: net + "/ifindex", atomically: true, encoding: .utf8)
+
+        let tracker = try AddressTracker()
+        let probe = TrackerStateProbe(tracker: tracker)
+        let policy = IPInjector.Policy(verifyTimeout: .seconds(5), pollInterval: .milliseconds(50), compatibilityDirectory: root + "/hyperv")
+        let injector = IPInjector(backend: NetlinkBackend(tracker: tracker), probe: probe, locator: InterfaceLocator(root: root), policy: policy)
+
+        // 1. Static IPv4 and IPv6 with gateways replace the interface's static configuration.
+        let request = HostIPSettings(adapterID: Self.guid, addressFamily: 3, addresses: "198.51.100.5;2001:db8:5::5",
+                                     subnets: "255.255.255.0;64", gateways: "198.51.100.1;2001:db8:5::1",
+                                     dnsServers: "198.51.100.53")
+        let applied = await injector.set(request)
+        XCTAssertEqual(applied.status, .ok, applied.message)
+        var state = Self.kernelState()
+        XCTAssertTrue(state.contains("inet 198.51.100.5/24"), state)
+        XCTAssertTrue(state.contains("inet6 2001:db8:5::5/64"), state)
+        XCTAssertFalse(state.contains("192.0.2.9"), "the old static address must be gone: \(state)")
+        XCTAssertTrue(state.contains("inet6 fe80::5/64"), "link-local addresses stay: \(state)")
+        XCTAssertTrue(state.contains("default via 198.51.100.1 dev eth5"), state)
+        XCTAssertTrue(state.contains("default via 2001:db8:5::1 dev eth5"), state)
+        XCTAssertFalse(state.contains("192.0.2.1"), "the old gateway must be gone: \(state)")
+        XCTAssertNotNil(try? String(contentsOfFile: root + "/hyperv/ifcfg-eth5", encoding: .utf8))
+        let afterFirst = state
+
+        // 2. The verification cannot see one address: rolled back to the configuration of step 1.
+        let hidden = IPConfiguration.Address(address: try XCTUnwrap(IPLiteral("203.0.113.7")), prefixLength: 24)
+        let blind = IPInjector(backend: NetlinkBackend(tracker: tracker), probe: BlindProbe(inner: probe, hidden: hidden),
+                               locator: InterfaceLocator(root: root),
+                               policy: .init(verifyTimeout: .seconds(1), pollInterval: .milliseconds(50), compatibilityDirectory: nil))
+        let failed = await blind.set(HostIPSettings(adapterID: Self.guid, addresses: "203.0.113.7", subnets: "255.255.255.0",
+                                                    gateways: "203.0.113.1"))
+        XCTAssertEqual(failed.status, .fail, failed.message)
+        XCTAssertTrue(failed.message.contains("address 203.0.113.7/24"), failed.message)
+        XCTAssertTrue(failed.message.contains("previous configuration restored"), failed.message)
+        state = Self.kernelState()
+        XCTAssertEqual(Self.normalised(state), Self.normalised(afterFirst), "rollback must restore step 1's configuration")
+
+        // 3. The kernel refuses (a gateway on no connected network): nothing stays changed.
+        let refused = await injector.set(HostIPSettings(adapterID: Self.guid, addresses: "198.51.100.6", subnets: "255.255.255.0",
+                                                        gateways: "10.77.0.1"))
+        XCTAssertEqual(refused.status, .fail, refused.message)
+        XCTAssertTrue(refused.message.contains("add default route via 10.77.0.1"), refused.message)
+        XCTAssertEqual(Self.normalised(Self.kernelState()), Self.normalised(afterFirst))
+
+        // 4. DHCP cannot be done over netlink: refused before any change.
+        let dhcp = await injector.set(HostIPSettings(adapterID: Self.guid, dhcpEnabled: true))
+        XCTAssertEqual(dhcp.status, .fail)
+        XCTAssertTrue(dhcp.message.contains("cannot run DHCP"), dhcp.message)
+        XCTAssertEqual(Self.normalised(Self.kernelState()), Self.normalised(afterFirst))
+    }
+
+    /// eth5's addresses and the default routes, as `ip` prints them.
+    static func kernelState() -> String {
+        Shell.run("ip -o addr show dev eth5; ip route show default; ip -6 route show default").output
+    }
+
+    /// Lifetimes, duplicate-address-detection state and order dropped, for comparing two states.
+    static func normalised(_ s: String) -> [String] {
+        s.split(separator: "\n").map { line in
+            line.split(separator: " ").prefix { $0 != "valid_lft" && $0 != "\\" }.filter { $0 != "tentative" }.joined(separator: " ")
+        }.sorted()
+    }
+}
