@@ -150,9 +150,12 @@ def main():
         print("kvp-setip: SKIPPED: needs root (private mount and network namespaces)")
         return 0
     src = subprocess.run([os.path.join(REPO, "scripts", "peers", "linux-tools-hv.sh")], capture_output=True, text=True)
-    if src.returncode != 0:
+    if src.returncode == 2:
         print("kvp-setip: SKIPPED: Debian's linux-source-6.12 cannot be had here: %s" % src.stderr.strip())
         return 0
+    if src.returncode != 0:
+        print("kvp-setip: FAILED: scripts/peers/linux-tools-hv.sh: %s" % src.stderr.strip())
+        return 1
     source = src.stdout.strip()
     build = tempfile.mkdtemp(prefix="kvp-setip-build.")
     try:
@@ -171,8 +174,7 @@ def main():
         shim = os.path.join(build, "hvkvp_shim.so")
         subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-shared", "-fPIC", "-o", shim, os.path.join(PEER, "hvkvp_shim.c"), "-ldl"],
                        check=True)
-        print("kvp-setip: reference hv_kvp_daemon from %s %s" % (os.path.basename(source),
-                                                                 open(os.path.join(source, "VERSION")).read().strip()))
+        print("kvp-setip: reference hv_kvp_daemon from linux-source-6.12 %s" % open(os.path.join(source, "VERSION")).read().strip())
         cmd = ["unshare", "--mount", "--net", "--propagation", "private", sys.executable, os.path.abspath(__file__),
                "--inside", "--hvagent", args.hvagent, "--reference", reference + " -n", "--shim", shim]
         return subprocess.run(cmd).returncode
