@@ -99,7 +99,7 @@ public final class IntegrationAgent: @unchecked Sendable {
                 reopenDueChannels()
             }
             for (index, entry) in entries.enumerated() where fds[index + fixed].revents != 0 {
-                serve(entry.key, loop: entry.value.loop, acknowledge: true)
+                serve(entry.key, loop: entry.value.loop, revents: fds[index + fixed].revents)
             }
             for (index, input) in extra.enumerated() where fds[index + fixed + entries.count].revents != 0 {
                 input.onReadable()
@@ -123,9 +123,11 @@ public final class IntegrationAgent: @unchecked Sendable {
     /// Services with an open channel now.
     public var openServices: [ICServiceID] { channels.values.map(\.service.id).sorted { $0.rawValue < $1.rawValue } }
 
-    private func serve(_ instance: VMBusGUID, loop: ICChannelLoop, acknowledge: Bool) {
+    /// - Parameter revents: what the loop's poll said of the channel's doorbell; 0 when the
+    ///   channel is served without a signal (just opened).
+    private func serve(_ instance: VMBusGUID, loop: ICChannelLoop, revents: Int16) {
         do {
-            if acknowledge { _ = try loop.channel.waitForSignal(timeoutMilliseconds: 0) }
+            if revents != 0 { try loop.channel.acknowledgeSignal(revents: revents) }
             try loop.drain()
             loop.runDueActions()
         } catch {
@@ -206,7 +208,7 @@ public final class IntegrationAgent: @unchecked Sendable {
         backoff[service.id.classID, default: ReopenBackoff()].opened(at: Self.monotonicMicroseconds())
         try source.opened(classID: service.id.classID, instanceID: instance)
         observer?(.channelOpened(service.id))
-        serve(instance, loop: loop, acknowledge: false)
+        serve(instance, loop: loop, revents: 0)
     }
 
     private static func monotonicMicroseconds() -> UInt64 {
