@@ -1,4 +1,5 @@
-/// What applies an ``IPConfiguration`` to an interface: the system's own network manager
+/// What applies an ``IPConfiguration`` to an interface (blocking; ``IPInjector`` runs off the
+/// agent's loop): the system's own network manager
 /// (NetworkManager, systemd-networkd, netplan, the ifcfg layout) or, where none manages the
 /// interface, the kernel directly over rtnetlink (docs/ARCHITECTURE.md, "IP injection").
 ///
@@ -11,13 +12,13 @@ public protocol IPConfigurationBackend: Sendable {
     /// Applies `configuration` to `interface`, replacing what the backend had configured there,
     /// and returns how to put the previous configuration back. Throws (``IPConfigurationError/failed(_:)``)
     /// when the backend refuses; it must then have changed nothing, or undone it itself.
-    func apply(_ configuration: IPConfiguration, to interface: InjectionInterface) async throws(IPConfigurationError)
+    func apply(_ configuration: IPConfiguration, to interface: InjectionInterface) throws(IPConfigurationError)
         -> any IPConfigurationUndo
 }
 
 /// Puts back what one ``IPConfigurationBackend/apply(_:to:)`` replaced.
 public protocol IPConfigurationUndo: Sendable {
-    func undo() async throws(IPConfigurationError)
+    func undo() throws(IPConfigurationError)
 }
 
 /// The interface a SET_IP_INFO names, as found in sysfs (docs/PROTOCOL.md §7.19).

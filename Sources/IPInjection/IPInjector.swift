@@ -1,14 +1,18 @@
 import HVProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Serves SET_IP_INFO: checks the host's request, writes the compatibility files, applies the
 /// configuration through a backend, waits (bounded) until the kernel shows it, and rolls back when
 /// it does not (docs/PROTOCOL.md §7.19, docs/ARCHITECTURE.md "IP injection").
 ///
-/// Runs off the agent's loop: the front ends defer the host's reply until ``set(_:)`` returns, so
-/// the loop keeps serving heartbeats and KVP while a network manager takes its time. One request at
-/// a time — the kernel and the host send one transaction at a time; a second that arrives anyway
-/// is answered HV_E_FAIL at once instead of racing the first.
-public actor IPInjector {
+/// ``set(_:)`` blocks (a backend talks to a network manager, the verification waits for the
+/// kernel): it runs on a thread of its own (KVPAgent's `IPInjectionRunner`), and the front ends hold
+/// the host's reply until it returns, so the agent's loop keeps serving heartbeats and KVP. One
+/// request at a time — the kernel and the host send one transaction at a time; the runner answers
+/// a second that arrives anyway HV_E_FAIL at once instead of racing the first.
+public final class IPInjector: Sendable {
     public struct Policy: Sendable {
         /// How long the kernel may take to show the configuration before it is rolled back. Below
         /// hv_utils' 30 s transaction timeout (HV_UTIL_TIMEOUT), after which the kernel would answer
@@ -31,13 +35,17 @@ public actor IPInjector {
     public struct Outcome: Equatable, Sendable {
         public var status: HResult
         public var message: String
+
+        public init(status: HResult, message: String) {
+            self.status = status
+            self.message = message
+        }
     }
 
     private let backend: any IPConfigurationBackend
     private let probe: any IPStateProbe
     private let locator: InterfaceLocator
     private let policy: Policy
-    private var busy = false
 
     public init(backend: any IPConfigurationBackend, probe: any IPStateProbe, locator: InterfaceLocator = InterfaceLocator(),
                 policy: Policy = Policy()) {
@@ -47,24 +55,19 @@ public actor IPInjector {
         self.policy = policy
     }
 
-    public func set(_ settings: HostIPSettings) async -> Outcome {
-        guard !busy else {
-            return Outcome(status: .fail, message: "SET_IP_INFO for \(settings.adapterID) refused: another one is still being applied")
-        }
-        busy = true
-        defer { busy = false }
+    public func set(_ settings: HostIPSettings) -> Outcome {
         do throws(IPConfigurationError) {
             let interface = try locator.interface(forAdapterGUID: settings.adapterID)
             let configuration = try IPConfiguration(parsing: settings)
             if let directory = policy.compatibilityDirectory {
                 try writeCompatibilityFiles(settings, interface: interface, directory: directory)
             }
-            let undo = try await backend.apply(configuration, to: interface)
-            let missing = await waitUntilApplied(configuration, on: interface)
+            let undo = try backend.apply(configuration, to: interface)
+            let missing = waitUntilApplied(configuration, on: interface)
             guard missing.isEmpty else {
                 let rollback: String
                 do throws(IPConfigurationError) {
-                    try await undo.undo()
+                    try undo.undo()
                     rollback = "previous configuration restored"
                 } catch {
                     rollback = "restoring the previous configuration failed too: \(error)"
@@ -92,13 +95,14 @@ public actor IPInjector {
 
     /// Polls the kernel's state until nothing is missing or the timeout passes; returns what is
     /// still missing.
-    private func waitUntilApplied(_ configuration: IPConfiguration, on interface: InjectionInterface) async -> [String] {
+    private func waitUntilApplied(_ configuration: IPConfiguration, on interface: InjectionInterface) -> [String] {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: policy.verifyTimeout)
         while true {
-            let missing = configuration.missing(in: await probe.observe(interface))
+            let missing = configuration.missing(in: probe.observe(interface))
             if missing.isEmpty || clock.now >= deadline { return missing }
-            try? await Task.sleep(for: min(policy.pollInterval, clock.now.duration(to: deadline)))
+            let pause = min(policy.pollInterval, clock.now.duration(to: deadline)).components
+            usleep(UInt32(max(0, pause.seconds * 1_000_000 + pause.attoseconds / 1_000_000_000_000)))
         }
     }
 

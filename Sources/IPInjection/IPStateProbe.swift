@@ -1,7 +1,7 @@
 /// Reads what the kernel has configured on an interface now, to verify an applied configuration
 /// against (rtnetlink in the daemon, a script in tests).
 public protocol IPStateProbe: Sendable {
-    func observe(_ interface: InjectionInterface) async -> ObservedIPState
+    func observe(_ interface: InjectionInterface) -> ObservedIPState
 }
 
 /// The kernel's view of one interface: its addresses and the gateways of its default routes.

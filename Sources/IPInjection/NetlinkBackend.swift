@@ -48,12 +48,12 @@ public struct NetlinkBackend: IPConfigurationBackend {
     struct Undo: IPConfigurationUndo {
         let interface: InjectionInterface
         let done: [Change]
-        func undo() async throws(IPConfigurationError) {
+        func undo() throws(IPConfigurationError) {
             try NetlinkBackend.perform(done.reversed().map(\.inverse), on: interface)
         }
     }
 
-    public func apply(_ configuration: IPConfiguration, to interface: InjectionInterface) async throws(IPConfigurationError)
+    public func apply(_ configuration: IPConfiguration, to interface: InjectionInterface) throws(IPConfigurationError)
         -> any IPConfigurationUndo {
         guard !configuration.dhcpV4 else {
             throw .failed("the netlink backend cannot run DHCP; a network manager must manage \(interface.name) for that")

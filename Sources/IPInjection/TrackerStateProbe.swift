@@ -12,7 +12,7 @@ public struct TrackerStateProbe: IPStateProbe {
         self.tracker = tracker
     }
 
-    public func observe(_ interface: InjectionInterface) async -> ObservedIPState {
+    public func observe(_ interface: InjectionInterface) -> ObservedIPState {
         _ = try? tracker.processPendingEvents()
         let snapshot = tracker.snapshot()
         return ObservedIPState(

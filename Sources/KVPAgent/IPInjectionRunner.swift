@@ -1,41 +1,46 @@
 import AgentCore
+import HVProtocol
 import IPInjection
 
-/// Runs SET_IP_INFO requests through an ``IPInjector`` off the agent's loop and hands each outcome
-/// back to the loop thread (``LoopMailbox``), where the front end that held the host's reply sends
-/// it. The loop never waits on a network manager (docs/ARCHITECTURE.md, "IP injection").
+/// Runs a SET_IP_INFO through an ``IPInjector`` on a thread of its own (``OffLoopWork``) and hands
+/// the outcome back to the loop thread, where the front end that held the host's reply sends it.
+/// The loop never waits on a network manager (docs/ARCHITECTURE.md, "IP injection").
 public final class IPInjectionRunner {
     private let injector: IPInjector
-    private let mailbox: LoopMailbox<Finished>
-    private var waiting: [Int: (IPInjector.Outcome) -> Void] = [:]
-    private var nextID = 0
+    private let work: OffLoopWork<IPInjector.Outcome>
+    private var waiting: ((IPInjector.Outcome) -> Void)?
     private let log: (String) -> Void
-
-    private struct Finished: Sendable {
-        var id: Int
-        var outcome: IPInjector.Outcome
-    }
 
     public init(injector: IPInjector, log: @escaping (String) -> Void) throws {
         self.injector = injector
         self.log = log
-        mailbox = try LoopMailbox()
+        work = try OffLoopWork()
     }
 
-    /// Loop thread. `done` runs later on the loop thread, once, with the outcome (logged here).
+    /// Loop thread. `done` runs later on the loop thread, once, with the outcome (logged here). A
+    /// request while another is being applied is answered HV_E_FAIL at once (the host sends one
+    /// transaction at a time; a second one must not race the first).
     public func start(_ settings: HostIPSettings, done: @escaping (IPInjector.Outcome) -> Void) {
-        let id = nextID
-        nextID += 1
-        waiting[id] = done
-        let injector = injector, mailbox = mailbox
-        Task { mailbox.post(Finished(id: id, outcome: await injector.set(settings))) }
+        let injector = injector
+        guard waiting == nil, work.start({ injector.set(settings) }) else {
+            let refused = IPInjector.Outcome(status: .fail, message: "SET_IP_INFO for \(settings.adapterID) answered HV_E_FAIL: "
+                                             + "another one is still being applied")
+            log(refused.message)
+            done(refused)
+            return
+        }
+        waiting = done
     }
 
-    /// For the loop: delivers finished outcomes.
+    /// For the loop: delivers the finished outcome.
     public var input: PollInput {
-        mailbox.input { [self] finished in
-            log(finished.outcome.message)
-            waiting.removeValue(forKey: finished.id)?(finished.outcome)
+        PollInput(descriptor: work.descriptor) { [self] in
+            for outcome in work.collect() {
+                log(outcome.message)
+                let done = waiting
+                waiting = nil
+                done?(outcome)
+            }
         }
     }
 }

@@ -45,7 +45,7 @@ public final class VSSDeviceFrontEnd {
     public var descriptor: Int32 { fd }
 
     /// Opens and registers (REGISTER1).
-    public func start() throws(VSSError) {
+    public func start() throws(SystemCallError) {
         closeDevice()
         let opened = openDevice()
         guard opened >= 0 else { throw SystemCallError(call: "open", path: devicePath, errno: .current) }

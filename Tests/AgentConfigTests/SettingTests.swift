@@ -46,6 +46,8 @@ struct SettingTests {
         Handle(.stepThresholdSeconds, "timesync.step_threshold_seconds"),
         Handle(.kvpPoolDir, "kvp.pool_dir"),
         Handle(.kvpDevice, "kvp.device"),
+        Handle(.ipInjection, "kvp.ip_injection"),
+        Handle(.ipVerifyTimeoutSeconds, "kvp.ip_verify_timeout_seconds"),
         Handle(.fcopyAllowedRoots, "fcopy.allowed_roots"),
         Handle(.fcopyDevice, "fcopy.device"),
         Handle(.vssDevice, "vss.device"),

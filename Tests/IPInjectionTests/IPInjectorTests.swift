@@ -17,9 +17,9 @@ import TestSupport
     let request = HostIPSettings(adapterID: IPInjectorTests.guid, addressFamily: 3, addresses: "10.1.2.3;2001:db8::3",
                                  subnets: "255.255.255.0;64", gateways: "10.1.2.1", dnsServers: "10.1.2.53")
 
-    @Test func appliesVerifiesAndWritesTheCompatibilityFiles() async throws {
+    @Test func appliesVerifiesAndWritesTheCompatibilityFiles() throws {
         let m = try Machine(), kernel = FakeKernel(), backend = FakeBackend(kernel, .works)
-        let outcome = await m.injector(backend, kernel).set(request)
+        let outcome = m.injector(backend, kernel).set(request)
         #expect(outcome.status == .ok, "\(outcome.message)")
         #expect(outcome.message.contains("applied to eth0 by fake"))
         #expect(backend.applied.count == 1)
@@ -33,21 +33,21 @@ import TestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: m.files).sorted() == ["eth0.nmconnection", "ifcfg-eth0"])
     }
 
-    @Test func waitsForASlowBackendWithinTheBound() async throws {
+    @Test func waitsForASlowBackendWithinTheBound() throws {
         let m = try Machine(), kernel = FakeKernel(), backend = FakeBackend(kernel, .worksAfter(.milliseconds(300)))
-        let outcome = await m.injector(backend, kernel).set(request)
+        let outcome = m.injector(backend, kernel).set(request)
         #expect(outcome.status == .ok, "\(outcome.message)")
         #expect(kernel.observations > 1)
     }
 
-    @Test func rollsBackWhenTheKernelNeverShowsIt() async throws {
+    @Test func rollsBackWhenTheKernelNeverShowsIt() throws {
         let m = try Machine(), kernel = FakeKernel()
         let before = ObservedIPState(addresses: [.init(address: try #require(IPLiteral("10.9.9.9")), prefixLength: 8)])
         for behaviour in [Behaviour.hasNoEffect, .dropsGateways] {
             kernel.current = before
             let backend = FakeBackend(kernel, behaviour)
             let clock = ContinuousClock(), start = clock.now
-            let outcome = await m.injector(backend, kernel, timeout: .milliseconds(400)).set(request)
+            let outcome = m.injector(backend, kernel, timeout: .milliseconds(400)).set(request)
             #expect(outcome.status == .fail)
             #expect(clock.now - start >= .milliseconds(400))
             #expect(backend.undone == 1)
@@ -60,57 +60,46 @@ import TestSupport
         }
     }
 
-    @Test func backendRefusalIsHVEFail() async throws {
+    @Test func backendRefusalIsHVEFail() throws {
         let m = try Machine(), kernel = FakeKernel(), backend = FakeBackend(kernel, .refuses)
-        let outcome = await m.injector(backend, kernel).set(request)
+        let outcome = m.injector(backend, kernel).set(request)
         #expect(outcome.status == .fail)
         #expect(outcome.message.contains("fake backend refused"))
         #expect(backend.undone == 0)
     }
 
-    @Test func unknownAdapterIsGUIDNotFoundAndTouchesNothing() async throws {
+    @Test func unknownAdapterIsGUIDNotFoundAndTouchesNothing() throws {
         let m = try Machine(), kernel = FakeKernel(), backend = FakeBackend(kernel, .works)
         var other = request
         other.adapterID = IPInjectorTests.guid.uppercased()   // exact match only, as upstream
-        let outcome = await m.injector(backend, kernel).set(other)
+        let outcome = m.injector(backend, kernel).set(other)
         #expect(outcome.status == .guidNotFound)
         #expect(backend.applied.isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: m.files).isEmpty)
     }
 
-    @Test func invalidRequestsAreHVInvalidArgAndTouchNothing() async throws {
+    @Test func invalidRequestsAreHVInvalidArgAndTouchNothing() throws {
         let m = try Machine(), kernel = FakeKernel(), backend = FakeBackend(kernel, .works)
         // Files from an earlier, good request stay as they were.
-        #expect(await m.injector(backend, kernel).set(request).status == .ok)
+        #expect(m.injector(backend, kernel).set(request).status == .ok)
         let ifcfg = m.file("ifcfg-eth0")
         for bad in [HostIPSettings(adapterID: Self.guid, addresses: "10.1.2.300", subnets: "255.255.255.0"),
                     HostIPSettings(adapterID: Self.guid, addresses: "10.1.2.3", subnets: "255.0.255.0"),
                     HostIPSettings(adapterID: Self.guid, addresses: "10.1.2.3;10.1.2.4", subnets: "255.255.255.0"),
                     HostIPSettings(adapterID: Self.guid, gateways: "router"),
                     HostIPSettings(adapterID: Self.guid, dnsServers: "10.1.2.53;::1%lo")] {
-            let outcome = await m.injector(backend, kernel).set(bad)
+            let outcome = m.injector(backend, kernel).set(bad)
             #expect(outcome.status == .invalidArgument, "\(bad): \(outcome.message)")
         }
         #expect(backend.applied.count == 1)
         #expect(m.file("ifcfg-eth0") == ifcfg)
     }
 
-    @Test func aSecondRequestWhileOneIsAppliedIsRefused() async throws {
-        let m = try Machine(), kernel = FakeKernel(), backend = FakeBackend(kernel, .worksAfter(.milliseconds(300)))
-        let injector = m.injector(backend, kernel)
-        async let first = injector.set(request)
-        try await Task.sleep(for: .milliseconds(100))
-        let second = await injector.set(request)
-        #expect(second.status == .fail)
-        #expect(second.message.contains("still being applied"))
-        #expect(await first.status == .ok)
-    }
-
-    @Test func unwritableFilesDirectoryIsHVEFailBeforeTheBackendRuns() async throws {
+    @Test func unwritableFilesDirectoryIsHVEFailBeforeTheBackendRuns() throws {
         let m = try Machine(), kernel = FakeKernel(), backend = FakeBackend(kernel, .works)
         let injector = IPInjector(backend: backend, probe: kernel, locator: InterfaceLocator(root: m.sysfs),
                                   policy: .init(compatibilityDirectory: m.root + "/missing"))
-        let outcome = await injector.set(request)
+        let outcome = injector.set(request)
         #expect(outcome.status == .fail)
         #expect(outcome.message.contains("compatibility files"))
         #expect(backend.applied.isEmpty)

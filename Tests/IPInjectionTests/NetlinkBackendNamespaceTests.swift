@@ -35,14 +35,14 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
     struct BlindProbe: IPStateProbe {
         let inner: TrackerStateProbe
         let hidden: IPConfiguration.Address
-        func observe(_ interface: InjectionInterface) async -> ObservedIPState {
-            var s = await inner.observe(interface)
+        func observe(_ interface: InjectionInterface) -> ObservedIPState {
+            var s = inner.observe(interface)
             s.addresses.remove(hidden)
             return s
         }
     }
 
-    func testNamespaceBody() async throws {
+    func testNamespaceBody() throws {
         guard ProcessInfo.processInfo.environment[Self.childKey] == "1" else {
             throw XCTSkip("runs only inside the namespace testInPrivateNetworkNamespace creates")
         }
@@ -81,7 +81,7 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
         let request = HostIPSettings(adapterID: Self.guid, addressFamily: 3, addresses: "198.51.100.5;2001:db8:5::5",
                                      subnets: "255.255.255.0;64", gateways: "198.51.100.1;2001:db8:5::1",
                                      dnsServers: "198.51.100.53")
-        let applied = await injector.set(request)
+        let applied = injector.set(request)
         XCTAssertEqual(applied.status, .ok, applied.message)
         var state = Self.kernelState()
         XCTAssertTrue(state.contains("inet 198.51.100.5/24"), state)
@@ -99,7 +99,7 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
         let blind = IPInjector(backend: NetlinkBackend(tracker: tracker), probe: BlindProbe(inner: probe, hidden: hidden),
                                locator: InterfaceLocator(root: root),
                                policy: .init(verifyTimeout: .seconds(1), pollInterval: .milliseconds(50), compatibilityDirectory: nil))
-        let failed = await blind.set(HostIPSettings(adapterID: Self.guid, addresses: "203.0.113.7", subnets: "255.255.255.0",
+        let failed = blind.set(HostIPSettings(adapterID: Self.guid, addresses: "203.0.113.7", subnets: "255.255.255.0",
                                                     gateways: "203.0.113.1"))
         XCTAssertEqual(failed.status, .fail, failed.message)
         XCTAssertTrue(failed.message.contains("address 203.0.113.7/24"), failed.message)
@@ -108,14 +108,14 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
         XCTAssertEqual(Self.normalised(state), Self.normalised(afterFirst), "rollback must restore step 1's configuration")
 
         // 3. The kernel refuses (a gateway on no connected network): nothing stays changed.
-        let refused = await injector.set(HostIPSettings(adapterID: Self.guid, addresses: "198.51.100.6", subnets: "255.255.255.0",
+        let refused = injector.set(HostIPSettings(adapterID: Self.guid, addresses: "198.51.100.6", subnets: "255.255.255.0",
                                                         gateways: "10.77.0.1"))
         XCTAssertEqual(refused.status, .fail, refused.message)
         XCTAssertTrue(refused.message.contains("add default route via 10.77.0.1"), refused.message)
         XCTAssertEqual(Self.normalised(Self.kernelState()), Self.normalised(afterFirst))
 
         // 4. DHCP cannot be done over netlink: refused before any change.
-        let dhcp = await injector.set(HostIPSettings(adapterID: Self.guid, dhcpEnabled: true))
+        let dhcp = injector.set(HostIPSettings(adapterID: Self.guid, dhcpEnabled: true))
         XCTAssertEqual(dhcp.status, .fail)
         XCTAssertTrue(dhcp.message.contains("cannot run DHCP"), dhcp.message)
         XCTAssertEqual(Self.normalised(Self.kernelState()), Self.normalised(afterFirst))

@@ -103,4 +103,22 @@ struct FakeKernelIPInfo: IPInfoSource {
         // The next request is served normally.
         #expect(try harness.host.kvpSetIPInfo(Self.request("192.0.2.300", "255.255.255.0")) == .invalidArgument)
     }
+
+    @Test func aSecondRequestWhileOneIsAppliedIsAnsweredFailAtOnce() throws {
+        let kernel = FakeIPKernel(), backend = FakeIPBackend(kernel, .worksAfter(.milliseconds(500)))
+        let runner = try IPInjectionRunner(injector: machine.injector(backend, kernel, timeout: .seconds(30)), log: { _ in })
+        let request = HostIPSettings(adapterID: FakeAdapterSysfs.guid, addresses: "192.0.2.10", subnets: "255.255.255.0")
+        var first: HResult?, second: HResult?
+        runner.start(request) { first = $0.status }
+        runner.start(request) { second = $0.status }
+        #expect(second == .fail)
+        #expect(first == nil)
+        // The first one's outcome arrives through the runner's loop input.
+        let input = runner.input
+        var fds = pollfd(fd: input.descriptor(), events: Int16(POLLIN), revents: 0)
+        #expect(poll(&fds, 1, 30_000) == 1)
+        input.onReadable()
+        #expect(first == .ok)
+        #expect(backend.applied.count == 1)
+    }
 }

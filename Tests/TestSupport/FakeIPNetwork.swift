@@ -9,7 +9,7 @@ public final class FakeIPKernel: IPStateProbe, @unchecked Sendable {
 
     public init() {}
 
-    public func observe(_ interface: InjectionInterface) async -> ObservedIPState {
+    public func observe(_ interface: InjectionInterface) -> ObservedIPState {
         lock.withLock { reads += 1; return state }
     }
 
@@ -46,13 +46,13 @@ public final class FakeIPBackend: IPConfigurationBackend, @unchecked Sendable {
     struct Undo: IPConfigurationUndo {
         let backend: FakeIPBackend
         let previous: ObservedIPState
-        func undo() async throws(IPConfigurationError) {
+        func undo() throws(IPConfigurationError) {
             backend.lock.withLock { backend.undos += 1 }
             backend.kernel.current = previous
         }
     }
 
-    public func apply(_ c: IPConfiguration, to i: InjectionInterface) async throws(IPConfigurationError) -> any IPConfigurationUndo {
+    public func apply(_ c: IPConfiguration, to i: InjectionInterface) throws(IPConfigurationError) -> any IPConfigurationUndo {
         lock.withLock { appliedList.append((c, i)) }
         let previous = kernel.current
         let full = ObservedIPState(addresses: Set(c.addresses), defaultGateways: Set(c.gateways))
@@ -63,7 +63,8 @@ public final class FakeIPBackend: IPConfigurationBackend, @unchecked Sendable {
         case .dropsGateways: kernel.current = ObservedIPState(addresses: Set(c.addresses))
         case let .worksAfter(delay):
             let kernel = self.kernel
-            Task { try? await Task.sleep(for: delay); kernel.current = full }
+            let (seconds, attoseconds) = delay.components
+            DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(attoseconds) / 1e18) { kernel.current = full }
         }
         return Undo(backend: self, previous: previous)
     }

@@ -5,19 +5,21 @@ import Synchronization
 import Glibc
 #endif
 
-/// Runs blocking work (a FREEZE's hooks and ioctls) on a thread of its own and hands the result
-/// back to the agent's loop through an eventfd, so the loop keeps answering heartbeats and KVP
-/// while a FIFREEZE syncs (ARCHITECTURE.md, "One event loop": nothing blocks it).
+/// Runs blocking work (a VSS FREEZE's hooks and ioctls, a SET_IP_INFO waiting for the network) on
+/// a thread of its own and hands the result back to the agent's loop through an eventfd, so the
+/// loop keeps answering heartbeats and KVP meanwhile (ARCHITECTURE.md, "One event loop": nothing
+/// blocks it). A thread, not a Swift task: the work blocks, and must not wait for (or starve) a
+/// shared pool.
 ///
-/// One job at a time is all VSS needs (the host has one transaction outstanding); the caller
-/// checks ``isBusy``.
-final class OffLoopWork<Result: Sendable>: @unchecked Sendable {
+/// One job at a time is all a service needs (the host has one transaction outstanding); the
+/// caller checks ``isBusy``.
+public final class OffLoopWork<Result: Sendable>: @unchecked Sendable {
     /// Readable when a result is waiting; watched by the loop.
-    let descriptor: Int32
+    public let descriptor: Int32
     private let finished = Mutex<[Result]>([])
     private let running = Atomic<Bool>(false)
 
-    init() throws(VSSError) {
+    public init() throws(SystemCallError) {
         descriptor = chv_eventfd(1)
         guard descriptor >= 0 else { throw SystemCallError(call: "eventfd", errno: .current) }
     }
@@ -26,10 +28,10 @@ final class OffLoopWork<Result: Sendable>: @unchecked Sendable {
         close(descriptor)
     }
 
-    var isBusy: Bool { running.load(ordering: .acquiring) }
+    public var isBusy: Bool { running.load(ordering: .acquiring) }
 
     /// Starts `job` on a new thread; false if one is still running or no thread could be made.
-    func start(_ job: @escaping @Sendable () -> Result) -> Bool {
+    public func start(_ job: @escaping @Sendable () -> Result) -> Bool {
         guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return false }
         guard DetachedThread.start({ self.deliver(job()) }) else {
             running.store(false, ordering: .releasing)
@@ -39,7 +41,7 @@ final class OffLoopWork<Result: Sendable>: @unchecked Sendable {
     }
 
     /// Results finished since the last call (loop thread, when ``descriptor`` is readable).
-    func collect() -> [Result] {
+    public func collect() -> [Result] {
         var count: UInt64 = 0
         _ = read(descriptor, &count, 8)
         return finished.withLock { results in
@@ -49,7 +51,7 @@ final class OffLoopWork<Result: Sendable>: @unchecked Sendable {
     }
 
     /// Waits (blocking) until the running job, if any, has finished; for stop paths.
-    func waitIdle() {
+    public func waitIdle() {
         while isBusy { usleep(5_000) }
     }
 
@@ -83,6 +85,3 @@ enum DetachedThread {
         return true
     }
 }
-
-/// A failed system call of the VSS service (the one errno type, ``SystemCallError``).
-public typealias VSSError = SystemCallError
