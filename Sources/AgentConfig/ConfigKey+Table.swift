@@ -18,7 +18,7 @@ extension ConfigKey {
         Setting.fcopyAllowedRoots.key, Setting.fcopyDevice.key,
         Setting.vssDevice.key, Setting.vssHookDir.key, Setting.vssHookTimeoutSeconds.key,
         Setting.vssFreezeTimeoutSeconds.key, Setting.vssThawTimeoutSeconds.key, Setting.vssExcludeDevices.key,
-        Setting.vssExcludeFilesystemTypes.key, Setting.vssFrozenList.key, Setting.vssMountInfo.key, Setting.vssOnlyUnder.key,
+        Setting.vssExcludeFilesystemTypes.key, Setting.vssFrozenList.key, Setting.vssFreezeHelperSocket.key, Setting.vssMountInfo.key, Setting.vssOnlyUnder.key,
         Setting.networkExclude.key, Setting.networkInclude.key, Setting.ipv6LinkLocal.key,
     ]
 }
@@ -225,6 +225,12 @@ extension Setting where Value == String {
     public static var vssFrozenList: Self {
         Setting(section: "vss", name: "frozen_list", .path, default: "/run/hvagent/vss-frozen",
                 help: "Where the mount points hvagent froze are recorded (on tmpfs); `hvagent vss-thaw` and the next start thaw them.")
+    }
+
+    /// `[vss] freeze_helper_socket`
+    public static var vssFreezeHelperSocket: Self {
+        Setting(section: "vss", name: "freeze_helper_socket", .path, default: "/run/hvagent/freeze.sock",
+                help: "The socket of `hvagent freeze-helper` (hvagent-freeze.socket), which freezes and thaws for an agent that lacks CAP_SYS_ADMIN; an agent that has it freezes itself.")
     }
 }
 

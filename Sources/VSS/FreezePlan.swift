@@ -5,7 +5,7 @@ import Glibc
 
 /// Which filesystems a FREEZE freezes, in which order, and which it leaves alone and why
 /// (docs/PROTOCOL.md §6.5.7; COMPATIBILITY.md VSS rows).
-public struct FreezePlan: Hashable, Sendable {
+public struct FreezePlan: Hashable, Sendable, Codable {
     /// A filesystem to freeze: one per superblock.
     public struct Target: Hashable, Sendable, Codable {
         public var mountPoint: String
@@ -23,7 +23,7 @@ public struct FreezePlan: Hashable, Sendable {
     }
 
     /// A mount left alone, with the reason doctor and the log give.
-    public struct Skip: Hashable, Sendable {
+    public struct Skip: Hashable, Sendable, Codable {
         public var mountPoint: String
         public var source: String
         public var reason: String
