@@ -198,8 +198,8 @@ extension Setting where Value == String {
 extension Setting where Value == ServiceModeChoice {
     /// `[services] vss` (listed with the other service modes in the file; declared with its section).
     public static var vssServiceMode: Self {
-        Setting(section: "services", name: "vss", default: .off,
-                help: "As for heartbeat, but off by default for now: freezing needs CAP_SYS_ADMIN, which the shipped unit does not grant yet, so leave backups to hv_vss_daemon until then. In kernel mode backups are served through /dev/vmbus/hv_vss (instead of hv_vss_daemon); uio mode also sets the hot-backup flags the kernel cannot.")
+        Setting(section: "services", name: "vss", default: .auto,
+                help: "Backups (production checkpoints). As for heartbeat, except that auto keeps kernel mode where hv_utils owns the device: backups are then served through /dev/vmbus/hv_vss (instead of hv_vss_daemon, which takes over while hvagent is stopped); uio mode also sets the hot-backup flags the kernel cannot. Filesystems are frozen by hvagent-freeze.service, which alone holds CAP_SYS_ADMIN.")
     }
 }
 
