@@ -8,6 +8,7 @@ import KVPAgent
 import ShutdownSvc
 import SimTransport
 import Timesync
+import VSS
 
 /// Records shutdown actions instead of performing them.
 public final class RecordingPerformer: ShutdownPerformer, @unchecked Sendable {
@@ -65,7 +66,8 @@ public final class SimHarness {
 
     public init(configure: (inout SimHostConfiguration) -> Void = { _ in }, clock: (any GuestClock)? = nil,
          hibernation: any HibernationSupport = NoHibernation(), timesyncMode: TimesyncMode = .discipline,
-         chrony: ChronySocketSender? = nil, kvpEngine: KVPEngine? = nil, fileCopy: FileCopyPolicy? = nil) throws {
+         chrony: ChronySocketSender? = nil, kvpEngine: KVPEngine? = nil, fileCopy: FileCopyPolicy? = nil,
+         vss: VSSAgentService? = nil) throws {
         let (hostSocket, agentSocket) = try SimSocket.pair()
         var configuration = SimHostConfiguration()
         configuration.heartbeatInterval = 0.05
@@ -77,8 +79,11 @@ public final class SimHarness {
         agent = try IntegrationAgent(
             endpoint: SimGuestEndpoint(socket: agentSocket),
             services: AgentTestServices.make(performer: performer, hibernation: hibernation, timesyncMode: timesyncMode,
-                                             clock: self.clock, chrony: chrony, kvpEngine: kvpEngine, fileCopy: fileCopy),
+                                             clock: self.clock, chrony: chrony, kvpEngine: kvpEngine, fileCopy: fileCopy,
+                                             vss: vss),
             observer: { recorder.record($0) })
+        // VSS's freeze work finishes and its watchdog fires through loop inputs of its own.
+        if let vss { agent.inputs += vss.inputs(events: agent.events(for: .vss)) }
         let agent = self.agent
         let finished = self.finished
         Thread {
