@@ -14,14 +14,7 @@ public final class LocalSocketServer: @unchecked Sendable {
 
     /// Binds `path` (replacing a stale socket file), mode 0600.
     public init(path: String) throws(SystemCallError) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: .current) }
-        do throws(SystemCallError) {
-            try UnixSocketAddress(path: path).bindAndListen(fd)
-        } catch {
-            close(fd)
-            throw error
-        }
+        let fd = try UnixSocketAddress(path: path).listeningSocket(type: Int32(SOCK_STREAM.rawValue))
         descriptor = fd
         self.path = path
     }

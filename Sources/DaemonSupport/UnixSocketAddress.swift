@@ -32,12 +32,20 @@ public struct UnixSocketAddress {
         withSockaddr { address, length in retryingOnInterrupt { Glibc.connect(fd, address, length) } }
     }
 
-    /// Binds `fd` (replacing a stale socket file) with mode 0600 and listens.
-    public func bindAndListen(_ fd: Int32, backlog: Int32 = 8) throws(SystemCallError) {
+    /// A new non-blocking, close-on-exec socket of `type` (SOCK_STREAM, SOCK_SEQPACKET) bound here
+    /// (replacing a stale socket file) with mode 0600 and listening.
+    public func listeningSocket(type: Int32, backlog: Int32 = 8) throws(SystemCallError) -> Int32 {
+        let fd = socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: .current) }
         unlink(path)
         let oldMask = umask(0o177)
         let rc = withSockaddr { Glibc.bind(fd, $0, $1) }
         umask(oldMask)
-        guard rc == 0, listen(fd, backlog) == 0 else { throw SystemCallError(call: "bind/listen", path: path, errno: .current) }
+        guard rc == 0, listen(fd, backlog) == 0 else {
+            let failure = Errno.current
+            close(fd)
+            throw SystemCallError(call: "bind/listen", path: path, errno: failure)
+        }
+        return fd
     }
 }

@@ -206,14 +206,6 @@ extension FreezeHelper {
 
     /// A listening SOCK_SEQPACKET socket bound at `path` (mode 0600), for running without systemd.
     public static func bindSocket(path: String) throws(SystemCallError) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX, SOCK_SEQPACKET)", errno: .current) }
-        do throws(SystemCallError) {
-            try UnixSocketAddress(path: path).bindAndListen(fd)
-        } catch {
-            close(fd)
-            throw error
-        }
-        return fd
+        try UnixSocketAddress(path: path).listeningSocket(type: Int32(SOCK_SEQPACKET.rawValue))
     }
 }

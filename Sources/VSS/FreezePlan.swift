@@ -67,12 +67,13 @@ public struct FreezePlan: Hashable, Sendable, Codable {
         }.map(\.device))
         for entry in mounts.reversed() {
             let skip = { (reason: String) in skipped.append(Skip(mountPoint: entry.mountPoint, source: entry.source, reason: reason)) }
-            if !rules.onlyUnder.isEmpty, !rules.onlyUnder.contains(where: { isUnder(entry.mountPoint, $0) }) {
-                skip("outside only_under")
+            guard let device = facts.blockDevice(entry.source) else {
+                // tmpfs, proc, overlay, NFS, FUSE: nothing on a block device to flush (and nothing
+                // worth a line in the log, only_under or not).
                 continue
             }
-            guard let device = facts.blockDevice(entry.source) else {
-                // tmpfs, proc, overlay, NFS, FUSE: nothing on a block device to flush.
+            if !rules.onlyUnder.isEmpty, !rules.onlyUnder.contains(where: { isUnder(entry.mountPoint, $0) }) {
+                skip("outside only_under")
                 continue
             }
             if seen.contains(entry.device) { continue }
