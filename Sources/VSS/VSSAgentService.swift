@@ -50,16 +50,23 @@ public final class VSSAgentService: AgentService {
         self.frontEnd = frontEnd
         reopenTimer = timer
         // hv_vss_daemon holding the device (EBUSY) is said once; it keeps backups working, and
-        // hvagent takes over (looking every 60 s) when it stops. Other failures retry every 5 s.
-        var busyReported = false
+        // hvagent takes over (looking every 60 s) when it stops. No device (ENOENT: the host does
+        // not offer Backup, or hv_utils is not loaded) is said once too and looked for every 60 s:
+        // VSS is on by default, and a VM without it must not log or wake every few seconds.
+        // Other failures retry every 5 s.
+        var reported = false
         let attempt = {
             do {
                 try frontEnd.start()
-                busyReported = false
+                reported = false
             } catch {
-                if let failure = error as? SystemCallError, failure.errno == .resourceBusy {
-                    if !busyReported { logger.notice("\(error): another daemon (hv_vss_daemon?) serves backups; looking again every 60 s") }
-                    busyReported = true
+                if let failure = error as? SystemCallError, failure.errno == .resourceBusy || failure.errno == .noSuchFileOrDirectory {
+                    if !reported {
+                        logger.notice(failure.errno == .resourceBusy
+                            ? "\(error): another daemon (hv_vss_daemon?) serves backups; looking again every 60 s"
+                            : "\(error): no backup device (the host does not offer Backup, or hv_utils is not loaded); looking again every 60 s")
+                    }
+                    reported = true
                     try? timer.arm(afterMicroseconds: 60_000_000)
                 } else {
                     logger.warning("\(error); retrying in 5 s")
