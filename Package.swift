@@ -54,7 +54,7 @@ let package = Package(
             name: "AgentDaemon",
             dependencies: [
                 "AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "HostSimulator", "SimTransport", "VMBusDiscovery",
-                "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport", "FileCopy", "VSS",
+                "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "NetInfo", "RingTransport", "FileCopy", "VSS", "ProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -95,7 +95,7 @@ let package = Package(
         .target(name: "Timesync", dependencies: ["AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "ICFramework", "CClock", .product(name: "Logging", package: "swift-log")]),
         // Backups (VSS): freeze and thaw per docs/PROTOCOL.md §6.5, both modes, off the loop.
         .target(name: "VSS", dependencies: ["AgentConfig", "AgentCore", "DaemonSupport", "HVProtocol", "HVSystem", "ICFramework", "ProcessSupport", "CHVSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "VSSTests", dependencies: ["VSS", "HVProtocol", "ICFramework", "AgentCore", "AgentConfig", "DaemonSupport"]),
+        .testTarget(name: "VSSTests", dependencies: ["VSS", "HVProtocol", "ICFramework", "AgentCore", "AgentConfig", "DaemonSupport", "TestSupport", "HostSimulator", "SimTransport"]),
         // The simulated Hyper-V host: IC state machines and message codecs of its own (host side) and
         // the exchange log. No guest module: a layout mistake on either side must show in the tests.
         .target(name: "HostSimulator", dependencies: ["HVProtocol", "HVSystem", "RingTransport", "SimTransport", "CHVSupport"]),
@@ -159,7 +159,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: ["VMBusDiscovery", "RingTransport", "SimTransport", "HostSimulator", "HVProtocol", "HVSystem", "ICFramework",
-                           "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy", "IPInjection"],
+                           "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy", "IPInjection", "VSS"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport", "AgentConfig", "HVSystem", "HVProtocol"]),

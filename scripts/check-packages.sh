@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the packages scripts/package.sh left in dist/: lintian and rpmlint (clean but for the
 # warnings packaging/README.md justifies), systemd-analyze verify and security (exposure at most
-# 2.0) on the packaged unit, the file lists and conffiles of both packages, the rpm's Requires, and
+# 2.0) on every packaged unit, the file lists and conffiles of both packages, the rpm's Requires, and
 # an install of the .deb into a throwaway root that holds nothing but the package's declared
 # dependencies, where `hvagent --version` must run. Nothing on this machine is changed: roots are
 # temporary directories and the one mount is made in a private mount namespace.
@@ -48,45 +48,61 @@ else
   fail "rpmlint:"; echo "$out"
 fi
 
-# ---- The packaged unit -------------------------------------------------------------------------
+# ---- The packaged units ------------------------------------------------------------------------
 DEBX=$TMP/deb-x
 dpkg-deb -x "$DEB" "$DEBX"
-UNIT=$DEBX/usr/lib/systemd/system/hvagent.service
+UNITDIR=$DEBX/usr/lib/systemd/system
+UNIT=$UNITDIR/hvagent.service
+UNITS=("$UNITDIR"/*.service "$UNITDIR"/*.socket)
 if [ "$IS_ROOT" = 1 ] && command -v unshare >/dev/null; then
   # Full check, executables and man pages included: the packaged binaries are overlaid on
   # /usr/sbin and /usr/bin in a private mount namespace only.
   out=$(unshare -m sh -c '
     set -e
+    x=$1; shift
     for d in /usr/sbin /usr/bin; do
-      if [ -d "$1$d" ]; then mount -t overlay overlay -o "lowerdir=$1$d:$d" "$d"; fi
+      if [ -d "$x$d" ]; then mount -t overlay overlay -o "lowerdir=$x$d:$d" "$d"; fi
     done
-    MANPATH="$1/usr/share/man:" systemd-analyze verify "$2"' sh "$DEBX" "$UNIT" 2>&1)
+    MANPATH="$x/usr/share/man:" systemd-analyze verify "$@"' sh "$DEBX" "${UNITS[@]}" 2>&1)
   rc=$?
   note="executables and man pages resolved"
 else
   # Without root the packaged binary cannot be put on /usr/sbin: that one message is expected.
-  out=$(systemd-analyze verify --man=no "$UNIT" 2>&1 | grep -v '^hvagent.service: Command /usr/sbin/hvagent is not executable')
+  out=$(systemd-analyze verify --man=no "${UNITS[@]}" 2>&1 | grep -Ev '^hvagent(-freeze)?.service: Command /usr/sbin/hvagent is not executable')
   rc=0
   [ -z "$out" ] || rc=1
   note="not root: /usr/sbin/hvagent and man pages not resolved"
 fi
 if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
-  pass "systemd-analyze verify hvagent.service ($note)"
+  pass "systemd-analyze verify ${UNITS[*]##*/} ($note)"
 else
-  fail "systemd-analyze verify hvagent.service:"; echo "$out"
+  fail "systemd-analyze verify ${UNITS[*]##*/}:"; echo "$out"
 fi
-exposure=$(systemd-analyze security --offline=yes "$UNIT" 2>&1 | sed -n 's/.*Overall exposure level for hvagent.service: \([0-9][0-9.]*\).*/\1/p')
-if [ -z "$exposure" ]; then
-  fail "systemd-analyze security: no overall exposure level in its output"
-elif awk -v e="$exposure" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(e <= m) }'; then
-  pass "systemd-analyze security --offline=yes: exposure $exposure (at most $MAX_EXPOSURE)"
-else
-  fail "systemd-analyze security --offline=yes: exposure $exposure is above $MAX_EXPOSURE"
-  systemd-analyze security --offline=yes "$UNIT" 2>&1 | grep '✗'
-fi
+# Every shipped service is scored; each must stay at or below MAX_EXPOSURE (the agent's own unit
+# scores 2.0, the freeze helper, which alone holds CAP_SYS_ADMIN, 1.2: packaging/README.md).
+for unit in "$UNITDIR"/*.service; do
+  name=${unit##*/}
+  exposure=$(systemd-analyze security --offline=yes "$unit" 2>&1 | sed -n "s/.*Overall exposure level for $name: \([0-9][0-9.]*\).*/\1/p")
+  if [ -z "$exposure" ]; then
+    fail "systemd-analyze security $name: no overall exposure level in its output"
+  elif awk -v e="$exposure" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(e <= m) }'; then
+    pass "systemd-analyze security --offline=yes $name: exposure $exposure (at most $MAX_EXPOSURE)"
+  else
+    fail "systemd-analyze security --offline=yes $name: exposure $exposure is above $MAX_EXPOSURE"
+    systemd-analyze security --offline=yes "$unit" 2>&1 | grep '✗'
+  fi
+done
 for key in 'ConditionVirtualization=microsoft' 'Type=notify' 'Restart=on-failure' \
-           'Conflicts=hv-kvp-daemon.service hypervkvpd.service' 'ExecStart=/usr/sbin/hvagent run'; do
+           'Conflicts=hv-kvp-daemon.service hypervkvpd.service' 'ExecStart=/usr/sbin/hvagent run' \
+           'CapabilityBoundingSet=CAP_SYS_TIME' 'Wants=hvagent-freeze.socket'; do
   if grep -qxF "$key" "$UNIT"; then pass "unit has $key"; else fail "unit lacks $key"; fi
+done
+# The freeze helper: only the agent may ask it, and it is stopped with the agent.
+for pair in 'hvagent-freeze.service:ExecStart=/usr/sbin/hvagent freeze-helper --peer-unit hvagent.service' \
+            'hvagent-freeze.service:CapabilityBoundingSet=CAP_SYS_ADMIN CAP_SYS_PTRACE' \
+            'hvagent-freeze.service:PartOf=hvagent.service' 'hvagent-freeze.socket:PartOf=hvagent.service' \
+            'hvagent-freeze.socket:ListenSequentialPacket=/run/hvagent/freeze.sock' 'hvagent-freeze.socket:SocketMode=0600'; do
+  if grep -qxF "${pair#*:}" "$UNITDIR/${pair%%:*}"; then pass "${pair%%:*} has ${pair#*:}"; else fail "${pair%%:*} lacks ${pair#*:}"; fi
 done
 
 # ---- Completions and tmpfiles ------------------------------------------------------------------
@@ -121,7 +137,9 @@ check_list() {
 # Paths every package carries; $1 = zsh completion directory, $2 = chrony drop-in.
 common_paths() {
   local bins=() b
-  echo /usr/lib/systemd/system/hvagent.service /usr/lib/tmpfiles.d/hvagent.conf \
+  echo /usr/lib/systemd/system/hvagent.service /usr/lib/systemd/system/hvagent-freeze.service \
+       /usr/lib/systemd/system/hvagent-freeze.socket /usr/share/doc/hvagent/examples/vss.d/10-sync-and-log \
+       /usr/lib/tmpfiles.d/hvagent.conf \
        /usr/lib/udev/rules.d/70-hvagent.rules /etc/hvagent/hvagent.conf "$2" /var/lib/hyperv \
        /usr/share/man/man5/hvagent.conf.5.gz /usr/sbin/hvagent
   # Each shipped executable comes with its man page and completions.

@@ -142,7 +142,10 @@ import sys
 print(open(sys.argv[1]).read().replace("@KEYS@\n", open(sys.argv[2]).read()), end="")
 PY
   man_page "$WORK/hvagent.conf.5" "$root"
-  install_file 0644 "$PKG/systemd/hvagent.service" "$root/usr/lib/systemd/system/hvagent.service"
+  # The agent's unit, and the freeze helper's socket and service (packaging/README.md).
+  for unit in "$PKG"/systemd/*; do install_file 0644 "$unit" "$root/usr/lib/systemd/system/${unit##*/}"; done
+  # The example backup hook (hvagent(8), BACKUPS); in the documentation, never active by itself.
+  install_file 0755 "$PKG/examples/vss.d/10-sync-and-log" "$root/usr/share/doc/hvagent/examples/vss.d/10-sync-and-log"
   install_file 0644 "$PKG/tmpfiles/hvagent.conf" "$root/usr/lib/tmpfiles.d/hvagent.conf"
   install_file 0644 "$PKG/udev/70-hvagent.rules" "$root/usr/lib/udev/rules.d/70-hvagent.rules"
   # The default configuration is generated from the daemon's own key table (every key, commented
@@ -216,7 +219,8 @@ find "$RPMROOT" -type d -exec chmod 0755 {} +
 FILELIST=$WORK/rpm-files.txt
 (
   cd "$RPMROOT"
-  for d in etc/hvagent etc/chrony.d var/lib/hyperv usr/share/licenses/hvagent \
+  for d in etc/hvagent etc/chrony.d var/lib/hyperv usr/share/licenses/hvagent usr/share/doc/hvagent \
+           usr/share/doc/hvagent/examples usr/share/doc/hvagent/examples/vss.d \
            usr/share/zsh usr/share/zsh/site-functions usr/share/bash-completion \
            usr/share/bash-completion/completions; do
     [ -d "$d" ] && echo "%dir /$d"

@@ -18,7 +18,7 @@ extension ConfigKey {
         Setting.fcopyAllowedRoots.key, Setting.fcopyDevice.key,
         Setting.vssDevice.key, Setting.vssHookDir.key, Setting.vssHookTimeoutSeconds.key,
         Setting.vssFreezeTimeoutSeconds.key, Setting.vssThawTimeoutSeconds.key, Setting.vssExcludeDevices.key,
-        Setting.vssExcludeFilesystemTypes.key, Setting.vssFrozenList.key, Setting.vssMountInfo.key, Setting.vssOnlyUnder.key,
+        Setting.vssExcludeFilesystemTypes.key, Setting.vssFrozenList.key, Setting.vssFreezeHelperSocket.key, Setting.vssMountInfo.key, Setting.vssOnlyUnder.key,
         Setting.networkExclude.key, Setting.networkInclude.key, Setting.ipv6LinkLocal.key,
     ]
 }
@@ -214,8 +214,8 @@ extension Setting where Value == String {
 extension Setting where Value == ServiceModeChoice {
     /// `[services] vss` (listed with the other service modes in the file; declared with its section).
     public static var vssServiceMode: Self {
-        Setting(section: "services", name: "vss", default: .off,
-                help: "As for heartbeat, but off by default for now: freezing needs CAP_SYS_ADMIN, which the shipped unit does not grant yet, so leave backups to hv_vss_daemon until then. In kernel mode backups are served through /dev/vmbus/hv_vss (instead of hv_vss_daemon); uio mode also sets the hot-backup flags the kernel cannot.")
+        Setting(section: "services", name: "vss", default: .auto,
+                help: "Backups (production checkpoints). As for heartbeat, except that auto keeps kernel mode where hv_utils owns the device: backups are then served through /dev/vmbus/hv_vss (instead of hv_vss_daemon, which takes over while hvagent is stopped); uio mode also sets the hot-backup flags the kernel cannot. Filesystems are frozen by hvagent-freeze.service, which alone holds CAP_SYS_ADMIN.")
     }
 }
 
@@ -241,6 +241,12 @@ extension Setting where Value == String {
     public static var vssFrozenList: Self {
         Setting(section: "vss", name: "frozen_list", .path, default: "/run/hvagent/vss-frozen",
                 help: "Where the mount points hvagent froze are recorded (on tmpfs); `hvagent vss-thaw` and the next start thaw them.")
+    }
+
+    /// `[vss] freeze_helper_socket`
+    public static var vssFreezeHelperSocket: Self {
+        Setting(section: "vss", name: "freeze_helper_socket", .path, default: "/run/hvagent/freeze.sock",
+                help: "The socket of `hvagent freeze-helper` (hvagent-freeze.socket), which freezes and thaws for an agent that lacks CAP_SYS_ADMIN; an agent that has it freezes itself.")
     }
 }
 

@@ -15,7 +15,8 @@ import Timesync
 /// `hvagent demo`: the simulated Hyper-V host and the agent in one process, with a live
 /// timeline: negotiations, heartbeats, the guest clock converging on host time, the host reading
 /// the KVP auto pool and a key the guest set (pools in a temporary directory, never
-/// /var/lib/hyperv), and a shutdown request carried out as a dry run.
+/// /var/lib/hyperv), a file copy, a backup (a real freeze of the demo's own loop image as root, a
+/// labelled dry run otherwise), and a shutdown request carried out as a dry run.
 public enum Demo {
     /// Runs the demo for `seconds`; whether every service behaved.
     public static func run(seconds: Double, clockOffsetMilliseconds: Double, driftPPM: Double) throws -> Bool {
@@ -35,13 +36,14 @@ public enum Demo {
         defer { kvp.removeDirectory() }
         let fileCopy = try DemoFileCopy(timeline: timeline)
         defer { fileCopy.removeDirectory() }
+        let backup = try DemoVSS(timeline: timeline)
+        defer { backup.remove() }
         // The daemon's defaults (network rules, step threshold), with nothing read from /etc; file
         // copy confined to the demo's own directory, and VSS may touch nothing of this machine: no
-        // freeze outside the demo's own directory, its frozen list there too.
+        // freeze outside the demo's own loop image, no hooks from /etc, its frozen list there too.
         var settings = AgentSettings()
         try settings.override("fcopy.allowed_roots=\(fileCopy.directory)")
-        try settings.override("vss.only_under=\(kvp.directory)/vss")
-        try settings.override("vss.frozen_list=\(kvp.directory)/vss-frozen")
+        try backup.configure(&settings)
         let live = LiveSettings(settings, path: "", overrides: [])
         let services = try ServiceTable.build(
             Set(ServiceTable.all),
@@ -70,6 +72,7 @@ public enum Demo {
         try host.run(timeout: min(2, max(0, seconds - 2.5 - Date().timeIntervalSince(start))))
         let kvpOK = kvp.exchange(with: host)
         let fcopyOK = host.isReady(.fcopy) && fileCopy.exchange(with: host)
+        let vssOK = host.isReady(.vss) && backup.exchange(with: host)
         try host.run(timeout: max(0, seconds - 2 - Date().timeIntervalSince(start)))
         var shutdownOK = false
         if host.isReady(.shutdown) {
@@ -85,7 +88,7 @@ public enum Demo {
             + "frequency correction \(FixedPoint.text(clock.frequencyCorrectionPPM, digits: 1, plus: true)) ppm")
         let negotiatedAll = ServiceTable.all.allSatisfy { host.negotiated[$0] != nil }
         let ok = negotiatedAll && host.heartbeatsOK > 0 && host.heartbeatFailures.isEmpty && host.protocolErrors.isEmpty && shutdownOK
-            && kvpOK && fcopyOK
+            && kvpOK && fcopyOK && vssOK
         timeline.log("demo", ok ? "done: all services healthy, shutdown carried out as a dry run" : "done with errors: \(host.protocolErrors + host.heartbeatFailures)")
         return ok
     }
@@ -104,6 +107,8 @@ public enum Demo {
         case ("reply", "kvp"): "kvp: guest replied \(record.status ?? "?"), \(record.detail)"
         case ("request", "fcopy"): "fcopy: \(record.detail)"
         case ("reply", "fcopy"): "fcopy: guest replied \(record.status ?? "?") to \(record.detail)"
+        case ("request", "vss"): "vss: \(record.detail)"
+        case ("reply", "vss"): "vss: guest replied \(record.status ?? "?") (\(record.detail))"
         case ("error", _), ("rescind", _): "\(record.channel): \(record.event) \(record.detail)"
         default: nil
         }

@@ -46,18 +46,26 @@ extension Doctor {
         }
         if mode == .off {
             if daemonPID != nil {
-                findings.append(Finding("vss.mode", .info, "services.vss is off (the default): hv_vss_daemon serves backups, which are application-consistent as far as a filesystem freeze makes them; the hooks below are not run"))
+                findings.append(Finding("vss.mode", .info, "services.vss is off: hv_vss_daemon serves backups, which are application-consistent as far as a filesystem freeze makes them; the hooks below are not run"))
             } else {
                 findings.append(Finding("vss.mode", device == nil ? .info : .warning,
-                    "services.vss is off (the default) and hv_vss_daemon is not running: backups are crash-consistent",
-                    fix: daemonInstalled != nil
-                        ? "start hv_vss_daemon (its unit is hypervvssd or hyperv-daemons.hv-vss-daemon, by distribution)"
-                        : "install hv_vss_daemon (package hyperv-daemons), or set services.vss = auto in \(AgentSettings.defaultPath) (freezing needs CAP_SYS_ADMIN, which the packaged unit does not grant until the privilege helper of issue 12 lands)"))
+                    "services.vss is off and hv_vss_daemon is not running: backups are crash-consistent",
+                    fix: "set services.vss = auto (the default) in \(AgentSettings.defaultPath)"
+                        + (daemonInstalled != nil ? ", or start hv_vss_daemon (its unit is hypervvssd or hyperv-daemons.hv-vss-daemon, by distribution)" : "")))
             }
         } else {
-            var line = "services.vss = \(mode.rawValue): hvagent answers the host's FREEZE; FIFREEZE needs CAP_SYS_ADMIN, which the packaged unit does not grant yet (a FREEZE under it is answered E_FAIL; COMPATIBILITY.md, Privileges)"
-            if daemonPID != nil { line += "; hv_vss_daemon holds \(node), so in kernel mode hvagent leaves backups to it" }
-            findings.append(Finding("vss.mode", .info, line))
+            var line = "services.vss = \(mode.rawValue): hvagent answers the host's FREEZE, runs the hooks and has hvagent-freeze.service freeze the filesystems"
+            if daemonPID != nil { line += "; but hv_vss_daemon holds \(node) now, so in kernel mode hvagent leaves backups to it (no hooks run) until it stops" }
+            findings.append(Finding("vss.mode", .info, line,
+                                    fix: daemonPID != nil ? "systemctl disable --now hv-vss-daemon.service (hypervvssd.service on Fedora/RHEL)" : nil))
+            // The agent's unit has no CAP_SYS_ADMIN: without the helper's socket a FREEZE fails.
+            let socket = config[.vssFreezeHelperSocket]
+            if system.exists(socket) {
+                findings.append(Finding("vss.helper", .ok, "the freeze helper's socket \(socket) exists (hvagent-freeze.socket)"))
+            } else if device != nil {
+                findings.append(Finding("vss.helper", .warning, "the freeze helper's socket \(socket) does not exist: a FREEZE from the packaged agent would fail (E_FAIL)",
+                                        fix: "systemctl start hvagent-freeze.socket (hvagent.service starts it)"))
+            }
         }
 
         // 3. What a FREEZE would freeze and leave alone, and the hooks around it.

@@ -158,3 +158,14 @@ int chv_timerfd_set(int fd, unsigned long long first_us, unsigned long long inte
 	spec.it_value.tv_nsec = (long)(first_us % 1000000ull) * 1000;
 	return timerfd_settime(fd, 0, &spec, NULL);
 }
+
+int chv_peer_credentials(int fd, int *pid, unsigned int *uid)
+{
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0)
+        return -1;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    return 0;
+}

@@ -14,27 +14,7 @@ public final class LocalSocketServer: @unchecked Sendable {
 
     /// Binds `path` (replacing a stale socket file), mode 0600.
     public init(path: String) throws(SystemCallError) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: .current) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw SystemCallError(call: "socket path too long: \(path)", errno: .fileNameTooLong)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        unlink(path)
-        let oldMask = umask(0o177)
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        umask(oldMask)
-        guard rc == 0, listen(fd, 8) == 0 else {
-            let failure = Errno.current
-            close(fd)
-            throw SystemCallError(call: "bind/listen(\(path))", errno: failure)
-        }
+        let fd = try UnixSocketAddress(path: path).listeningSocket(type: Int32(SOCK_STREAM.rawValue))
         descriptor = fd
         self.path = path
     }
@@ -62,14 +42,7 @@ public final class LocalSocketServer: @unchecked Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: .current) }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw SystemCallError(call: "connect(\(path))", errno: .fileNameTooLong) }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let rc = try UnixSocketAddress(path: path).connect(fd)
         guard rc == 0 else { throw SystemCallError(call: "connect(\(path))", errno: .current) }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

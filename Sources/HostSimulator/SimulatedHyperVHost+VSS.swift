@@ -34,15 +34,31 @@ extension SimulatedHyperVHost {
         try vssTransaction(VSSHostLogic.body(operation: operation), detail: "op \(operation)", timeout: timeout).status
     }
 
-    /// The happy path of a production checkpoint: HOT_BACKUP, FREEZE, hold, THAW; `whileFrozen`
-    /// runs during the hold (the host "commits the diff disk"). Returns the four statuses.
-    public func vssBackup(hold: Double = 0.2, whileFrozen: () throws -> Void = {}) throws -> [HResult] {
-        let check = try vssHotBackup()
-        guard check.status == .ok else { return [check.status] }
-        let frozen = try vssFreeze()
-        try run(timeout: hold)
-        try whileFrozen()
-        return [check.status, frozen.status, try vssThaw()]
+    /// Runs one backup as `script` says (docs/PROTOCOL.md §6.5.8) and returns each step with its
+    /// status, stopping after the first step that is not S_OK (the host then falls back to a
+    /// standard checkpoint). `whileFrozen` runs while the host holds the guest frozen.
+    public func vssRun(_ script: VSSHostScript, whileFrozen: () throws -> Void = {}) throws -> [VSSHostScript.Step] {
+        var steps: [VSSHostScript.Step] = []
+        func step(_ name: String, _ status: HResult) -> Bool {
+            steps.append(VSSHostScript.Step(name: name, status: status))
+            return status == .ok
+        }
+        guard step("HOT_BACKUP", try vssHotBackup().status), step("FREEZE", try vssFreeze().status) else { return steps }
+        switch script {
+        case .backup(let hold):
+            try run(timeout: hold)
+            try whileFrozen()
+        case .thawNeverComes(let wait):
+            // The host "forgets" the THAW (a crashed backup application); the guest must thaw on
+            // its own, and the late THAW below must still be answered S_OK.
+            try run(timeout: wait)
+            try whileFrozen()
+        case .freezeWhileFrozen:
+            try whileFrozen()
+            guard step("FREEZE", try vssFreeze().status) else { return steps }
+        }
+        _ = step("THAW", try vssThaw())
+        return steps
     }
 
     private func vssTransaction(_ body: [UInt8], detail: String, timeout: Double) throws -> (status: HResult, body: [UInt8]) {
@@ -53,6 +69,28 @@ extension SimulatedHyperVHost {
         }
         vssReply = nil
         return (reply.header.status, reply.body)
+    }
+}
+
+/// The ways the simulated host runs a backup (issue 12's failure scripts; the agent being killed
+/// while frozen is the harness's doing: the host only sees its channel close and a new agent).
+public enum VSSHostScript: Hashable, Sendable {
+    /// HOT_BACKUP, FREEZE, hold `hold` seconds, THAW: a production checkpoint.
+    case backup(hold: Double)
+    /// HOT_BACKUP, FREEZE, then no THAW for `wait` seconds (longer than the guest's watchdog),
+    /// then THAW.
+    case thawNeverComes(wait: Double)
+    /// HOT_BACKUP, FREEZE, FREEZE again, THAW.
+    case freezeWhileFrozen
+
+    public struct Step: Hashable, Sendable, CustomStringConvertible {
+        public var name: String
+        public var status: HResult
+        public init(name: String, status: HResult) {
+            self.name = name
+            self.status = status
+        }
+        public var description: String { "\(name) \(status)" }
     }
 }
 

@@ -98,6 +98,12 @@ public struct ModeSelector: Sendable {
             if device.monitorAllocated { return decision(nil, "uio forced, but the \(name) channel is monitor-allocated: uio write() would not signal the host") }
             return decision(.uio, "uio forced by configuration")
         case .auto:
+            // Backups stay with hv_utils where it has the device: kernel mode through
+            // /dev/vmbus/hv_vss keeps hv_vss_daemon a working fallback whenever hvagent is not
+            // running, and uio would gain only the HOT_BACKUP flags (COMPATIBILITY.md V1, "auto").
+            if service == .vss, device?.driver == ICServiceID.vss.deviceClass.kernelDriver {
+                return decision(.kernel, "hv_utils owns the \(name) device: served through /dev/vmbus/hv_vss")
+            }
             guard kernelSupportsUIO else {
                 return decision(.kernel, "kernel \(kernelText) predates uio_hv_generic host signalling (6.10)")
             }

@@ -6,8 +6,16 @@ import Glibc
 /// FIFREEZE and FITHAW on a mount point (docs/PROTOCOL.md §6.5.7): the ioctls take any descriptor
 /// on the filesystem; a directory opened read-only is what hv_vss_daemon and qemu-ga use.
 public protocol FilesystemFreezer: Sendable {
+    /// The plan to freeze. `local` builds it from this process's view of the mounts; a freezer
+    /// working elsewhere (the freeze helper, which alone can see the devices) answers its own, the
+    /// same one it will check each FIFREEZE against.
+    func plan(local: () -> FreezePlan) throws(SystemCallError) -> FreezePlan
     func freeze(_ mountPoint: String) -> FreezeResult
     func thaw(_ mountPoint: String) -> ThawResult
+}
+
+extension FilesystemFreezer {
+    public func plan(local: () -> FreezePlan) throws(SystemCallError) -> FreezePlan { local() }
 }
 
 public enum FreezeResult: Hashable, Sendable {

@@ -5,7 +5,7 @@ import Glibc
 
 /// Which filesystems a FREEZE freezes, in which order, and which it leaves alone and why
 /// (docs/PROTOCOL.md §6.5.7; COMPATIBILITY.md VSS rows).
-public struct FreezePlan: Hashable, Sendable {
+public struct FreezePlan: Hashable, Sendable, Codable {
     /// A filesystem to freeze: one per superblock.
     public struct Target: Hashable, Sendable, Codable {
         public var mountPoint: String
@@ -23,7 +23,7 @@ public struct FreezePlan: Hashable, Sendable {
     }
 
     /// A mount left alone, with the reason doctor and the log give.
-    public struct Skip: Hashable, Sendable {
+    public struct Skip: Hashable, Sendable, Codable {
         public var mountPoint: String
         public var source: String
         public var reason: String
@@ -67,12 +67,13 @@ public struct FreezePlan: Hashable, Sendable {
         }.map(\.device))
         for entry in mounts.reversed() {
             let skip = { (reason: String) in skipped.append(Skip(mountPoint: entry.mountPoint, source: entry.source, reason: reason)) }
-            if !rules.onlyUnder.isEmpty, !rules.onlyUnder.contains(where: { isUnder(entry.mountPoint, $0) }) {
-                skip("outside only_under")
+            guard let device = facts.blockDevice(entry.source) else {
+                // tmpfs, proc, overlay, NFS, FUSE: nothing on a block device to flush (and nothing
+                // worth a line in the log, only_under or not).
                 continue
             }
-            guard let device = facts.blockDevice(entry.source) else {
-                // tmpfs, proc, overlay, NFS, FUSE: nothing on a block device to flush.
+            if !rules.onlyUnder.isEmpty, !rules.onlyUnder.contains(where: { isUnder(entry.mountPoint, $0) }) {
+                skip("outside only_under")
                 continue
             }
             if seen.contains(entry.device) { continue }

@@ -59,7 +59,14 @@ public struct FreezeProcedure: Sendable {
             notes += failHooks(ran.map(\.name))
             return Outcome(status: .fail, frozen: [], notes: notes)
         }
-        let plan = plan()
+        let plan: FreezePlan
+        do {
+            plan = try freezer.plan(local: self.plan)
+        } catch {
+            notes.append("FREEZE refused: no freeze plan: \(error)")
+            notes += failHooks(ran.map(\.name))
+            return Outcome(status: .fail, frozen: [], notes: notes)
+        }
         for skip in plan.skipped { notes.append("not frozen: \(skip.mountPoint) (\(skip.source)): \(skip.reason)") }
         var frozen: [String] = []
         for target in plan.targets {
@@ -112,7 +119,9 @@ public struct FreezeProcedure: Sendable {
         return thaw(frozenList.load(), reason: reason)
     }
 
-    private func thawAll(_ frozen: [String], notes: inout [String]) -> [String] {
+    /// FITHAW of `frozen` in reverse, a failure retried once; returns what stays frozen (also the
+    /// freeze helper's thaw of a connection that went away).
+    func thawAll(_ frozen: [String], notes: inout [String]) -> [String] {
         var stuck: [String] = []
         for mountPoint in frozen.reversed() {
             var result = freezer.thaw(mountPoint)

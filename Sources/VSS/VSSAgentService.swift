@@ -50,16 +50,23 @@ public final class VSSAgentService: AgentService {
         self.frontEnd = frontEnd
         reopenTimer = timer
         // hv_vss_daemon holding the device (EBUSY) is said once; it keeps backups working, and
-        // hvagent takes over (looking every 60 s) when it stops. Other failures retry every 5 s.
-        var busyReported = false
+        // hvagent takes over (looking every 60 s) when it stops. No device (ENOENT: the host does
+        // not offer Backup, or hv_utils is not loaded) is said once too and looked for every 60 s:
+        // VSS is on by default, and a VM without it must not log or wake every few seconds.
+        // Other failures retry every 5 s.
+        var reported = false
         let attempt = {
             do {
                 try frontEnd.start()
-                busyReported = false
+                reported = false
             } catch {
-                if let failure = error as? SystemCallError, failure.errno == .resourceBusy {
-                    if !busyReported { logger.notice("\(error): another daemon (hv_vss_daemon?) serves backups; looking again every 60 s") }
-                    busyReported = true
+                if let failure = error as? SystemCallError, failure.errno == .resourceBusy || failure.errno == .noSuchFileOrDirectory {
+                    if !reported {
+                        logger.notice(failure.errno == .resourceBusy
+                            ? "\(error): another daemon (hv_vss_daemon?) serves backups; looking again every 60 s"
+                            : "\(error): no backup device (the host does not offer Backup, or hv_utils is not loaded); looking again every 60 s")
+                    }
+                    reported = true
                     try? timer.arm(afterMicroseconds: 60_000_000)
                 } else {
                     logger.warning("\(error); retrying in 5 s")
@@ -86,18 +93,31 @@ public final class VSSAgentService: AgentService {
 }
 
 extension FreezeProcedure {
-    /// The procedure as the `[vss]` section configures it.
+    /// The procedure as the `[vss]` section configures it. The freezer, unless given: the ioctls
+    /// when this process may freeze (CAP_SYS_ADMIN: `hvagent vss-thaw` from `ExecStopPost=+`,
+    /// the freeze helper, an agent run by hand), else the freeze helper (the packaged agent,
+    /// whose unit keeps no such capability; docs/PROTOCOL.md §6.5.9).
     public init(settings: AgentSettings, freezer: (any FilesystemFreezer)? = nil) {
         let mountInfo = settings[.vssMountInfo]
         let root = Self.rootPrefix(forMountInfo: mountInfo)
+        let freezer = freezer ?? (Self.mayFreeze() ? IoctlFilesystemFreezer(rootPrefix: root)
+                                                   : FreezeHelperClient(socketPath: settings[.vssFreezeHelperSocket]))
         self.init(
             mountInfoPath: mountInfo,
             rules: FreezePlan.Rules(settings: settings),
             hooks: VSSHookRunner(directory: settings[.vssHookDir], timeoutSeconds: Double(settings[.vssHookTimeoutSeconds])),
             freezeTimeoutSeconds: Double(settings[.vssFreezeTimeoutSeconds]),
             frozenList: FrozenList(path: settings[.vssFrozenList]),
-            freezer: freezer ?? IoctlFilesystemFreezer(rootPrefix: root),
+            freezer: freezer,
             facts: { SystemBlockDeviceFacts(rootPrefix: root) })
+    }
+
+    /// Whether this process has CAP_SYS_ADMIN in its effective set (`/proc/self/status`, CapEff).
+    public static func mayFreeze(status: String = "/proc/self/status") -> Bool {
+        guard let text = try? String(contentsOfFile: status, encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let mask = UInt64(line.dropFirst(7).filter { !$0.isWhitespace }, radix: 16) else { return false }
+        return mask & (1 << 21) != 0
     }
 
     /// `/proc/N/mountinfo` → `/proc/N/root` (paths in it are relative to that root);

@@ -10,7 +10,7 @@ struct HVAgentCommand: ParsableCommand {
         version: HVAgentVersion.string,
         subcommands: [
             DemoCommand.self, RunCommand.self, StatusCommand.self, SimHostCommand.self, LsVMBusCommand.self, DoctorCommand.self,
-            ConfigCommand.self, ReleaseCommand.self, KVPDaemonCommand.self, VSSThawCommand.self,
+            ConfigCommand.self, ReleaseCommand.self, KVPDaemonCommand.self, VSSThawCommand.self, FreezeHelperCommand.self,
         ]
     )
 }

@@ -132,7 +132,7 @@ struct AgentSettingsTests {
         #expect(restartOnly == ["agent.uio_signal_backport", "agent.status_socket", "services.heartbeat", "services.shutdown",
                                 "services.timesync", "services.kvp", "services.fcopy", "services.vss", "timesync.mode", "timesync.chrony_socket",
                                 "kvp.pool_dir", "kvp.device", "kvp.ip_injection", "kvp.ip_verify_timeout_seconds", "fcopy.allowed_roots", "fcopy.device", "vss.device", "vss.frozen_list",
-                                "vss.mountinfo"])
+                                "vss.freeze_helper_socket", "vss.mountinfo"])
         let doc = AgentSettings.documentedDefaults()
         let man = AgentSettings.manPageKeys()
         #expect(doc.components(separatedBy: "Takes effect on reload (SIGHUP).").count - 1 == ConfigKey.all.count - restartOnly.count)

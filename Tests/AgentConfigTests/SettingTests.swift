@@ -58,6 +58,7 @@ struct SettingTests {
         Handle(.vssExcludeDevices, "vss.exclude_devices"),
         Handle(.vssExcludeFilesystemTypes, "vss.exclude_fstypes"),
         Handle(.vssFrozenList, "vss.frozen_list"),
+        Handle(.vssFreezeHelperSocket, "vss.freeze_helper_socket"),
         Handle(.vssMountInfo, "vss.mountinfo"),
         Handle(.vssOnlyUnder, "vss.only_under"),
         Handle(.networkExclude, "network.exclude"),

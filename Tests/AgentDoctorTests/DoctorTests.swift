@@ -245,32 +245,58 @@ struct DoctorTests {
         return h
     }
 
-    @Test func vssOffWithTheDeviceOfferedSaysBackupsAreCrashConsistent() throws {
+    @Test func vssIsServedByDefaultThroughTheFreezeHelper() throws {
         let h = vssSeeded()
         let findings = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
         #expect(finding(findings, "vss.device") == Finding("vss.device", .ok,
             "the host offers the backup (VSS) device 00000005-1111-4222-8333-444455556666, bound to hv_utils"))
         #expect(finding(findings, "vss.node")?.severity == .ok)
         #expect(finding(findings, "vss.hv_vss_daemon")?.message == "hv_vss_daemon is not installed")
+        // The default (auto) keeps the device with hv_utils: kernel mode.
+        #expect(finding(findings, "service.vss") == Finding("service.vss", .ok,
+            "vss: kernel mode (hv_utils owns the vss device: served through /dev/vmbus/hv_vss); bound to hv_utils"))
+        let mode = try #require(finding(findings, "vss.mode"))
+        #expect(mode.severity == .info)
+        #expect(mode.message.hasPrefix("services.vss = auto: hvagent answers the host's FREEZE"))
+        #expect(mode.fix == nil)
+        // The helper's socket is not there (the agent is not running): a FREEZE would fail.
+        #expect(finding(findings, "vss.helper")?.severity == .warning)
+        h.files["/run/hvagent/freeze.sock"] = ""
+        #expect(finding(Doctor(system: h, sysfs: h, config: AgentSettings()).run(), "vss.helper")?.severity == .ok)
+        #expect(finding(findings, "vss.frozen_list") == nil)
+
+        // hv_vss_daemon running holds the device: hvagent leaves backups to it, and says how to switch.
+        h.files["/usr/sbin/hv_vss_daemon"] = ""
+        h.files["/proc/812/comm"] = "hv_vss_daemon\n"
+        h.files["/proc/1/comm"] = "systemd\n"
+        let both = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
+        #expect(finding(both, "vss.hv_vss_daemon")?.message.hasPrefix("hv_vss_daemon is running (pid 812)") == true)
+        #expect(finding(both, "vss.mode")?.message.contains("hv_vss_daemon holds /dev/vmbus/hv_vss") == true)
+        #expect(finding(both, "vss.mode")?.fix?.contains("disable --now hv-vss-daemon") == true)
+    }
+
+    @Test func vssOffSaysWhoServesBackups() throws {
+        let h = vssSeeded()
+        var config = AgentSettings()
+        try config.override("services.vss=off")
+        let findings = Doctor(system: h, sysfs: h, config: config).run()
         let mode = try #require(finding(findings, "vss.mode"))
         #expect(mode.severity == .warning)
-        #expect(mode.message == "services.vss is off (the default) and hv_vss_daemon is not running: backups are crash-consistent")
+        #expect(mode.message == "services.vss is off and hv_vss_daemon is not running: backups are crash-consistent")
         #expect(mode.fix?.contains("set services.vss = auto") == true)
-        #expect(mode.fix?.contains("issue 12") == true)
-        #expect(finding(findings, "vss.frozen_list") == nil)
+        #expect(finding(findings, "vss.helper") == nil)
 
         // Installed and running: hv_vss_daemon serves them.
         h.files["/usr/sbin/hv_vss_daemon"] = ""
         h.files["/proc/812/comm"] = "hv_vss_daemon\n"
         h.files["/proc/1/comm"] = "systemd\n"
-        let served = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
-        #expect(finding(served, "vss.hv_vss_daemon")?.message.hasPrefix("hv_vss_daemon is running (pid 812)") == true)
+        let served = Doctor(system: h, sysfs: h, config: config).run()
         #expect(finding(served, "vss.mode")?.severity == .info)
         #expect(finding(served, "vss.mode")?.message.contains("hv_vss_daemon serves backups") == true)
 
         // Device not offered, node missing.
         let bare = seeded()
-        let none = Doctor(system: bare, sysfs: bare, config: AgentSettings()).run()
+        let none = Doctor(system: bare, sysfs: bare, config: config).run()
         #expect(finding(none, "vss.device")?.severity == .info)
         #expect(finding(none, "vss.device")?.message.contains("crash-consistent") == true)
         #expect(finding(none, "vss.node") == nil)
@@ -315,9 +341,7 @@ struct DoctorTests {
         #expect(finding(Doctor(system: h, sysfs: h, config: AgentSettings()).run(), "vss.hooks")?.message.hasPrefix("no hooks in /etc/hvagent/vss.d") == true)
         for name in ["20-postgres", "10-mysql", "README", ".hidden", "10-mysql~"] { h.files["/etc/hvagent/vss.d/\(name)"] = "#!/bin/sh\n" }
         h.executables = ["/etc/hvagent/vss.d/20-postgres", "/etc/hvagent/vss.d/10-mysql", "/etc/hvagent/vss.d/.hidden", "/etc/hvagent/vss.d/10-mysql~"]
-        var config = AgentSettings()
-        try config.override("services.vss=auto")
-        let findings = Doctor(system: h, sysfs: h, config: config).run()
+        let findings = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
         #expect(finding(findings, "vss.hooks") == Finding("vss.hooks", .ok,
             "hooks in /etc/hvagent/vss.d (freeze in this order, thaw in reverse): 10-mysql, 20-postgres"))
         let ignored = try #require(finding(findings, "vss.hooks.ignored"))
@@ -325,7 +349,9 @@ struct DoctorTests {
         #expect(ignored.fix == "chmod +x /etc/hvagent/vss.d/README")
         #expect(finding(findings, "vss.mode")?.message.hasPrefix("services.vss = auto: hvagent answers") == true)
         // Off: listed, but said not to run.
-        let off = Doctor(system: h, sysfs: h, config: AgentSettings()).run()
+        var config = AgentSettings()
+        try config.override("services.vss=off")
+        let off = Doctor(system: h, sysfs: h, config: config).run()
         #expect(finding(off, "vss.hooks")?.message.hasSuffix("(not run while services.vss is off: hv_vss_daemon runs no hooks)") == true)
         // A frozen list left behind.
         h.files["/run/hvagent/vss-frozen"] = "/home\n/\n"

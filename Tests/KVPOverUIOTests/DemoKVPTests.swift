@@ -22,6 +22,14 @@ import Testing
         // The auto pool walk, or the note that this machine has no network facts.
         #expect(text.contains("pool 2: IntegrationServicesVersion = 3.1") || text.contains("auto pool walk skipped"))
         #expect(!text.contains("/var/lib/hyperv"))
+        // The backup: a real freeze and thaw of the demo's own loop image (root with the tools), or
+        // the labelled dry run; never a freeze of anything else.
+        if text.contains("vss: DRY RUN") {
+            #expect(text.contains("no filesystem is frozen"))
+        } else {
+            #expect(text.contains("loop-mounted at /tmp/hvagent-demo-vss-"), "demo output: \(text)")
+            #expect(text.contains("vss: backup done (HOT_BACKUP HV_S_OK, FREEZE HV_S_OK, THAW HV_S_OK), nothing left frozen"))
+        }
         // The temporary pool directory is gone.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
             .filter { $0.hasPrefix("hvagent-demo-\(demo.processIdentifier)-") }

@@ -8,6 +8,7 @@ import KVPAgent
 import ShutdownSvc
 import SimTransport
 import Timesync
+import VSS
 
 /// Records shutdown actions instead of performing them.
 public final class RecordingPerformer: ShutdownPerformer, @unchecked Sendable {
@@ -65,7 +66,8 @@ public final class SimHarness {
 
     public init(configure: (inout SimHostConfiguration) -> Void = { _ in }, clock: (any GuestClock)? = nil,
          hibernation: any HibernationSupport = NoHibernation(), timesyncMode: TimesyncMode = .discipline,
-         chrony: ChronySocketSender? = nil, kvpEngine: KVPEngine? = nil, fileCopy: FileCopyPolicy? = nil) throws {
+         chrony: ChronySocketSender? = nil, kvpEngine: KVPEngine? = nil, fileCopy: FileCopyPolicy? = nil,
+         vss: VSSAgentService? = nil) throws {
         let (hostSocket, agentSocket) = try SimSocket.pair()
         var configuration = SimHostConfiguration()
         configuration.heartbeatInterval = 0.05
@@ -75,11 +77,11 @@ public final class SimHarness {
         host = SimulatedHyperVHost(endpoint: SimHostEndpoint(socket: hostSocket), configuration: configuration)
         let recorder = self.recorder
         let services = AgentTestServices.make(performer: performer, hibernation: hibernation, timesyncMode: timesyncMode,
-                                              clock: self.clock, chrony: chrony, kvpEngine: kvpEngine, fileCopy: fileCopy)
+                                              clock: self.clock, chrony: chrony, kvpEngine: kvpEngine, fileCopy: fileCopy, vss: vss)
         agent = try IntegrationAgent(endpoint: SimGuestEndpoint(socket: agentSocket), services: services,
                                      observer: { recorder.record($0) })
         let agent = self.agent
-        // What services watch besides their channels (a KVP SET_IP_INFO's completions), as the daemon does.
+        // What services watch besides their channels (VSS freeze work and watchdog, a KVP SET_IP_INFO finishing), as the daemon does.
         for service in services { agent.inputs += service.inputs(events: agent.events(for: service.id)) }
         let finished = self.finished
         Thread {

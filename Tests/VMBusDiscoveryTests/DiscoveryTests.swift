@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AgentConfig
 import HVSystem
 import RingTransport
 @testable import VMBusDiscovery
@@ -143,7 +144,8 @@ struct DiscoveryTests {
         let discovery = VMBusDiscovery(sysfs: fake)
         for service in ICServiceID.allCases {
             let d = selector.decide(service, preference: .auto, device: discovery.devices(of: service.deviceClass).first)
-            #expect(d.mode == (uio ? .uio : .kernel), "\(release) \(service): \(d.reason)")
+            // Backups stay with hv_utils where it owns the device (kernel mode is VSS's default).
+            #expect(d.mode == (uio && service != .vss ? .uio : .kernel), "\(release) \(service): \(d.reason)")
             #expect(selector.decide(service, preference: .kernel, device: nil).mode == .kernel)
             #expect(selector.decide(service, preference: .uio, device: discovery.devices(of: service.deviceClass).first).mode == (uio ? .uio : nil))
         }
@@ -162,5 +164,21 @@ struct DiscoveryTests {
         #expect(selector.decide(.heartbeat, preference: .auto, device: nil).mode == .kernel)
         #expect(KernelRelease("garbage") == nil)
         #expect(ModeSelector(kernel: nil).decide(.kvp, preference: .auto, device: ts).mode == .kernel)
+    }
+
+    @Test func backupsStayWithHvUtilsUnlessTheDeviceIsAlreadyOnUIO() throws {
+        let fake = try FakeVMBusSysfs()
+        try fake.addDevice(instance: "00000005-1111-4222-8333-444455556666", classID: VMBusDeviceClass.vss.classID.description, relID: 5, driver: "hv_utils")
+        let selector = ModeSelector(kernel: KernelRelease(major: 6, minor: 12))
+        let discovery = VMBusDiscovery(sysfs: fake)
+        let owned = selector.decide(.vss, preference: .auto, device: discovery.devices(of: .vss).first)
+        #expect(owned.mode == .kernel)
+        #expect(owned.reason == "hv_utils owns the vss device: served through /dev/vmbus/hv_vss")
+        #expect(selector.decide(.vss, preference: .uio, device: discovery.devices(of: .vss).first).mode == .uio)
+        // Already bound to uio_hv_generic (an earlier uio run, or taken by hand): auto keeps uio.
+        try fake.removeDevice(instance: "00000005-1111-4222-8333-444455556666")
+        try fake.addDevice(instance: "00000006-1111-4222-8333-444455556666", classID: VMBusDeviceClass.vss.classID.description, relID: 6, driver: "uio_hv_generic")
+        #expect(selector.decide(.vss, preference: .auto, device: discovery.devices(of: .vss).first).mode == .uio)
+        #expect(AgentSettings()[.vssServiceMode] == .auto)
     }
 }

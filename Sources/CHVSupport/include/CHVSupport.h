@@ -46,4 +46,8 @@ int chv_signalfd(const int *signals, int count);
 /// Reads one signal from a signalfd: its number, or -1 (EAGAIN when none is pending).
 int chv_signalfd_read(int fd);
 
+/// The peer of a connected Unix socket (SO_PEERCRED, which needs _GNU_SOURCE for struct ucred):
+/// 0 with *pid and *uid set, or -1 with errno.
+int chv_peer_credentials(int fd, int *pid, unsigned int *uid);
+
 #endif
