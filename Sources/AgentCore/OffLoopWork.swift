@@ -64,13 +64,13 @@ public final class OffLoopWork<Result: Sendable>: @unchecked Sendable {
 }
 
 /// A detached pthread running one closure (FoundationEssentials has no Thread).
-enum DetachedThread {
+public enum DetachedThread {
     private final class Body {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
-    static func start(_ run: @escaping @Sendable () -> Void) -> Bool {
+    public static func start(_ run: @escaping @Sendable () -> Void) -> Bool {
         let box = Unmanaged.passRetained(Body(run)).toOpaque()
         var thread = pthread_t()
         let created = pthread_create(&thread, nil, { raw in

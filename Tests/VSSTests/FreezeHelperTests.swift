@@ -1,3 +1,4 @@
+import AgentCore
 import DaemonSupport
 import HVSystem
 import Synchronization
