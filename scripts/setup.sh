@@ -16,6 +16,7 @@ PACKAGES=(
   chrony                                  # timesync chrony SOCK refclock interop test (service not started)
   qemu-system-x86 mmdebstrap e2fsprogs bc # scripts/vm-test.sh: the Debian 12 test VM (TCG) and its image
   xfsprogs                                # VSS real-freeze tests (loop-mounted xfs; e2fsprogs gives ext4)
+  libdpdk-dev                             # DPDK's VMBus ring (librte_bus_vmbus) for scripts/dpdk-interop.sh
 )
 
 missing=()
