@@ -46,4 +46,11 @@ int chv_signalfd(const int *signals, int count);
 /// Reads one signal from a signalfd: its number, or -1 (EAGAIN when none is pending).
 int chv_signalfd_read(int fd);
 
+/// madvise(MADV_DONTNEED) over every whole page of the main executable's read-only load segments
+/// (PT_LOAD without PF_W: code, read-only data, Swift metadata), so this process stops mapping
+/// the clean file pages start-up touched; a later access maps them again from the page cache.
+/// Writable segments (data, RELRO, bss) are never touched. Returns the bytes advised, or -1 with
+/// errno.
+long chv_release_readonly_image_pages(void);
+
 #endif
