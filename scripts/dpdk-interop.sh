@@ -56,23 +56,23 @@ windex() { od -An -tu4 -j "$1" -N4 "$CH" | tr -d ' '; }
 rotate() { echo "$1" | awk -F, '{for(i=2;i<=NF;i++)printf "%s,",$i; print $1}'; }
 seq=0
 
-# 1. DPDK writes, hvagent reads (DPDK's TX ring, the first half); many rounds so the indices wrap.
+# rounds WRITER READER OUT_W OUT_R: 8 rounds of 3 packets written then read, sizes rotating, so
+# the indices go round the ring many times (WRITER and READER are commands).
+rounds() {
+  : > "$3"; : > "$4"
+  for round in 1 2 3 4 5 6 7 8; do
+    $1 -n 3 -s $SIZES -q $seq >> "$3"
+    $2 >> "$4"
+    seq=$((seq + 3)); SIZES=$(rotate $SIZES)
+  done
+}
+# 1. DPDK writes (flags 1), hvagent reads: DPDK's TX ring, the first half.
 "$HV" init "$CH" "$R" >/dev/null
 SIZES=1,7,8,9,100,333,1000,17,2000,64
-: > "$T/w1"; : > "$T/r1"
-for round in 1 2 3 4 5 6 7 8; do
-  dpdk write "$CH" -n 3 -s $SIZES -q $seq -f 1 >> "$T/w1"
-  hv read "$CH" >> "$T/r1"
-  seq=$((seq + 3)); SIZES=$(rotate $SIZES)
-done
+rounds "dpdk write $CH -f 1" "hv read $CH" "$T/w1" "$T/r1"
 cmp_dir "dpdk->hvagent" "$T/w1" "$T/r1"
-# 2. hvagent writes, DPDK reads (DPDK's RX ring, the second half).
-: > "$T/w2"; : > "$T/r2"
-for round in 1 2 3 4 5 6 7 8; do
-  hv write "$CH" -n 3 -s $SIZES -q $seq -t 7 >> "$T/w2"
-  dpdk read "$CH" >> "$T/r2"
-  seq=$((seq + 3)); SIZES=$(rotate $SIZES)
-done
+# 2. hvagent writes (type 7), DPDK reads: DPDK's RX ring, the second half.
+rounds "hv write $CH -t 7" "dpdk read $CH" "$T/w2" "$T/r2"
 cmp_dir "hvagent->dpdk" "$T/w2" "$T/r2"
 # Each batch was written into an empty ring whose reader had re-armed (interrupt_mask 0): the
 # writer must have signalled exactly once per batch, DPDK's writer and ours alike.
