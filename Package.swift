@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "hvagent", targets: ["hvagent"]),
         .executable(name: "ring-bench", targets: ["ring-bench"]),
+        .executable(name: "ring-peer", targets: ["ring-peer"]),
         .executable(name: "hvagent-fuzz", targets: ["hvagent-fuzz"]),
         .executable(name: "ic-bench", targets: ["ic-bench"]),
         .library(name: "RingTransport", targets: ["RingTransport"]),
@@ -77,6 +78,9 @@ let package = Package(
             name: "ring-bench",
             dependencies: ["RingTransport", "CHVSupport"]
         ),
+        // hvagent's ring as the far end of a channel file, for the DPDK interop test
+        // (scripts/dpdk-interop.sh); same command line and packet lines as ringref-peer.
+        .executableTarget(name: "ring-peer", dependencies: ["RingTransport", "HVSystem"]),
         // IC message framing and version negotiation shared by every integration service.
         .target(name: "ICFramework", dependencies: ["HVProtocol"]),
         // Integration services as pure message handlers over ICFramework.

@@ -17,6 +17,7 @@ PACKAGES=(
   qemu-system-x86 mmdebstrap e2fsprogs bc # scripts/vm-test.sh: the Debian 12 test VM (TCG) and its image
   xfsprogs                                # VSS real-freeze tests (loop-mounted xfs; e2fsprogs gives ext4)
   xz-utils                                # Tests/fcopy-diff: hv_fcopy_uio_daemon out of linux-source-6.12's tarball
+  libdpdk-dev                             # DPDK's VMBus ring (librte_bus_vmbus) for scripts/dpdk-interop.sh
 )
 
 missing=()

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --build-tests
 swift test --skip-build
+# hvagent's ring against DPDK's own VMBus ring code (librte_bus_vmbus), both ways, on a channel file
+# (skips with the reason without root or unprivileged user namespaces; about 10 s).
+scripts/dpdk-interop.sh .build/debug/ring-peer
 # KVP against the real hv_kvp_daemon and real pool-file writers (each skips with a reason when not root).
 python3 Tests/kvp-diff/kvp_diff.py --hvagent .build/debug/hvagent
 python3 Tests/kvp-crash/kvp_crash.py --hvagent .build/debug/hvagent --rounds 20 --sets 10000

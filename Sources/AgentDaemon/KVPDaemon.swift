@@ -39,6 +39,8 @@ public enum KVPDaemon {
                 agent.stop()
             }
         })
+        // Start-up is over (the device is open or waited for on the loop): its code pages go back.
+        releaseStartupPages(logger)
         try agent.run()
     }
 }

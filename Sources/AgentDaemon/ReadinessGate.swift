@@ -27,16 +27,37 @@ final class ReadinessGate: @unchecked Sendable {
         board.status.services.filter(\.open).allSatisfy { $0.frameworkVersion != nil || $0.mode == .kernel }
     }
 
-    /// Sends READY once, when negotiated or when `windowExpired`.
+    /// Start-up code pages were handed back (StartupPages).
+    private(set) var startupPagesReleased = false
+
+    /// Sends READY once, when negotiated or when `windowExpired`. Start-up is over once READY is out
+    /// and channels are open and negotiated (or the window ran out): its code pages then go back
+    /// (StartupPages), once. READY itself can go out before any channel opened (none offered yet).
     func check(windowExpired: Bool = false) {
-        guard !sent, negotiated || windowExpired else { return }
-        sent = true
-        let open = board.status.services.filter(\.open)
-        let pending = open.filter { $0.frameworkVersion == nil && $0.mode != .kernel }.map(\.name.rawValue)
-        let status = open.isEmpty ? "no channels open" : "serving " + open.map(\.name.rawValue).joined(separator: ", ")
-            + (pending.isEmpty ? "" : "; not negotiated yet: " + pending.joined(separator: ", "))
-        notifier.notify("READY=1\nSTATUS=\(status)")
-        logger.notice("ready: \(status)")
-        onSent()
+        if !sent, negotiated || windowExpired {
+            sent = true
+            let open = board.status.services.filter(\.open)
+            let pending = open.filter { $0.frameworkVersion == nil && $0.mode != .kernel }.map(\.name.rawValue)
+            let status = open.isEmpty ? "no channels open" : "serving " + open.map(\.name.rawValue).joined(separator: ", ")
+                + (pending.isEmpty ? "" : "; not negotiated yet: " + pending.joined(separator: ", "))
+            notifier.notify("READY=1\nSTATUS=\(status)")
+            logger.notice("ready: \(status)")
+            onSent()
+        }
+        if sent, !startupPagesReleased, windowExpired || (negotiated && board.status.services.contains(where: \.open)) {
+            startupPagesReleased = true
+            releaseStartupPages(logger)
+        }
+    }
+}
+
+/// Hands back the code pages start-up touched (docs/PERFORMANCE.md, "Idle agent"); a failure
+/// only costs memory, so it is logged and the daemon goes on.
+func releaseStartupPages(_ logger: Logger) {
+    do {
+        let bytes = try StartupPages.release()
+        logger.debug("start-up code pages released (\(bytes / 1024) KB of read-only mappings)")
+    } catch {
+        logger.warning("could not release start-up code pages: \(error)")
     }
 }

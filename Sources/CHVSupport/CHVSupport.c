@@ -2,6 +2,7 @@
 #include "CHVSupport.h"
 
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -168,4 +169,48 @@ int chv_peer_credentials(int fd, int *pid, unsigned int *uid)
     *pid = credentials.pid;
     *uid = credentials.uid;
     return 0;
+}
+
+struct chv_release_state {
+	long bytes;
+	int error;
+};
+
+static int chv_release_segments(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	struct chv_release_state *state = data;
+	if (info->dlpi_name && info->dlpi_name[0])
+		return 0; /* a shared library: the main executable is the entry with an empty name */
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= 0)
+		page = 4096;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W))
+			continue;
+		/* whole pages only: a page shared with a neighbouring segment is left alone */
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+		uintptr_t lo = (start + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+		uintptr_t hi = (start + ph->p_memsz) & ~((uintptr_t)page - 1);
+		if (hi <= lo)
+			continue;
+		if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0) {
+			state->error = errno;
+			return 1;
+		}
+		state->bytes += (long)(hi - lo);
+	}
+	return 1; /* the main executable comes first; nothing else to visit */
+}
+
+long chv_release_readonly_image_pages(void)
+{
+	struct chv_release_state state = { 0, 0 };
+	dl_iterate_phdr(chv_release_segments, &state);
+	if (state.error) {
+		errno = state.error;
+		return -1;
+	}
+	return state.bytes;
 }

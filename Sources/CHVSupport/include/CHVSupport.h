@@ -50,4 +50,11 @@ int chv_signalfd_read(int fd);
 /// 0 with *pid and *uid set, or -1 with errno.
 int chv_peer_credentials(int fd, int *pid, unsigned int *uid);
 
+/// madvise(MADV_DONTNEED) over every whole page of the main executable's read-only load segments
+/// (PT_LOAD without PF_W: code, read-only data, Swift metadata), so this process stops mapping
+/// the clean file pages start-up touched; a later access maps them again from the page cache.
+/// Writable segments (data, RELRO, bss) are never touched. Returns the bytes advised, or -1 with
+/// errno.
+long chv_release_readonly_image_pages(void);
+
 #endif
