@@ -55,33 +55,27 @@ public struct CompatibilityFiles: Equatable, Sendable {
         var v4 = 0, v6 = 0
         for token in HostIPList.tokens(list) {
             let literal = IPLiteral(token)
+            let (v4Name, v6Name) = switch kind {
+            case .address: ("IPADDR", "IPV6ADDR")
+            case .netmask: ("NETMASK", "IPV6NETMASK")
+            case .gateway: ("GATEWAY", "IPV6_DEFAULTGW")
+            case .dns: ("DNS", "DNS")
+            }
             if let literal, literal.family == .ipv4 {
-                let name = switch kind {
-                case .address: "IPADDR"
-                case .netmask: "NETMASK"
-                case .gateway: "GATEWAY"
-                case .dns: "DNS"
-                }
                 let suffix: String
                 switch kind {
                 case .dns: v4 += 1; suffix = String(v4)
                 case .gateway where v4 == 0: v4 += 1; suffix = ""
                 default: suffix = String(v4); v4 += 1
                 }
-                out += "\(name)\(suffix)=\(token)\n"
+                out += "\(v4Name)\(suffix)=\(token)\n"
             } else if literal != nil || kind == .netmask {
-                let name = switch kind {
-                case .address: "IPV6ADDR"
-                case .netmask: "IPV6NETMASK"
-                case .gateway: "IPV6_DEFAULTGW"
-                case .dns: "DNS"
-                }
                 let suffix: String
                 switch kind {
                 case .dns: v4 += 1; suffix = String(v4)
                 default: suffix = v6 == 0 ? "" : "_\(v6)"; v6 += 1
                 }
-                out += "\(name)\(suffix)=\(literal?.expanded ?? token)\n"
+                out += "\(v6Name)\(suffix)=\(literal?.expanded ?? token)\n"
             } else {
                 throw .invalid("\"\(token)\" is not an IP address")
             }

@@ -14,17 +14,10 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
     static let guid = "{5b6b4f0e-0c2a-4c6c-9b1e-7d1f0a2b3c4d}"
 
     func testInPrivateNetworkNamespace() throws {
-        guard geteuid() == 0 else {
-            print("NetlinkBackendNamespaceTests: skipped: needs root to create a network namespace (CI runs as root)")
-            throw XCTSkip("needs root to create a private network namespace")
+        guard let result = try PrivateNamespace.rerun("IPInjectionTests.NetlinkBackendNamespaceTests/testNamespaceBody",
+                                                      unshare: "--net", childKey: Self.childKey) else {
+            throw XCTSkip("needs root, unshare and ip")
         }
-        for tool in ["unshare", "ip"] where Shell.run("command -v \(tool)").status != 0 {
-            print("NetlinkBackendNamespaceTests: skipped: `\(tool)` not installed (scripts/setup.sh installs it)")
-            throw XCTSkip("\(tool) not installed")
-        }
-        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let result = Shell.run("timeout -s KILL 300 unshare --net -- '\(exe)' IPInjectionTests.NetlinkBackendNamespaceTests/testNamespaceBody 2>&1",
-                               environment: [Self.childKey: "1"])
         print(result.output)
         XCTAssertEqual(result.status, 0, "namespace run failed")
         XCTAssertTrue(result.output.contains("Executed 1 test, with 0 failures"), "the body must have run and passed")

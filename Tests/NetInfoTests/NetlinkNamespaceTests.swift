@@ -18,17 +18,10 @@ final class NetlinkNamespaceTests: XCTestCase {
     static let childKey = "HVAGENT_NETINFO_NETNS_CHILD"
 
     func testTrackerInPrivateNetworkNamespace() throws {
-        guard geteuid() == 0 else {
-            print("NetlinkNamespaceTests: skipped: needs root to create a network namespace (CI runs as root)")
-            throw XCTSkip("needs root to create a private network namespace")
+        guard let result = try PrivateNamespace.rerun("NetInfoTests.NetlinkNamespaceTests/testNamespaceBody", unshare: "--net --uts",
+                                                      tools: ["unshare", "ip", "hostname"], childKey: Self.childKey) else {
+            throw XCTSkip("needs root, unshare, ip and hostname")
         }
-        for tool in ["unshare", "ip", "hostname"] where Shell.run("command -v \(tool)").status != 0 {
-            print("NetlinkNamespaceTests: skipped: `\(tool)` not installed (scripts/setup.sh installs it)")
-            throw XCTSkip("\(tool) not installed")
-        }
-        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let result = Shell.run("timeout -s KILL 600 unshare --net --uts -- '\(exe)' NetInfoTests.NetlinkNamespaceTests/testNamespaceBody 2>&1",
-                               environment: [NetlinkNamespaceTests.childKey: "1"])
         print(result.output)
         XCTAssertEqual(result.status, 0, "namespace run failed")
         XCTAssertTrue(result.output.contains("Executed 1 test, with 0 failures"), "the body must have run and passed")

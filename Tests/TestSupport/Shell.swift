@@ -55,3 +55,27 @@ public enum Shell {
         }
     }
 }
+
+/// Re-runs one test of the running test binary inside fresh namespaces (`unshare`), for tests that
+/// change network state: the body runs only there, where nothing outside can be touched.
+public enum PrivateNamespace {
+    /// nil when it cannot run here (not root, a tool missing); the reason is printed for the log.
+    /// - Parameters:
+    ///   - test: `Module.Class/testMethod` of the body.
+    ///   - flags: the namespaces, e.g. `--net --uts`.
+    ///   - childKey: set to "1" in the body's environment; the body refuses to run without it.
+    public static func rerun(_ test: String, unshare flags: String, tools: [String] = ["unshare", "ip"],
+                             childKey: String) throws -> (status: Int32, output: String)? {
+        let label = String(test.split(separator: "/").first?.split(separator: ".").last ?? Substring(test))
+        guard geteuid() == 0 else {
+            print("\(label): skipped: needs root to create a network namespace (CI runs as root)")
+            return nil
+        }
+        for tool in tools where Shell.run("command -v \(tool)").status != 0 {
+            print("\(label): skipped: `\(tool)` not installed (scripts/setup.sh installs it)")
+            return nil
+        }
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        return Shell.run("timeout -s KILL 600 unshare \(flags) -- '\(exe)' \(test) 2>&1", environment: [childKey: "1"])
+    }
+}
