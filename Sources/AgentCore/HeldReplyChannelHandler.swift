@@ -3,10 +3,12 @@ import ICFramework
 
 /// An IC channel whose service answers some requests later: the service's ``ICHandled/action``
 /// marks a request whose reply is held (its framed reply is built at once, with a placeholder
-/// status) until `start`'s completion gives the status — a KVP SET_IP_INFO waiting for the network
-/// to show the host's addresses. The loop keeps serving the channel meanwhile (ICChannelHandler's
-/// held replies). A NEGOTIATE or the channel's loss drops what is outstanding: those transactions
-/// are not answered, and `abandon` tells the service why.
+/// status) until `start`'s completion gives the status — a VSS FREEZE waiting for its ioctls, a KVP
+/// SET_IP_INFO waiting for the network to show the host's addresses. The loop keeps serving the
+/// channel meanwhile (ICChannelHandler's held replies). A NEGOTIATE or the channel's loss drops
+/// what is outstanding: those transactions are not answered, and `abandon` tells the service why
+/// (always when the channel closes: a service may hold state beyond a reply, VSS its frozen
+/// filesystems).
 public final class HeldReplyChannelHandler<Service: ICService>: ICChannelHandler {
     public let service: ICServiceID
     private var endpoint: ICEndpoint<Service>
@@ -22,8 +24,8 @@ public final class HeldReplyChannelHandler<Service: ICService>: ICChannelHandler
     /// - Parameters:
     ///   - start: begins the work for a held request; calls its argument once, on the loop thread,
     ///     with the status for the host.
-    ///   - abandon: outstanding work will not be answered any more (the host negotiated again, the
-    ///     channel closed).
+    ///   - abandon: outstanding work will not be answered any more (the host negotiated again while
+    ///     some was outstanding), or the channel closed.
     public init(_ service: Service, events: ServiceEvents,
                 start: @escaping (Service.Action, @escaping (HResult) -> Void) -> Void,
                 abandon: @escaping (String) -> Void = { _ in }) {
@@ -64,14 +66,19 @@ public final class HeldReplyChannelHandler<Service: ICService>: ICChannelHandler
     }
 
     public func channelClosed() {
-        forgetOutstanding("channel closed")
+        forgetOutstanding()
+        abandon("channel closed")
     }
 
     private func forgetOutstanding(_ reason: String) {
         guard outstanding > 0 else { return }
+        forgetOutstanding()
+        abandon(reason)
+    }
+
+    private func forgetOutstanding() {
         generation += 1
         finished += [[UInt8]?](repeating: nil, count: outstanding)
         outstanding = 0
-        abandon(reason)
     }
 }

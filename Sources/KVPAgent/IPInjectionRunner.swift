@@ -32,6 +32,9 @@ public final class IPInjectionRunner {
         waiting = done
     }
 
+    /// Whether a SET_IP_INFO is being applied now.
+    public var isApplying: Bool { waiting != nil }
+
     /// For the loop: delivers the finished outcome.
     public var input: PollInput {
         PollInput(descriptor: work.descriptor) { [self] in

@@ -78,7 +78,9 @@ public final class KVPAgentService: AgentService {
         return HeldReplyChannelHandler(KVPICService(engine: engine), events: events, start: { settings, answer in
             engine.ipInjection?.start(settings) { answer($0.status) }
         }, abandon: { reason in
-            logger.info("KVP: a SET_IP_INFO still being applied will not be answered (\(reason))")
+            if engine.ipInjection?.isApplying == true {
+                logger.info("KVP: the SET_IP_INFO being applied will not be answered (\(reason))")
+            }
         })
     }
 

@@ -40,7 +40,20 @@ public final class VSSAgentService: AgentService {
 
     public func channelHandler(events: ServiceEvents) -> any ICChannelHandler {
         let logger = self.logger
-        return VSSChannelHandler(coordinator: coordinator, events: events, note: { logger.info("\($0)") })
+        let coordinator = coordinator
+        // FREEZE and THAW replies are held until the coordinator's work is done; a NEGOTIATE or the
+        // channel's loss thaws (docs/PROTOCOL.md §6.5.7 step 8).
+        return HeldReplyChannelHandler(
+            VSSICService(ready: { coordinator.readyForBackup }, note: { logger.info("\($0)") },
+                         renegotiated: { coordinator.abandon(reason: "host negotiated again") }),
+            events: events,
+            start: { work, answer in
+                switch work {
+                case .freeze: coordinator.freeze(reply: answer)
+                case .thaw: coordinator.thaw(reply: answer)
+                }
+            },
+            abandon: { coordinator.abandon(reason: $0) })
     }
 
     public func kernelModeInputs(events: ServiceEvents) throws -> [PollInput] {

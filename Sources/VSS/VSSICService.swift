@@ -11,7 +11,7 @@ public enum VSSWork: Hashable, Sendable {
 /// The VSS IC as a message handler (docs/PROTOCOL.md §6.5.4, Linux `hv_snapshot.c`).
 ///
 /// It decides everything that can be decided at once; FREEZE and THAW come back as ``VSSWork``
-/// for ``VSSChannelHandler`` to hold the reply until the coordinator finishes. Unlike the
+/// for the channel's `HeldReplyChannelHandler` to hold the reply until the coordinator finishes. Unlike the
 /// kernel, it sets the HOT_BACKUP flags itself (defect V1).
 public struct VSSICService: ICService {
     public typealias Action = VSSWork

@@ -69,6 +69,21 @@ import VSS
         #expect(!loop.frozenList.exists)
     }
 
+    @Test func theChannelGoingAwayWhileFrozenThaws() throws {
+        // Guest Services switched off, or the host's backup service restarting: the channel is
+        // rescinded while the filesystems are frozen (docs/PROTOCOL.md §6.5.7 step 8).
+        let loop = try Loop()
+        defer { loop.stop() }
+        #expect(try loop.host.vssHotBackup().status == .ok)
+        #expect(try loop.host.vssFreeze().status == .ok)
+        #expect(loop.freezer.frozen == ["/data", "/"])
+        try loop.host.rescind(.vss)
+        let freezer = loop.freezer
+        #expect(try loop.host.run(timeout: 10) { freezer.frozen.isEmpty })
+        #expect(loop.freezer.calls == ["freeze /data", "freeze /", "thaw /", "thaw /data"])
+        #expect(!loop.frozenList.exists)
+    }
+
     @Test func aThawThatNeverComesIsDoneByTheWatchdogAndTheLateThawGetsSOK() throws {
         let loop = try Loop(thawTimeoutSeconds: 0.3)
         defer { loop.stop() }
