@@ -28,7 +28,6 @@ hv_utils_transport.c; docs/PROTOCOL.md §6.5.6):
 """
 import json
 import os
-import shutil
 import signal
 import socket
 import struct
@@ -209,7 +208,10 @@ class Sandbox:
         self._mount(["-t", "tmpfs", "-o", "size=1m", "vss-diff-bus"], "/sys/bus")
         os.makedirs("/sys/bus/vmbus/devices")
         self.mnt = os.path.join(self.work, "mnt")
-        self.images = tempfile.mkdtemp(prefix="vss-images.", dir="/var/tmp")
+        # The images live on tmpfs too (sparse: only written blocks count): a freeze then costs the
+        # kernel's own work, not this machine's shared disk, whose noise would swamp both daemons.
+        self.images = os.path.join(self.work, "images")
+        self._mount(["-t", "tmpfs", "-o", "size=1g,mode=0700", "vss-diff-images"], self.images)
         layout = self.LAYOUT if self.with_extras else self.LAYOUT[:3]
         for name, fstype, size, opts in layout:
             image = os.path.join(self.images, name.replace("/", "_") + ".img")
@@ -260,8 +262,6 @@ class Sandbox:
         for loop in self.loops:
             subprocess.run(["losetup", "-d", loop], capture_output=True)
         self.loops = []
-        if getattr(self, "images", None):
-            shutil.rmtree(self.images, ignore_errors=True)
         try:
             os.rmdir(self.work)
         except OSError:
