@@ -85,6 +85,10 @@ def run_script(box, script, kind, hvagent, timeout):
         elif kind_of == "fail_freeze":
             with open(box.fail_file, "w") as f:
                 f.write("%s %d\n" % (box.devices[op["mount"]], op["errno"]))
+        elif kind_of == "drop":
+            # The kernel side goes away (device removed, module reloaded): the daemon sees end of file.
+            d.kernel.drop()
+            entry["reopened"] = d.kernel.connected(5)
         elif kind_of == "clear_fail":
             with open(box.fail_file, "w") as f:
                 f.write("")
