@@ -8,11 +8,11 @@ swift build --build-tests
 swift test --skip-build
 # KVP against the real hv_kvp_daemon and real pool-file writers (each skips with a reason when not root).
 python3 Tests/kvp-diff/kvp_diff.py --hvagent .build/debug/hvagent
+python3 Tests/kvp-crash/kvp_crash.py --hvagent .build/debug/hvagent --rounds 20 --sets 10000
 # VSS against the real hv_vss_daemon behind an emulated /dev/vmbus/hv_vss, on loop filesystems the
 # test makes in a private mount namespace (Tests/vss-diff/README.md; 8-15 s, most of it hvagent's
 # 1 s reopen delay after a device failure; root, else skipped).
 python3 Tests/vss-diff/vss_diff.py --hvagent .build/debug/hvagent
-python3 Tests/kvp-crash/kvp_crash.py --hvagent .build/debug/hvagent --rounds 20 --sets 10000
 # Pool-file faults: a lock held past the timeout, a full and a read-only pool directory (~8 s).
 python3 Tests/kvp-faults/kvp_faults.py --hvagent .build/debug/hvagent
 /usr/bin/python3 Tests/kvp-concurrency/kvp_cloudinit_concurrency.py --build .build/debug
