@@ -127,10 +127,11 @@ static mode_t mode_arg(int flags, va_list ap)
 	return 0;
 }
 
-#define OPEN_WRAPPER(NAME)                                                   \
-	int NAME(const char *path, int flags, ...)                           \
+/* PARAMS: the real signature; the rest: the arguments before the mode, passed on. */
+#define OPEN_WRAPPER(NAME, PARAMS, ...)                                      \
+	int NAME PARAMS                                                      \
 	{                                                                    \
-		static int (*real)(const char *, int, ...);                  \
+		static __typeof__(NAME) *real;                               \
 		va_list ap;                                                  \
 		mode_t mode;                                                 \
 		if (!real)                                                   \
@@ -140,28 +141,12 @@ static mode_t mode_arg(int flags, va_list ap)
 		va_end(ap);                                                  \
 		if (is_vss_device(path))                                     \
 			return open_vss_socket(flags);                       \
-		return real(path, flags, mode);                              \
+		return real(__VA_ARGS__, mode);                              \
 	}
-OPEN_WRAPPER(open)
-OPEN_WRAPPER(open64)
-
-#define OPENAT_WRAPPER(NAME)                                                 \
-	int NAME(int dirfd, const char *path, int flags, ...)                \
-	{                                                                    \
-		static int (*real)(int, const char *, int, ...);             \
-		va_list ap;                                                  \
-		mode_t mode;                                                 \
-		if (!real)                                                   \
-			real = next_sym(#NAME);                              \
-		va_start(ap, flags);                                         \
-		mode = mode_arg(flags, ap);                                  \
-		va_end(ap);                                                  \
-		if (is_vss_device(path))                                     \
-			return open_vss_socket(flags);                       \
-		return real(dirfd, path, flags, mode);                       \
-	}
-OPENAT_WRAPPER(openat)
-OPENAT_WRAPPER(openat64)
+OPEN_WRAPPER(open, (const char *path, int flags, ...), path, flags)
+OPEN_WRAPPER(open64, (const char *path, int flags, ...), path, flags)
+OPEN_WRAPPER(openat, (int dirfd, const char *path, int flags, ...), dirfd, path, flags)
+OPEN_WRAPPER(openat64, (int dirfd, const char *path, int flags, ...), dirfd, path, flags)
 
 #define OPEN2_WRAPPER(NAME)                                                  \
 	int NAME(const char *path, int flags)                                \
