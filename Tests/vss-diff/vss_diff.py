@@ -46,6 +46,7 @@ def frozen_names(box, frozen_devs):
 def run_script(box, script, kind, hvagent, timeout):
     """Runs one op script against one daemon; returns the list of per-op results."""
     ops = json.load(open(script))["ops"]
+    open(box.fail_file, "w").close()  # no fault injected unless the script says so
     cmd = [emu.REFERENCE, "-n"] if kind == "ref" else box.hvagent_command(hvagent, kind)
     d = emu.Daemon(box, kind, cmd)
     frozen = set()
@@ -72,44 +73,48 @@ def run_script(box, script, kind, hvagent, timeout):
         if rc is not None:
             entry["exit"] = rc
 
-    start = d.kernel.connected(timeout)
-    results.append({"i": -1, "op": "start", "registration": start})
-    for i, op in enumerate(ops):
-        entry = {"i": i, "op": op["op"], "note": op.get("note", "")}
-        kind_of = op["op"]
-        if kind_of == "host":
-            entry["vss_op"] = op["vss_op"]
-            r = d.kernel.host_request(op["vss_op"], op.get("timeout", timeout))
-            entry.update({"host": r["host"], "reply": r["reply"]})
-        elif kind_of == "raw":
-            r = d.kernel.raw(bytes.fromhex(op["hex"]), op.get("timeout", 3))
-            entry.update({"reply": r["reply"], "outcome": r["outcome"]})
-        elif kind_of == "fail_freeze":
-            with open(box.fail_file, "w") as f:
-                f.write("%s %d\n" % (box.devices[op["mount"]], op["errno"]))
-        elif kind_of == "drop":
-            # The kernel side goes away (device removed, module reloaded): the daemon sees end of file.
-            d.kernel.drop()
-            entry["reopened"] = d.kernel.connected(5)
-        elif kind_of == "clear_fail":
-            with open(box.fail_file, "w") as f:
-                f.write("")
-        elif kind_of in ("external_freeze", "external_thaw"):
-            # Someone else (this runner) freezes or thaws a test filesystem directly.
-            fd = os.open(os.path.join(box.mnt, op["mount"]), os.O_RDONLY)
-            try:
-                fcntl.ioctl(fd, emu.FIFREEZE if kind_of == "external_freeze" else emu.FITHAW, 0)
-                entry["external"] = "0"
-            except OSError as e:
-                entry["external"] = os.strerror(e.errno)
-            os.close(fd)
-        else:
-            raise SystemExit("%s: unknown op %r" % (script, kind_of))
-        if d.kernel.conn is None and d.exited() is None and kind_of in ("host", "raw"):
-            ev = d.kernel.connected(5)
-            entry["reopened"] = ev
-        settle(entry)
-        results.append(entry)
+    try:
+        start = d.kernel.connected(timeout)
+        results.append({"i": -1, "op": "start", "registration": start})
+        for i, op in enumerate(ops):
+            entry = {"i": i, "op": op["op"], "note": op.get("note", "")}
+            kind_of = op["op"]
+            if kind_of == "host":
+                entry["vss_op"] = op["vss_op"]
+                r = d.kernel.host_request(op["vss_op"], op.get("timeout", timeout))
+                entry.update({"host": r["host"], "reply": r["reply"]})
+            elif kind_of == "raw":
+                r = d.kernel.raw(bytes.fromhex(op["hex"]), op.get("timeout", 3))
+                entry.update({"reply": r["reply"], "outcome": r["outcome"]})
+            elif kind_of == "fail_freeze":
+                with open(box.fail_file, "w") as f:
+                    f.write("%s %d\n" % (box.devices[op["mount"]], op["errno"]))
+            elif kind_of == "drop":
+                # The kernel side goes away (device removed, module reloaded): the daemon sees end of file.
+                d.kernel.drop()
+                entry["reopened"] = d.kernel.connected(5)
+            elif kind_of == "clear_fail":
+                with open(box.fail_file, "w") as f:
+                    f.write("")
+            elif kind_of in ("external_freeze", "external_thaw"):
+                # Someone else (this runner) freezes or thaws a test filesystem directly.
+                fd = os.open(os.path.join(box.mnt, op["mount"]), os.O_RDONLY)
+                try:
+                    fcntl.ioctl(fd, emu.FIFREEZE if kind_of == "external_freeze" else emu.FITHAW, 0)
+                    entry["external"] = "0"
+                except OSError as e:
+                    entry["external"] = os.strerror(e.errno)
+                os.close(fd)
+            else:
+                raise SystemExit("%s: unknown op %r" % (script, kind_of))
+            if d.kernel.conn is None and d.exited() is None and kind_of in ("host", "raw"):
+                ev = d.kernel.connected(5)
+                entry["reopened"] = ev
+            settle(entry)
+            results.append(entry)
+    except BaseException:
+        d.stop()  # never leave a daemon running behind a failed run
+        raise
     log = d.stop()
     end = {"i": len(ops), "op": "stop (SIGTERM)"}
     settle(end)
