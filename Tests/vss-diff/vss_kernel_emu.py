@@ -24,7 +24,8 @@ hv_utils_transport.c; docs/PROTOCOL.md §6.5.6):
   the host's flags at P+36 become 5 only when byte 0 of the reply is 2
   (defect V1: the op byte was overwritten by the status, so never for S_OK);
 * no reply within the timeout: the host gets E_FAIL (the kernel's 900 s /
-  30 s are shortened to the op's timeout).
+  30 s are shortened to the op's timeout) and the connection is closed (the
+  kernel would fail the late reply's write with EINVAL; the daemon reopens).
 """
 import json
 import os
@@ -104,6 +105,9 @@ class KernelSide:
             self.conn.send(message)
             reply = self.conn.recv(4096)
         except socket.timeout:
+            # The kernel answers the host E_FAIL and fails the late reply's write with EINVAL,
+            # after which a daemon reopens the device; a socket cannot fail a write, so close.
+            self.drop()
             return None, "timeout"
         except OSError as e:
             self.drop()
