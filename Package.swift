@@ -71,7 +71,7 @@ let package = Package(
         // Fuzz targets (libFuzzer via scripts/fuzz.sh; corpus replay in the tests).
         .target(
             name: "FuzzTargets",
-            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "HVSystem", "FileCopy", "HVProtocol"]
+            dependencies: ["RingTransport", "AgentConfig", "ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "KVPStore", "HVSystem", "FileCopy", "VSS", "HVProtocol"]
         ),
         .executableTarget(name: "hvagent-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(

@@ -9,7 +9,7 @@ PACKAGES=(
   gcc libc6-dev make pkg-config python3   # C reference ring and peers used by the tests
   libnl-3-dev libnl-route-3-dev           # CNetlink (auto pool addresses)
   iproute2 util-linux hostname coreutils  # network-namespace tests (ip, unshare)
-  hyperv-daemons                          # the real hv_kvp_daemon (differential tests, benchmark)
+  hyperv-daemons                          # the real hv_kvp_daemon and hv_vss_daemon (differential tests, benchmarks)
   cloud-init                              # HyperVKvpReportingHandler (pool-file concurrency test)
   dpkg-dev rpm lintian rpmlint            # scripts/package.sh, scripts/check-packages.sh
   systemd man-db binutils                 # systemd-analyze verify/security, readelf/strip

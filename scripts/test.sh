@@ -12,6 +12,10 @@ scripts/dpdk-interop.sh .build/debug/ring-peer
 # KVP against the real hv_kvp_daemon and real pool-file writers (each skips with a reason when not root).
 python3 Tests/kvp-diff/kvp_diff.py --hvagent .build/debug/hvagent
 python3 Tests/kvp-crash/kvp_crash.py --hvagent .build/debug/hvagent --rounds 20 --sets 10000
+# VSS against the real hv_vss_daemon behind an emulated /dev/vmbus/hv_vss, on loop filesystems the
+# test makes in a private mount namespace (Tests/vss-diff/README.md; 8-15 s, most of it hvagent's
+# 1 s reopen delay after a device failure; root, else skipped).
+python3 Tests/vss-diff/vss_diff.py --hvagent .build/debug/hvagent
 # Pool-file faults: a lock held past the timeout, a full and a read-only pool directory (~8 s).
 python3 Tests/kvp-faults/kvp_faults.py --hvagent .build/debug/hvagent
 /usr/bin/python3 Tests/kvp-concurrency/kvp_cloudinit_concurrency.py --build .build/debug
@@ -53,7 +57,7 @@ else
   echo "vm tests: skipped (set HVAGENT_VM_TESTS=1 to run scripts/vm-test.sh; CI=true does)"
 fi
 # Fuzz smoke: every libFuzzer target for 30 s from its seed corpus (libFuzzer + AddressSanitizer
-# build; a crash fails the run and leaves its input in .build-fuzz/artifacts/). About 6 minutes,
+# build; a crash fails the run and leaves its input in .build-fuzz/artifacts/). About 6.5 minutes (12 targets),
 # so in CI or on request (HVAGENT_FUZZ_SMOKE=1).
 if [ "${CI:-}" = true ] || [ "${HVAGENT_FUZZ_SMOKE:-}" = 1 ]; then
   for target in $(ls Tests/Fuzz/corpus); do

@@ -25,6 +25,7 @@ public struct FuzzTarget: Sendable {
         KVPFuzzTargets.poolFile,
         KVPFuzzTargets.icKVP,
         FileCopyFuzzTargets.decoders,
+        VSSFuzzTargets.decoders,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
