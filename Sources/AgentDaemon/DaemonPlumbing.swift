@@ -18,6 +18,8 @@ final class DaemonPlumbing {
 
     let gate: ReadinessGate
     private var readinessTimer: LoopTimer?
+    /// Hands the start-up code pages back a second after start-up is over (one wake-up, once).
+    private var pagesTimer: LoopTimer?
 
     init(agent: IntegrationAgent, board: StatusBoard, gate: ReadinessGate, signals: SignalEvents, notifier: SystemdNotifier,
          statusSocket: String?, logger: Logger, live: LiveSettings) {
@@ -82,6 +84,21 @@ final class DaemonPlumbing {
     /// Serves until stopped; READY goes out when the channels have negotiated (the gate is checked
     /// on every agent event) or after the start-up window, whose one-shot timer then goes away.
     func run() throws {
+        // The start-up code pages go back a second after start-up is over, not at once: the host's
+        // first messages right after negotiation (timesync's SYNC sample, which steps the clock)
+        // must not pay for mapping the code again — under QEMU/TCG that re-translation cost tens
+        // of milliseconds of step error (docs/PERFORMANCE.md, "Start-up code pages").
+        if let pages = try? LoopTimer() {
+            let logger = self.logger
+            gate.onStartupOver = { try? pages.arm(afterMicroseconds: 1_000_000) }
+            agent.inputs.append(PollInput(descriptor: pages.descriptor) { [weak self] in
+                pages.acknowledge()
+                releaseStartupPages(logger)
+                self?.agent.inputs.removeAll { $0.descriptor() == pages.descriptor }
+                self?.pagesTimer = nil
+            })
+            pagesTimer = pages
+        }
         gate.check()
         if !gate.sent, let timer = try? LoopTimer(), (try? timer.arm(afterMicroseconds: ReadinessGate.windowMicroseconds)) != nil {
             readinessTimer = timer

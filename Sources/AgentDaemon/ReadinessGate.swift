@@ -20,6 +20,7 @@ final class ReadinessGate: @unchecked Sendable {
         self.board = board
         self.notifier = notifier
         self.logger = logger
+        onStartupOver = { releaseStartupPages(logger) }
     }
 
     /// Every open channel negotiated (kernel-mode services have nothing to negotiate).
@@ -27,12 +28,14 @@ final class ReadinessGate: @unchecked Sendable {
         board.status.services.filter(\.open).allSatisfy { $0.frameworkVersion != nil || $0.mode == .kernel }
     }
 
-    /// Start-up code pages were handed back (StartupPages).
-    private(set) var startupPagesReleased = false
+    /// Start-up is over (READY out, channels negotiated): the plumbing hands the start-up code
+    /// pages back a moment later (StartupPages); by default at once.
+    var onStartupOver: () -> Void
+    private(set) var startupOver = false
 
     /// Sends READY once, when negotiated or when `windowExpired`. Start-up is over once READY is out
-    /// and channels are open and negotiated (or the window ran out): its code pages then go back
-    /// (StartupPages), once. READY itself can go out before any channel opened (none offered yet).
+    /// and channels are open and negotiated (or the window ran out): ``onStartupOver`` then runs,
+    /// once. READY itself can go out before any channel opened (none offered yet).
     func check(windowExpired: Bool = false) {
         if !sent, negotiated || windowExpired {
             sent = true
@@ -44,9 +47,9 @@ final class ReadinessGate: @unchecked Sendable {
             logger.notice("ready: \(status)")
             onSent()
         }
-        if sent, !startupPagesReleased, windowExpired || (negotiated && board.status.services.contains(where: \.open)) {
-            startupPagesReleased = true
-            releaseStartupPages(logger)
+        if sent, !startupOver, windowExpired || (negotiated && board.status.services.contains(where: \.open)) {
+            startupOver = true
+            onStartupOver()
         }
     }
 }
