@@ -1,3 +1,4 @@
+import NetInfo
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,10 +7,8 @@ import Glibc
 /// hv_kvp_daemon uses, so the same tokens are accepted (no leading zeros in IPv4 octets, no zone
 /// suffix, at most 45 characters).
 public struct IPLiteral: Hashable, Sendable, CustomStringConvertible {
-    public enum Family: Hashable, Sendable {
-        case ipv4
-        case ipv6
-    }
+    /// The two families NetInfo's addresses have.
+    public typealias Family = InterfaceAddress.Family
 
     public let family: Family
     /// Network byte order: 4 bytes for IPv4, 16 for IPv6.
@@ -20,10 +19,10 @@ public struct IPLiteral: Hashable, Sendable, CustomStringConvertible {
         // INET6_ADDRSTRLEN - 1: nothing longer is an address (and upstream copies tokens into a
         // 46-byte buffer, COMPATIBILITY.md B9).
         guard text.utf8.count < 46, !text.utf8.contains(0) else { return nil }
-        if let v4 = Self.parse(text, AF_INET, 4) {
+        if let v4 = InterfaceAddress.parse(text, family: AF_INET, size: 4) {
             family = .ipv4
             bytes = v4
-        } else if let v6 = Self.parse(text, AF_INET6, 16) {
+        } else if let v6 = InterfaceAddress.parse(text, family: AF_INET6, size: 16) {
             family = .ipv6
             bytes = v6
         } else {
@@ -31,22 +30,8 @@ public struct IPLiteral: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    private static func parse(_ text: String, _ af: Int32, _ size: Int) -> [UInt8]? {
-        var out = [UInt8](repeating: 0, count: 16)
-        let ok = out.withUnsafeMutableBytes { inet_pton(af, text, $0.baseAddress) }
-        return ok == 1 ? Array(out.prefix(size)) : nil
-    }
-
     /// Dotted quad or RFC 5952 text (`inet_ntop`).
-    public var description: String {
-        var buffer = [CChar](repeating: 0, count: 64)
-        let af = family == .ipv4 ? AF_INET : AF_INET6
-        let ok = bytes.withUnsafeBytes { src in
-            buffer.withUnsafeMutableBufferPointer { inet_ntop(af, src.baseAddress, $0.baseAddress, 64) != nil }
-        }
-        guard ok else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    public var description: String { InterfaceAddress.format(bytes, family: family) }
 
     /// IPv6 in the fully expanded form the ifcfg file uses (`expand_ipv6()`: eight groups of four
     /// lower-case hex digits); IPv4 unchanged.

@@ -60,9 +60,9 @@ public struct NetlinkBackend: IPConfigurationBackend {
         }
         _ = try? tracker.processPendingEvents()
         let snapshot = tracker.snapshot()
-        // IFA_F_PERMANENT (0x80): configured, not from SLAAC or a DHCP client's lifetime.
-        let permanent = snapshot.addresses(onInterface: interface.index).filter { $0.scope == 0 && $0.flags & 0x80 != 0 }
-            .compactMap { a in IPLiteral(bytes: a.bytes).map { IPConfiguration.Address(address: $0, prefixLength: a.prefixLength) } }
+        // Permanent global addresses: configured, not from SLAAC or a DHCP client's lifetime.
+        let permanent = snapshot.addresses(onInterface: interface.index).filter { $0.scope == 0 && $0.isPermanent }
+            .compactMap(IPConfiguration.Address.init)
         let routes = try Self.defaultRoutes(on: interface)
         let wanted = Set(configuration.addresses), wantedGateways = Set(configuration.gateways)
         // The host's gateways in its order: metric 0, 1, ... for IPv4 and 1024, 1025, ... (the

@@ -16,9 +16,15 @@ public struct TrackerStateProbe: IPStateProbe {
         _ = try? tracker.processPendingEvents()
         let snapshot = tracker.snapshot()
         return ObservedIPState(
-            addresses: Set(snapshot.addresses(onInterface: interface.index).compactMap { a in
-                IPLiteral(bytes: a.bytes).map { IPConfiguration.Address(address: $0, prefixLength: a.prefixLength) }
-            }),
+            addresses: Set(snapshot.addresses(onInterface: interface.index).compactMap(IPConfiguration.Address.init)),
             defaultGateways: Set(snapshot.gateways(onInterface: interface.index).compactMap { IPLiteral(bytes: $0.bytes) }))
+    }
+}
+
+extension IPConfiguration.Address {
+    /// An address as rtnetlink reports it; nil for a length that is no IP address.
+    init?(_ a: InterfaceAddress) {
+        guard let literal = IPLiteral(bytes: a.bytes) else { return nil }
+        self.init(address: literal, prefixLength: a.prefixLength)
     }
 }

@@ -65,13 +65,15 @@ public struct InterfaceAddress: Sendable, Hashable {
     /// (NetworkManager, systemd-networkd, dhcpcd, dhclient-script) install leased addresses.
     public var isPermanent: Bool { flags & 0x80 != 0 }
 
-    static func parse(_ text: String, family: Int32, size: Int) -> [UInt8]? {
+    /// `inet_pton` of `text` for `family` (AF_INET, AF_INET6): `size` bytes, or nil.
+    public static func parse(_ text: String, family: Int32, size: Int) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 16)
         let ok = buffer.withUnsafeMutableBytes { raw in inet_pton(family, text, raw.baseAddress) }
         return ok == 1 ? Array(buffer.prefix(size)) : nil
     }
 
-    static func format(_ bytes: [UInt8], family: Family) -> String {
+    /// `inet_ntop` text of network-order bytes; empty for a wrong length.
+    public static func format(_ bytes: [UInt8], family: Family) -> String {
         let af = family == .ipv4 ? AF_INET : AF_INET6
         guard bytes.count == (family == .ipv4 ? 4 : 16) else { return "" }
         var out = [CChar](repeating: 0, count: 64)
