@@ -160,34 +160,14 @@ public struct NetlinkBackend: IPConfigurationBackend {
     /// The main table's default routes through the interface, from a fresh dump (the tracker's
     /// view has no metrics, which the undo needs).
     static func defaultRoutes(on interface: InjectionInterface) throws(IPConfigurationError) -> [DefaultRoute] {
-        guard let socket = nl_socket_alloc() else { throw .failed("netlink: out of memory") }
-        defer { nl_socket_free(socket) }
-        var cache: OpaquePointer?
-        guard nl_connect(socket, NETLINK_ROUTE) == 0, rtnl_route_alloc_cache(socket, AF_UNSPEC, 0, &cache) == 0, let cache else {
-            throw .failed("netlink: cannot read the route table")
+        let hops: [DefaultRouteHop]
+        do {
+            hops = try DefaultRouteHop.dump()
+        } catch {
+            throw .failed("netlink: cannot read the route table: \(error)")
         }
-        defer { nl_cache_free(cache) }
-        final class Collector {
-            let index: Int32
-            var found: [DefaultRoute] = []
-            init(_ index: Int32) { self.index = index }
+        return hops.filter { $0.gateway.interfaceIndex == interface.index }.compactMap { hop in
+            IPLiteral(bytes: hop.gateway.bytes).map { DefaultRoute(gateway: $0, metric: hop.metric, protocolID: hop.protocolID) }
         }
-        let collector = Collector(interface.index)
-        nl_cache_foreach(cache, { object, data in
-            guard let route = object, let data else { return }
-            let collector = Unmanaged<Collector>.fromOpaque(data).takeUnretainedValue()
-            guard rtnl_route_get_table(route) == UInt32(RT_TABLE_MAIN.rawValue),
-                  rtnl_route_get_type(route) == UInt8(RTN_UNICAST),
-                  let dst = rtnl_route_get_dst(route), nl_addr_get_prefixlen(dst) == 0 else { return }
-            for i in 0..<rtnl_route_get_nnexthops(route) {
-                guard let hop = rtnl_route_nexthop_n(route, i), rtnl_route_nh_get_ifindex(hop) == collector.index,
-                      let via = rtnl_route_nh_get_gateway(hop), let binary = nl_addr_get_binary_addr(via) else { continue }
-                let bytes = Array(UnsafeRawBufferPointer(start: binary, count: Int(nl_addr_get_len(via))))
-                guard let gateway = IPLiteral(bytes: bytes) else { continue }
-                collector.found.append(DefaultRoute(gateway: gateway, metric: rtnl_route_get_priority(route),
-                                                    protocolID: rtnl_route_get_protocol(route)))
-            }
-        }, Unmanaged.passUnretained(collector).toOpaque())
-        return collector.found
     }
 }

@@ -214,36 +214,11 @@ public final class AddressTracker: @unchecked Sendable {
     /// Default routes of the main table: every live next hop with a gateway (multipath routes
     /// give one per hop), IPv4 first, then by metric, then table order.
     static func gateways(in cache: OpaquePointer) -> [DefaultGateway] {
-        final class Collector { var found: [(gateway: DefaultGateway, metric: UInt32, seq: Int)] = [] }
-        let collector = Collector()
-        nl_cache_foreach(cache, { object, data in
-            guard let route = object, let data else { return }
-            let collector = Unmanaged<Collector>.fromOpaque(data).takeUnretainedValue()
-            guard rtnl_route_get_table(route) == UInt32(RT_TABLE_MAIN.rawValue),
-                  rtnl_route_get_type(route) == UInt8(RTN_UNICAST),
-                  let dst = rtnl_route_get_dst(route), nl_addr_get_prefixlen(dst) == 0
-            else { return }
-            let family: InterfaceAddress.Family
-            switch Int32(rtnl_route_get_family(route)) {
-            case AF_INET: family = .ipv4
-            case AF_INET6: family = .ipv6
-            default: return
-            }
-            let count = rtnl_route_get_nnexthops(route)
-            guard count > 0 else { return }
-            for i in 0..<count {
-                // RTNH_F_DEAD (1): the kernel keeps the hop but does not use it.
-                guard let hop = rtnl_route_nexthop_n(route, i), rtnl_route_nh_get_flags(hop) & 1 == 0 else { continue }
-                let bytes = AddressTracker.bytes(of: rtnl_route_nh_get_gateway(hop))
-                guard bytes.count == (family == .ipv4 ? 4 : 16) else { continue }
-                let gw = DefaultGateway(interfaceIndex: rtnl_route_nh_get_ifindex(hop), family: family, bytes: bytes)
-                collector.found.append((gw, rtnl_route_get_priority(route), collector.found.count))
-            }
-        }, Unmanaged.passUnretained(collector).toOpaque())
-        return collector.found.sorted { l, r in
-            let lf = l.gateway.family == .ipv4 ? 0 : 1, rf = r.gateway.family == .ipv4 ? 0 : 1
-            return (lf, l.metric, l.seq) < (rf, r.metric, r.seq)
-        }.map(\.gateway)
+        let live = DefaultRouteHop.all(in: cache).enumerated().filter { !$0.element.dead }
+        return live.sorted { l, r in
+            let lf = l.element.gateway.family == .ipv4 ? 0 : 1, rf = r.element.gateway.family == .ipv4 ? 0 : 1
+            return (lf, l.element.metric, l.offset) < (rf, r.element.metric, r.offset)
+        }.map(\.element.gateway)
     }
 }
 
