@@ -71,12 +71,33 @@ struct SimHostCommand: ParsableCommand {
     @Option(help: "Seconds to wait for each file-copy reply of --fcopy-script.")
     var fcopyTimeout: Double = 10
 
+    @Option(help: ArgumentHelp("Run this SET_IP_INFO / GET_IP_INFO script once KVP has negotiated, and again (the file read anew) on each SIGUSR2, serving every service meanwhile (JSON lines, `IPInjectionScript` in Sources/HostSimulator/IPInjectionScript.swift); one JSON line per step to --ip-results.", valueName: "file"))
+    var ipScript: String?
+
+    @Option(help: ArgumentHelp("Where --ip-script writes its outcomes (created or truncated at start; default: standard error).", valueName: "file"))
+    var ipResults: String?
+
+    @Option(help: "Seconds to wait for each SET_IP_INFO reply of --ip-script (the guest applies and verifies first).")
+    var ipSetTimeout: Double = 30
+
     func validate() throws {
         guard timesyncVersion == 3 || timesyncVersion == 4 else { throw ValidationError("--timesync-version must be 3 or 4") }
         guard heartbeatInterval >= 0, timesyncInterval >= 0, seconds >= 0 else { throw ValidationError("intervals must be >= 0") }
         _ = try kvpSetRecords()
         _ = try fileCopies()
         _ = try script()
+        _ = try ipInjectionScript()
+    }
+
+    /// `--ip-script`, parsed (again for each SIGUSR2: the file may have changed).
+    private func ipInjectionScript() throws -> IPInjectionScript? {
+        guard let ipScript else { return nil }
+        guard let data = FileManager.default.contents(atPath: ipScript) else { throw ValidationError("cannot read \(ipScript)") }
+        do {
+            return try IPInjectionScript(jsonLines: String(decoding: data, as: UTF8.self))
+        } catch {
+            throw ValidationError("\(ipScript): \(error)")
+        }
     }
 
     /// `--fcopy-script`, parsed.
@@ -125,6 +146,11 @@ struct SimHostCommand: ParsableCommand {
         let freeClock = hostClockOffset.map { FreeRunningTimeSource(offsetNanoseconds: Int64(($0 * 1e9).rounded())) }
         if let freeClock { configuration.timeSource = freeClock }
         if kvpWalkOnSignal { signal(SIGUSR1) { _ in kvpWalkRequested.store(true, ordering: .relaxed) } }
+        if ipScript != nil { signal(SIGUSR2) { _ in ipScriptRequested.store(true, ordering: .relaxed) } }
+        let ipOutput = try ipScript.map { _ in try Self.outputFile(ipResults, otherwise: 2) }
+        defer { if let ipOutput, ipOutput != 2 { close(ipOutput) } }
+        // Once per process, not per agent connection: a restarted agent is not sent the script again.
+        var ipScriptPending = ipScript != nil
         let listener = try SimListener(path: socket)
         Self.printError("sim-host: listening on \(socket)")
         let log = ExchangeLog(output: output)
@@ -142,7 +168,7 @@ struct SimHostCommand: ParsableCommand {
             connections += 1
             log.record(channel: "host", event: "connect", detail: "agent connection \(connections)")
             let host = SimulatedHyperVHost(endpoint: SimHostEndpoint(socket: connection), configuration: configuration, log: log)
-            try serve(host, start: start)
+            try serve(host, start: start, ipOutput: ipOutput, ipScriptPending: &ipScriptPending)
             protocolErrors += host.protocolErrors
         } while acceptReconnect
         if !protocolErrors.isEmpty {
@@ -152,7 +178,8 @@ struct SimHostCommand: ParsableCommand {
     }
 
     /// Offers every service on one agent connection and runs until it ends or --seconds pass.
-    private func serve(_ host: SimulatedHyperVHost, start: ContinuousClock.Instant) throws {
+    private func serve(_ host: SimulatedHyperVHost, start: ContinuousClock.Instant, ipOutput: Int32?,
+                       ipScriptPending: inout Bool) throws {
         try host.offerAll()
         var shutdownSent = false
         var kvpDone = false
@@ -185,6 +212,10 @@ struct SimHostCommand: ParsableCommand {
                 try runScript(script, on: host)
                 return
             }
+            if let ipOutput, host.isReady(.kvp), ipScriptPending || ipScriptRequested.exchange(false, ordering: .relaxed) {
+                ipScriptPending = false
+                runIPScript(on: host, output: ipOutput)
+            }
             if kvpWalkRequested.exchange(false, ordering: .relaxed) {
                 if host.isReady(.kvp) {
                     for pool: UInt8 in [2, 1] { _ = try host.kvpEnumerate(pool: pool) }
@@ -210,6 +241,26 @@ struct SimHostCommand: ParsableCommand {
         }
     }
 
+    /// Runs `--ip-script` as the file is now, one JSON line per step (written as they come). A
+    /// script that no longer parses is one `{"error": …}` line; the host goes on serving.
+    private func runIPScript(on host: SimulatedHyperVHost, output: Int32) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        func emit(_ line: Data) {
+            var line = line
+            line.append(0x0a)
+            line.withUnsafeBytes { _ = write(output, $0.baseAddress, $0.count) }
+        }
+        do {
+            guard let script = try ipInjectionScript() else { return }
+            try host.runIPInjectionScript(script, setTimeout: ipSetTimeout) { outcome in
+                if let line = try? encoder.encode(outcome) { emit(line) }
+            }
+        } catch {
+            if let line = try? encoder.encode(["error": "\(error)"]) { emit(line) }
+        }
+    }
+
     /// `path` opened for writing (created or truncated), or `standard` when there is none.
     private static func outputFile(_ path: String?, otherwise standard: Int32) throws -> Int32 {
         guard let path else { return standard }
@@ -231,4 +282,6 @@ struct SimHostCommand: ParsableCommand {
 
 /// Set by SIGUSR1 (`--kvp-walk-on-signal`), taken by the serve loop.
 private let kvpWalkRequested = Atomic<Bool>(false)
+/// Set by SIGUSR2 (`--ip-script`), taken by the serve loop.
+private let ipScriptRequested = Atomic<Bool>(false)
 

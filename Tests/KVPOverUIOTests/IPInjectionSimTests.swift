@@ -84,6 +84,30 @@ struct FakeKernelIPInfo: IPInfoSource {
         #expect(backend.applied.count == 1)
     }
 
+    /// `sim-host --ip-script`'s runner against the agent: each step's status by name, and the
+    /// GET_IP_INFO step reads back what the SET applied.
+    @Test func scriptedSetThenGetReportsEachOutcome() throws {
+        let (harness, _, _) = try harness(.works)
+        defer { harness.stop() }
+        let mac = FakeAdapterSysfs.mac.uppercased(), guid = FakeAdapterSysfs.guid
+        let script = try IPInjectionScript(jsonLines: """
+            {"label": "static", "set": {"adapter": "\(guid)", "addresses": "192.0.2.10;2001:db8::10", "subnets": "255.255.255.0;64", "gateways": "192.0.2.1"}}
+            {"label": "readback", "get": "\(mac)"}
+            {"label": "bad token", "set": {"adapter": "\(guid)", "addresses": "192.0.2.300", "subnets": "255.255.255.0"}}
+            {"label": "unknown adapter", "set": {"adapter": "{00000000-0000-0000-0000-00000000abcd}", "addresses": "192.0.2.11", "subnets": "255.255.255.0"}}
+            """)
+        var outcomes: [IPInjectionScript.Outcome] = []
+        try harness.host.runIPInjectionScript(script) { outcomes.append($0) }
+        #expect(outcomes.map(\.status) == ["HV_S_OK", "HV_S_OK", "HV_INVALIDARG", "HV_GUID_NOTFOUND"])
+        #expect(outcomes.map(\.label) == ["static", "readback", "bad token", "unknown adapter"])
+        #expect(outcomes[1].op == "get" && outcomes[1].adapter == mac)
+        #expect(outcomes[1].addresses == "192.0.2.10;2001:db8::10")
+        // IPv6 prefixes read back as "/64", as hv_kvp_daemon writes them (docs/PROTOCOL.md §7.18 table).
+        #expect(outcomes[1].subnets == "255.255.255.0;/64")
+        #expect(outcomes[1].gateways == "192.0.2.1;")
+        #expect(outcomes[0].addresses == nil && outcomes[0].seconds != nil)
+    }
+
     @Test func theReplyWaitsForTheKernelAndTheLoopKeepsServing() throws {
         let (harness, _, _) = try harness(.worksAfter(.milliseconds(800)))
         defer { harness.stop() }
