@@ -8,7 +8,8 @@
 # Two VMs, run at the same time (both mostly wait on the agent):
 #   A  main checks (scripts/vm/guest-checks.sh main), then a host power-off request: QEMU must
 #      exit because the guest powered off, after the agent's reply (sim host's exchange log).
-#   B  package life cycle, then a host restart request: the guest reboots (same QEMU, same
+#   B  package life cycle; host IP injection (SET_IP_INFO, GET_IP_INFO) through the VM's network
+#      manager(s) on its NIC; then a host restart request: the guest reboots (same QEMU, same
 #      snapshot disk) and the agent negotiates again in the second boot.
 # Prints one line per check (PASS / FAIL / PENDING) and closes with "N passed, M failed, K pending";
 # exits 1 if any failed. Image cache: scripts/vm/image.sh (outside the clone); job folders and

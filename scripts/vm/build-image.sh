@@ -43,6 +43,7 @@ mmdebstrap --variant=minbase --include="$VM_PACKAGES" \
   --customize-hook='chmod 755 "$1/usr/local/sbin/vmtest-runner"; chroot "$1" systemctl enable vmtest-runner.service' \
   --customize-hook='chroot "$1" systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service e2scrub_all.timer fstrim.timer man-db.timer 2>/dev/null || true' \
   --customize-hook='printf "9p\n9pnet_virtio\n" > "$1/etc/modules-load.d/9p.conf"' \
+  --customize-hook='chroot "$1" systemctl disable NetworkManager.service NetworkManager-wait-online.service NetworkManager-dispatcher.service 2>/dev/null || true' \
   --customize-hook='cp -L "$1/vmlinuz" "$1/../vmlinuz" && cp -L "$1/initrd.img" "$1/../initrd.img"' \
   bookworm "$ROOT" "${mirrors[@]}"
 t1=$(date +%s.%N)

@@ -7,8 +7,9 @@
 #               timesync (discipline, then chrony), stop, sandbox denials; pending services;
 #               then arms a host power-off request and leaves the VM running (the agent powers
 #               it off; scripts/vm-test.sh checks that from outside).
-#   lifecycle   upgrade over an older build, remove, purge, hyperv-daemons beside it; then arms
-#               a host restart request (the agent reboots the VM).
+#   lifecycle   upgrade over an older build, remove, purge, hyperv-daemons beside it; SET_IP_INFO
+#               through each network manager of IP_MANAGERS in turn; then arms a host restart
+#               request (the agent reboots the VM).
 #   after-reboot  the second boot of the lifecycle VM: the agent negotiates again.
 # Anything may happen for real here: this is a throw-away VM (root disk snapshot=on).
 set -uo pipefail
@@ -119,6 +120,217 @@ arm_shutdown() {
   systemctl restart hvagent-sim-host.service
   systemctl start hvagent.service
   info "armed: the sim host asks for a shutdown with flags $1 5 s after start (exchange log: ${2##*/})"
+}
+
+# ---- SET_IP_INFO through the VM's network manager ------------------------------------------------
+# The guest's one NIC (scripts/vm/run-in-vm.sh: virtio-net, nothing else on its QEMU hub). The agent
+# finds a SET_IP_INFO's adapter by /sys/class/net/<if>/device/device_id == the VMBus instance GUID;
+# virtio has no such file, so a second test drop-in gives the agent's unit (only it) a private
+# /sys/class/net: a copy of each interface's address and ifindex, plus that file for the NIC.
+NIC_MAC=52:54:00:12:34:56
+# The `[kvp] ip_injection` values run, each with that manager (if any) managing the NIC.
+IP_MANAGERS="netlink"
+NIC_GUID='{f8615163-df3e-46c5-913f-f2d2f965ed0e}'
+IPDIR=/run/vmtest-ip
+IP_DROPIN=/etc/systemd/system/hvagent.service.d/vm-test-ip.conf
+nic_name() { local d; for d in /sys/class/net/*; do [ "$(cat "$d/address" 2>/dev/null)" = "$NIC_MAC" ] && { echo "${d##*/}"; return 0; }; done; return 1; }
+# ip_host STEP...: the sim host runs these --ip-script steps now (SIGUSR2); waits for their outcomes.
+ip_host() {
+  local before; before=$(wc -l <"$IPDIR/results.jsonl")
+  printf '%s\n' "$@" >"$IPDIR/steps.jsonl"
+  systemctl kill -s USR2 hvagent-sim-host.service
+  wait_for 90 sh -c "[ \$(wc -l <$IPDIR/results.jsonl) -ge $((before + $#)) ]"
+}
+# ip_outcome LABEL [FIELD]: the last outcome with that label (FIELD of it, or the whole line).
+ip_outcome() { python3 - "$IPDIR/results.jsonl" "$@" <<'PY'
+import json, sys
+last = None
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("label") == sys.argv[2]: last = r
+if last is None: sys.exit(1)
+print(last.get(sys.argv[3], "") if len(sys.argv) > 3 else json.dumps(last, sort_keys=True))
+PY
+}
+# kernel_view IF: the interface's global addresses and default gateways, sorted, as netlink shows them.
+kernel_view() { { ip -j addr show dev "$1"; echo; ip -j -4 route show default dev "$1"; echo; ip -j -6 route show default dev "$1"; } | python3 -c '
+import json, sys
+a, r4, r6 = [json.loads(p) if p.strip() else [] for p in sys.stdin.read().split("\n\n")]
+addrs = sorted("%s/%d" % (x["local"], x["prefixlen"]) for i in a for x in i.get("addr_info", []) if x.get("scope") == "global")
+gws = sorted(r["gateway"] for r in r4 + r6 if "gateway" in r)
+print("addresses %s; gateways %s" % (" ".join(addrs) or "-", " ".join(gws) or "-"))'; }
+kernel_is() { [ "$(kernel_view "$1")" = "$2" ]; }
+# manager_view MANAGER IF: what the manager itself says it configured on IF (one line).
+manager_view() {
+  local f
+  case $1 in
+  networkmanager)
+    for f in GENERAL.CONNECTION IP4.ADDRESS IP6.ADDRESS IP4.GATEWAY IP6.GATEWAY IP4.DNS IP6.DNS; do
+      printf '%s %s; ' "$f" "$(nmcli -g "$f" dev show "$2" 2>&1 | sed 's/\\//g; s/ | /,/g' | paste -sd,)"
+    done ;;
+  networkd)
+    # networkctl prints addresses without their prefix length.
+    networkctl status --no-pager "$2" 2>&1 | python3 -c '
+import re, sys
+key, vals = None, {}
+for line in sys.stdin.read().splitlines():
+    m = re.match(r"\s*([A-Z][A-Za-z ]*):\s*(.*)", line)
+    if m: key = m.group(1).strip(); vals.setdefault(key, []).append(m.group(2).strip())
+    elif key and line.strip(): vals[key].append(line.strip())
+g = lambda k: ",".join(vals.get(k, [])) or "-"
+print("state %s; network file %s; addresses %s; gateways %s; dns %s" % (g("State"), g("Network File"), g("Address"), g("Gateway"), g("DNS")))' ;;
+  *) echo "no manager" ;;
+  esac
+}
+# manager_has MANAGER IF ITEM...: every address (with /prefix; networkd shows none), gateway
+# or DNS server is in the manager's view (for networkd: and the link is configured); for
+# netlink there is no manager to ask.
+manager_has() {
+  local m=$1 ifn=$2 v w; shift 2
+  [ "$m" = netlink ] && return 0
+  v=$(manager_view "$m" "$ifn")
+  [ "$m" = networkd ] && ! grep -q '(configured)' <<<"$v" && return 1
+  for w in "$@"; do [ "$m" = networkd ] && w=${w%/*}; grep -qFw -- "$w" <<<"$v" || return 1; done
+}
+manager_lacks() {
+  local m=$1 ifn=$2 v w; shift 2
+  [ "$m" = netlink ] && return 0
+  v=$(manager_view "$m" "$ifn")
+  for w in "$@"; do [ "$m" = networkd ] && w=${w%/*}; grep -qFw -- "$w" <<<"$v" && return 1; done
+  return 0
+}
+# ip_baseline MANAGER IF: the manager under test running and managing IF with a static
+# configuration of its own (198.51.100.5/24, 2001:db8:1::5/64), before the host says anything.
+ip_baseline() {
+  case $1 in
+  networkmanager)
+    mkdir -p /etc/NetworkManager/conf.d
+    printf '[main]\nno-auto-default=*\n' >/etc/NetworkManager/conf.d/vm-test.conf
+    systemctl start NetworkManager.service
+    wait_for 30 sh -c "nmcli -t -f RUNNING general | grep -q running" &&
+    nmcli con add type ethernet ifname "$2" con-name vmtest-previous ipv4.method manual ipv4.addresses 198.51.100.5/24 \
+      ipv6.method manual ipv6.addresses 2001:db8:1::5/64 >/dev/null &&
+    nmcli con up vmtest-previous >/dev/null ;;
+  networkd)
+    mkdir -p /etc/systemd/network
+    printf '[Match]\nMACAddress=%s\n\n[Network]\nAddress=198.51.100.5/24\nAddress=2001:db8:1::5/64\n' "$NIC_MAC" >/etc/systemd/network/50-vmtest-previous.network
+    systemctl start systemd-networkd.service ;;
+  netlink)
+    ip link set "$2" up && ip addr add 198.51.100.5/24 dev "$2" && ip addr add 2001:db8:1::5/64 dev "$2" ;;
+  esac
+}
+ip_teardown() {
+  case $1 in
+  networkmanager)
+    nmcli -t -f UUID con show 2>/dev/null | xargs -r nmcli con delete >/dev/null 2>&1
+    systemctl stop NetworkManager.service; rm -f /etc/NetworkManager/conf.d/vm-test.conf ;;
+  networkd)
+    systemctl stop systemd-networkd.service systemd-networkd.socket
+    grep -l -i -r "$NIC_MAC\|$2" /etc/systemd/network /run/systemd/network 2>/dev/null | xargs -r rm -f ;;
+  esac
+  ip addr flush dev "$2" scope global; ip route flush dev "$2"
+}
+# ip_injection MANAGER: `[kvp] ip_injection = MANAGER` (one config line), the manager running
+# and managing the NIC; the host SETs static IPv4 + IPv6 with gateways and DNS, reads it back,
+# then sends requests that must fail without changing anything.
+ip_injection() {
+  local m=$1 ifn t0 v out r want want_gw since
+  ifn=$(nic_name) || { fail "set-ip-info ($m): no NIC with MAC $NIC_MAC: $(ip -br link | tr '\n' '|')"; return; }
+  since=$(date '+%Y-%m-%d %H:%M:%S')
+  t0=$SECONDS
+  if ! out=$(ip_baseline "$m" "$ifn" 2>&1) || ! wait_for 30 sh -c "ip -j addr show dev $ifn | grep -q 198.51.100.5" ||
+     ! wait_for 15 manager_has "$m" "$ifn" 198.51.100.5; then
+    fail "set-ip-info ($m): the previous configuration did not come up: $out; kernel: $(kernel_view "$ifn"); manager: $(manager_view "$m" "$ifn")"
+    ip_teardown "$m" "$ifn"; return
+  fi
+  info "set-ip-info ($m): $ifn managed, previous configuration: kernel: $(kernel_view "$ifn"); manager: $(manager_view "$m" "$ifn")"
+
+  # The agent: one config line, the private sysfs view, the sim host with the IP script.
+  systemctl stop hvagent.service
+  cp /etc/hvagent/hvagent.conf "$IPDIR.conf-before"
+  printf '\n# vm-test: SET_IP_INFO through %s\n[kvp]\nip_injection = %s\nip_verify_timeout_seconds = 4\n' "$m" "$m" >>/etc/hvagent/hvagent.conf
+  rm -rf /run/vmtest-sysnet "$IPDIR"; mkdir -p /run/vmtest-sysnet "$IPDIR"
+  for d in /sys/class/net/*; do mkdir -p "/run/vmtest-sysnet/${d##*/}"; cp "$d/address" "$d/ifindex" "/run/vmtest-sysnet/${d##*/}/"; done
+  mkdir -p "/run/vmtest-sysnet/$ifn/device"; echo "$NIC_GUID" >"/run/vmtest-sysnet/$ifn/device/device_id"
+  printf '[Service]\nBindReadOnlyPaths=/run/vmtest-sysnet:/sys/class/net\n' >"$IP_DROPIN"
+  systemctl daemon-reload
+  local mac_up=${NIC_MAC^^}
+  printf '{"label": "previous", "get": "%s"}\n' "$mac_up" >"$IPDIR/steps.jsonl"
+  : >"$IPDIR/results.jsonl"
+  printf 'SIMHOST_ARGS=%s\n' "--kvp-walk-on-signal --ip-script $IPDIR/steps.jsonl --ip-results $IPDIR/results.jsonl" >/run/hvagent-sim-args
+  systemctl restart hvagent-sim-host.service
+  systemctl start hvagent.service
+  if ! wait_for 30 ip_outcome previous; then
+    fail "set-ip-info ($m): the sim host's first GET_IP_INFO got no outcome: $(cat "$IPDIR/results.jsonl" | tail -2) $(agent_journal | tail -3 | tr '\n' '|')"
+  fi
+  local pid view_ok
+  pid=$(systemctl show -p MainPID --value hvagent)
+  view_ok=$(nsenter -t "$pid" -m cat "/sys/class/net/$ifn/device/device_id" 2>&1)
+  local dropins; dropins=$(ls /etc/systemd/system/hvagent.service.d/ | tr '\n' ' ')
+  if [ "$view_ok" = "$NIC_GUID" ] && [ "$(grep -v '^\[Service\]$' "$IP_DROPIN")" = "BindReadOnlyPaths=/run/vmtest-sysnet:/sys/class/net" ] &&
+     [ "$dropins" = "vm-test-ip.conf vm-test.conf " ]; then
+    pass "set-ip-info ($m): the agent (shipped unit, drop-ins $dropins) sees $ifn/device/device_id = $view_ok through its private /sys/class/net, nothing else changed; GET_IP_INFO before: $(ip_outcome previous status) $(ip_outcome previous addresses)"
+  else fail "set-ip-info ($m): the agent's sysfs view: '$view_ok', drop-ins $dropins: $(cat "$IP_DROPIN" | tr '\n' ' ')"; fi
+
+  # ---- static IPv4 + IPv6, gateways, DNS ----------------------------------------------------------
+  ip_host "{\"label\": \"static\", \"set\": {\"adapter\": \"$NIC_GUID\", \"addresses\": \"192.0.2.10;2001:db8::10\", \"subnets\": \"255.255.255.0;64\", \"gateways\": \"192.0.2.1;2001:db8::1\", \"dns\": \"192.0.2.53;2001:db8::53\"}}" \
+          "{\"label\": \"readback\", \"get\": \"$mac_up\"}"
+  want="addresses 192.0.2.10/24 2001:db8::10/64; gateways 192.0.2.1 2001:db8::1"
+  r=$(ip_outcome static status)
+  wait_for 5 kernel_is "$ifn" "$want"
+  v=$(kernel_view "$ifn")
+  if [ "$r" = HV_S_OK ] && [ "$v" = "$want" ] && manager_has "$m" "$ifn" 192.0.2.10/24 2001:db8::10/64 192.0.2.1 2001:db8::1 192.0.2.53 &&
+     manager_lacks "$m" "$ifn" 198.51.100.5/24; then
+    pass "set-ip-info ($m): host SET static IPv4+IPv6 -> $r in $(ip_outcome static seconds | cut -c1-5) s; kernel: $v (exactly); manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep -m1 'SET_IP_INFO applied' | cut -c1-200)"
+  else fail "set-ip-info ($m): host SET static -> $r; kernel: $v (want $want); manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep 'SET_IP_INFO' | tail -2 | tr '\n' '|')"; fi
+  local ga gg
+  ga=$(ip_outcome readback addresses); gg=$(ip_outcome readback gateways)
+  if [ "$(ip_outcome readback status)" = HV_S_OK ] && grep -qw 192.0.2.10 <<<"${ga//;/ }" && grep -qw 2001:db8::10 <<<"${ga//;/ }" &&
+     ! grep -qw 198.51.100.5 <<<"${ga//;/ }" && grep -qw 192.0.2.1 <<<"${gg//;/ }" && grep -qw 2001:db8::1 <<<"${gg//;/ }"; then
+    pass "set-ip-info ($m): host GET_IP_INFO reads it back: addresses $ga, subnets $(ip_outcome readback subnets), gateways $gg, dns '$(ip_outcome readback dns)', dhcp $(ip_outcome readback dhcp)"
+  else fail "set-ip-info ($m): GET_IP_INFO after SET: $(ip_outcome readback)"; fi
+
+  # ---- forced failure: a gateway the kernel cannot route to (outside every subnet of the NIC) -----
+  # The backend applies it, the kernel never shows that default route, the 4 s verification ends:
+  # HV_E_FAIL, and the configuration of the successful SET must be back, in the kernel and the manager.
+  ip_host "{\"label\": \"unreachable gateway\", \"set\": {\"adapter\": \"$NIC_GUID\", \"addresses\": \"192.0.2.20\", \"subnets\": \"255.255.255.0\", \"gateways\": \"203.0.113.1\"}}"
+  r=$(ip_outcome "unreachable gateway" status)
+  local t_reply=$SECONDS
+  wait_for 20 kernel_is "$ifn" "$want"
+  v=$(kernel_view "$ifn")
+  wait_for 10 manager_has "$m" "$ifn" 192.0.2.10/24 2001:db8::10/64 192.0.2.1 2001:db8::1
+  if [ "$r" = HV_E_FAIL ] && [ "$v" = "$want" ] && manager_has "$m" "$ifn" 192.0.2.10/24 2001:db8::10/64 192.0.2.1 2001:db8::1 &&
+     manager_lacks "$m" "$ifn" 192.0.2.20/24 203.0.113.1; then
+    pass "set-ip-info ($m): forced failure (gateway 203.0.113.1 off every subnet) -> $r after $(ip_outcome "unreachable gateway" seconds | cut -c1-5) s, previous configuration back (kernel after $((SECONDS - t_reply)) s): $v; manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep -m1 'did not show' | cut -c1-260)"
+  else fail "set-ip-info ($m): forced failure -> $r; kernel: $v (want $want); manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep 'SET_IP_INFO' | tail -2 | tr '\n' '|')"; fi
+
+  # ---- requests answered at once, changing nothing ---------------------------------------------------
+  ip_host "{\"label\": \"unknown adapter\", \"set\": {\"adapter\": \"{00000000-0000-0000-0000-00000000abcd}\", \"addresses\": \"192.0.2.30\", \"subnets\": \"255.255.255.0\"}}" \
+          "{\"label\": \"bad token\", \"set\": {\"adapter\": \"$NIC_GUID\", \"addresses\": \"192.0.2.300\", \"subnets\": \"255.255.255.0\"}}" \
+          "{\"label\": \"after\", \"get\": \"$mac_up\"}"
+  v=$(kernel_view "$ifn")
+  if [ "$(ip_outcome "unknown adapter" status)" = HV_GUID_NOTFOUND ] && [ "$(ip_outcome "bad token" status)" = HV_INVALIDARG ] &&
+     [ "$v" = "$want" ] && [ "$(ip_outcome after addresses)" = "$ga" ]; then
+    pass "set-ip-info ($m): unknown adapter GUID -> HV_GUID_NOTFOUND, bad token 192.0.2.300 -> HV_INVALIDARG, nothing changed ($v)"
+  else fail "set-ip-info ($m): unknown adapter -> $(ip_outcome "unknown adapter" status), bad token -> $(ip_outcome "bad token" status); kernel $v; GET $(ip_outcome after addresses)"; fi
+
+  # ---- the sandbox let it through ----------------------------------------------------------------------
+  local denials
+  denials=$(journalctl --since "$since" -o cat --no-pager _SYSTEMD_UNIT=hvagent.service + SYSLOG_IDENTIFIER=hvagent |
+            grep -Ei 'EPERM|EROFS|EACCES|Operation not permitted|Read-only file system|Permission denied|seccomp|AccessDenied|not authorized|errno[ =:]*(1|13|30)\b')
+  if [ -z "$denials" ]; then pass "set-ip-info ($m): no sandbox or D-Bus denial in the agent's journal (hardened unit as shipped)"
+  else fail "set-ip-info ($m): denied: $(head -5 <<<"$denials" | tr '\n' '|')"; fi
+  info "set-ip-info ($m): done in $((SECONDS - t0)) s"
+  journalctl --since "$since" -o short-monotonic --no-pager -u hvagent -u NetworkManager -u systemd-networkd >"/mnt/job/files/journal-ip-$m.txt" 2>&1
+  cp "$IPDIR/results.jsonl" "/mnt/job/files/ip-results-$m.jsonl" 2>/dev/null
+
+  # Back to how it was: the agent without IP injection, no manager on the NIC.
+  systemctl stop hvagent.service
+  cp "$IPDIR.conf-before" /etc/hvagent/hvagent.conf
+  rm -f "$IP_DROPIN" /run/hvagent-sim-args; systemctl daemon-reload
+  ip_teardown "$m" "$ifn"
+  systemctl restart hvagent-sim-host.service
+  systemctl start hvagent.service
 }
 
 DEB=$(ls "$HERE"/hvagent_*.deb | grep -v '~' | head -1)
@@ -318,7 +530,6 @@ print(int(sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)([a-z]+)", s
   # ---- services not landed yet ------------------------------------------------------------------
   pending "vss-freeze-thaw: waiting for issue 12 (VSS: freeze and thaw the VM's real ext4/xfs filesystems)"
   pending "file-copy: waiting for issue 13 (file copy lands a file with the right name, bytes and mode)"
-  pending "set-ip-info: waiting for issue 15 (SET_IP_INFO applied by the VM's real networkd)"
 
   # ---- last: a host power-off request (checked from outside by scripts/vm-test.sh) ---------------
   write_dropin "--system-clock --timesync-mode discipline"
@@ -379,6 +590,8 @@ lifecycle)
     # systemd would drop one of the two conflicting start jobs at boot).
     systemctl disable hv-kvp-daemon.service 2>/dev/null
   else fail "apt-get install ./${HVD##*/}: $(tail -3 /run/apt.log | tr '\n' ' ')"; fi
+  # ---- SET_IP_INFO through each network manager in turn (one config line each) -------------------
+  for m in $IP_MANAGERS; do ip_injection "$m"; done
   # ---- last: a host restart request (checked from outside by scripts/vm-test.sh) ------------------
   journalctl -b -o short-monotonic --no-pager -u hvagent -u hvagent-sim-host -u hv-kvp-daemon >/mnt/job/files/journal-lifecycle.txt 2>&1
   arm_shutdown 2 /mnt/job/files/simhost-reboot.jsonl
