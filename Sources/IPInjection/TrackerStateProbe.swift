@@ -5,6 +5,10 @@ import NetInfo
 ///
 /// Pending notifications are applied first: the tracker is safe to drive from any thread, and
 /// when the agent's loop drains it too, this only makes the view current sooner.
+///
+/// A tentative address is not there yet: until duplicate address detection succeeds it cannot be
+/// used, and one another machine holds stays tentative (dadfailed) for good — a configuration
+/// that is listed but does not work (docs/PROTOCOL.md §7.19).
 public struct TrackerStateProbe: IPStateProbe {
     public let tracker: AddressTracker
 
@@ -16,7 +20,8 @@ public struct TrackerStateProbe: IPStateProbe {
         _ = try? tracker.processPendingEvents()
         let snapshot = tracker.snapshot()
         return ObservedIPState(
-            addresses: Set(snapshot.addresses(onInterface: interface.index).compactMap(IPConfiguration.Address.init)),
+            addresses: Set(snapshot.addresses(onInterface: interface.index).filter { !$0.isTentative }
+                .compactMap(IPConfiguration.Address.init)),
             defaultGateways: Set(snapshot.gateways(onInterface: interface.index).compactMap { IPLiteral(bytes: $0.bytes) }))
     }
 }

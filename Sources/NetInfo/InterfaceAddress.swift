@@ -65,6 +65,11 @@ public struct InterfaceAddress: Sendable, Hashable {
     /// (NetworkManager, systemd-networkd, dhcpcd, dhclient-script) install leased addresses.
     public var isPermanent: Bool { flags & 0x80 != 0 }
 
+    /// IFA_F_TENTATIVE: IPv6 duplicate address detection has not finished, or has failed (the
+    /// kernel sets IFA_F_DADFAILED 0x08 with it and never clears it): the address is listed but
+    /// not usable, so it does not count as configured (SET_IP_INFO verification).
+    public var isTentative: Bool { flags & 0x40 != 0 }
+
     /// `inet_pton` of `text` for `family` (AF_INET, AF_INET6): `size` bytes, or nil.
     public static func parse(_ text: String, family: Int32, size: Int) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 16)

@@ -107,7 +107,16 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
         XCTAssertTrue(refused.message.contains("add default route via 10.77.0.1"), refused.message)
         XCTAssertEqual(Self.normalised(Self.kernelState()), Self.normalised(afterFirst))
 
-        // 4. DHCP cannot be done over netlink: refused before any change.
+        // 4. An IPv6 address another machine on the link holds (veth5, the other end): the kernel
+        //    lists it but duplicate address detection fails it, so it never counts as applied.
+        try Shell.must("ip -6 addr add 2001:db8:5::99/64 dev veth5 nodad")
+        let duplicate = injector.set(HostIPSettings(adapterID: Self.guid, addresses: "198.51.100.5;2001:db8:5::99",
+                                                    subnets: "255.255.255.0;64", gateways: "198.51.100.1;2001:db8:5::1"))
+        XCTAssertEqual(duplicate.status, .fail, duplicate.message)
+        XCTAssertTrue(duplicate.message.contains("address 2001:db8:5::99/64"), duplicate.message)
+        XCTAssertEqual(Self.normalised(Self.kernelState()), Self.normalised(afterFirst))
+
+        // 5. DHCP cannot be done over netlink: refused before any change.
         let dhcp = injector.set(HostIPSettings(adapterID: Self.guid, dhcpEnabled: true))
         XCTAssertEqual(dhcp.status, .fail)
         XCTAssertTrue(dhcp.message.contains("cannot run DHCP"), dhcp.message)

@@ -131,6 +131,9 @@ NIC_MAC=52:54:00:12:34:56
 # The `[kvp] ip_injection` values run, each with that manager (if any) managing the NIC.
 IP_MANAGERS="netlink"
 NIC_GUID='{f8615163-df3e-46c5-913f-f2d2f965ed0e}'
+# The other port of the NIC's QEMU hub (run-in-vm.sh): in a network namespace of its own, it is
+# a second machine on that network that already holds 2001:db8::20.
+PEER_MAC=52:54:00:12:34:ee
 IPDIR=/run/vmtest-ip
 IP_DROPIN=/etc/systemd/system/hvagent.service.d/vm-test-ip.conf
 nic_name() { local d; for d in /sys/class/net/*; do [ "$(cat "$d/address" 2>/dev/null)" = "$NIC_MAC" ] && { echo "${d##*/}"; return 0; }; done; return 1; }
@@ -156,7 +159,8 @@ PY
 kernel_view() { { ip -j addr show dev "$1"; echo; ip -j -4 route show default dev "$1"; echo; ip -j -6 route show default dev "$1"; } | python3 -c '
 import json, sys
 a, r4, r6 = [json.loads(p) if p.strip() else [] for p in sys.stdin.read().split("\n\n")]
-addrs = sorted("%s/%d" % (x["local"], x["prefixlen"]) for i in a for x in i.get("addr_info", []) if x.get("scope") == "global")
+addrs = sorted("%s/%d%s" % (x["local"], x["prefixlen"], "(dadfailed)" if x.get("dadfailed") else "")
+               for i in a for x in i.get("addr_info", []) if x.get("scope") == "global")
 gws = sorted(r["gateway"] for r in r4 + r6 if "gateway" in r)
 print("addresses %s; gateways %s" % (" ".join(addrs) or "-", " ".join(gws) or "-"))'; }
 kernel_is() { [ "$(kernel_view "$1")" = "$2" ]; }
@@ -230,6 +234,15 @@ ip_teardown() {
   esac
   ip addr flush dev "$2" scope global; ip route flush dev "$2"
 }
+# hub_peer: the hub's other NIC in namespace "hubpeer", holding 2001:db8::20 (valid at once: nodad).
+hub_peer() {
+  local d p=""
+  ip netns pids hubpeer >/dev/null 2>&1 && ip -n hubpeer -6 addr show | grep -q 2001:db8::20 && return 0
+  for d in /sys/class/net/*; do [ "$(cat "$d/address" 2>/dev/null)" = "$PEER_MAC" ] && p=${d##*/}; done
+  [ -n "$p" ] || return 1
+  ip netns add hubpeer && ip link set "$p" netns hubpeer && ip -n hubpeer link set "$p" up &&
+    ip -n hubpeer addr add 2001:db8::20/64 dev "$p" nodad
+}
 # ip_injection MANAGER: `[kvp] ip_injection = MANAGER` (one config line), the manager running
 # and managing the NIC; the host SETs static IPv4 + IPv6 with gateways and DNS, reads it back,
 # then sends requests that must fail without changing anything.
@@ -290,18 +303,20 @@ ip_injection() {
     pass "set-ip-info ($m): host GET_IP_INFO reads it back: addresses $ga, subnets $(ip_outcome readback subnets), gateways $gg, dns '$(ip_outcome readback dns)', dhcp $(ip_outcome readback dhcp)"
   else fail "set-ip-info ($m): GET_IP_INFO after SET: $(ip_outcome readback)"; fi
 
-  # ---- forced failure: a gateway the kernel cannot route to (outside every subnet of the NIC) -----
-  # The backend applies it, the kernel never shows that default route, the 4 s verification ends:
-  # HV_E_FAIL, and the configuration of the successful SET must be back, in the kernel and the manager.
-  ip_host "{\"label\": \"unreachable gateway\", \"set\": {\"adapter\": \"$NIC_GUID\", \"addresses\": \"192.0.2.20\", \"subnets\": \"255.255.255.0\", \"gateways\": \"203.0.113.1\"}}"
-  r=$(ip_outcome "unreachable gateway" status)
+  # ---- forced failure: an IPv6 address another machine on the link already holds -----------------
+  # The backend applies it, the kernel's duplicate address detection fails it (dadfailed: never
+  # usable), the 4 s verification ends: HV_E_FAIL, and the configuration of the successful SET
+  # must be back, in the kernel and in the manager.
+  hub_peer || fail "set-ip-info ($m): no second machine on the hub: $(ip -br link | tr '\n' '|')"
+  ip_host "{\"label\": \"duplicate address\", \"set\": {\"adapter\": \"$NIC_GUID\", \"addresses\": \"192.0.2.10;2001:db8::20\", \"subnets\": \"255.255.255.0;64\", \"gateways\": \"192.0.2.1;2001:db8::1\"}}"
+  r=$(ip_outcome "duplicate address" status)
   local t_reply=$SECONDS
   wait_for 20 kernel_is "$ifn" "$want"
   v=$(kernel_view "$ifn")
   wait_for 10 manager_has "$m" "$ifn" 192.0.2.10/24 2001:db8::10/64 192.0.2.1 2001:db8::1
   if [ "$r" = HV_E_FAIL ] && [ "$v" = "$want" ] && manager_has "$m" "$ifn" 192.0.2.10/24 2001:db8::10/64 192.0.2.1 2001:db8::1 &&
-     manager_lacks "$m" "$ifn" 192.0.2.20/24 203.0.113.1; then
-    pass "set-ip-info ($m): forced failure (gateway 203.0.113.1 off every subnet) -> $r after $(ip_outcome "unreachable gateway" seconds | cut -c1-5) s, previous configuration back (kernel after $((SECONDS - t_reply)) s): $v; manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep -m1 'did not show' | cut -c1-260)"
+     manager_lacks "$m" "$ifn" 2001:db8::20/64; then
+    pass "set-ip-info ($m): forced failure (2001:db8::20, which another machine on the link holds: DAD fails) -> $r after $(ip_outcome "duplicate address" seconds | cut -c1-5) s, previous configuration back (kernel after $((SECONDS - t_reply)) s): $v; manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep -m1 'SET_IP_INFO for .* answered HV_E_FAIL' | cut -c1-300)"
   else fail "set-ip-info ($m): forced failure -> $r; kernel: $v (want $want); manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep 'SET_IP_INFO' | tail -2 | tr '\n' '|')"; fi
 
   # ---- requests answered at once, changing nothing ---------------------------------------------------

@@ -9,8 +9,9 @@
 # Env: IMAGE_DIR (required), MEM (MiB, 1024), SMP (2), TIMEOUT (s, 600), REBOOT=1 (a guest
 #      reboot restarts the guest instead of ending QEMU), CPU (max,-svm,-la57; see the recipe's
 #      README: KVM is unusable here, TCG only), APPEND (extra kernel arguments), NIC_MAC
-#      (52:54:00:12:34:56: the guest's one NIC, virtio-net on a QEMU hub with nothing else on it,
-#      so no traffic leaves the VM; the SET_IP_INFO checks configure it).
+#      (52:54:00:12:34:56: the NIC the SET_IP_INFO checks configure, virtio-net on a QEMU hub whose
+#      only other port is a second NIC, 52:54:00:12:34:ee, that the checks move into a network
+#      namespace as "another machine on the network"; no traffic leaves the VM).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 2 ] || { sed -n 2,13p "$0"; exit 2; }
@@ -33,6 +34,7 @@ set +e
   qemu-system-x86_64 -accel tcg,thread=multi,tb-size=256 -cpu "${CPU:-max,-svm,-la57}" \
     -m "$MEM" -smp "$SMP" -nodefaults -display none "${noreboot[@]}" -serial stdio \
     -netdev hubport,id=nic0,hubid=0 -device virtio-net-pci,netdev=nic0,mac="${NIC_MAC:-52:54:00:12:34:56}" \
+    -netdev hubport,id=peer0,hubid=0 -device virtio-net-pci,netdev=peer0,mac=52:54:00:12:34:ee \
     -kernel "$IMAGE_DIR/vmlinux" -initrd "$IMAGE_DIR/initrd.img" \
     -append "console=ttyS0 root=/dev/vda rw panic=-1 quiet loglevel=3 no_timer_check vmtest.job=1 ${APPEND:-}" \
     -drive file="$IMAGE_DIR/rootfs.img",format=raw,if=virtio,snapshot=on,cache=unsafe \
