@@ -74,10 +74,20 @@ public struct NetlinkBackend: IPConfigurationBackend {
                 added.append(DefaultRoute(gateway: gateway, metric: UInt32(family == .ipv4 ? n : 1024 + n), protocolID: UInt8(RTPROT_STATIC)))
             }
         }
+        // When the interface's last IPv4 address goes, the kernel drops every route through it,
+        // and a removed primary takes its secondaries along unless promote_secondaries is set
+        // (docs/PROTOCOL.md §7.19): a default route
+        // kept across an address change of its family could vanish behind the backend's back, and
+        // the undo would not bring it back. So such a route is removed first and added back last,
+        // both as recorded changes.
+        let removedAddresses = permanent.filter { !wanted.contains($0) }
+        let changedFamilies = Set(removedAddresses.map(\.address.family))
+        let kept = routes.filter { wantedGateways.contains($0.gateway) && changedFamilies.contains($0.gateway.family) }
         let changes = routes.filter { !wantedGateways.contains($0.gateway) }.map(Change.removeDefaultRoute)
-            + permanent.filter { !wanted.contains($0) }.map(Change.removeAddress)
+            + kept.map(Change.removeDefaultRoute)
+            + removedAddresses.map(Change.removeAddress)
             + configuration.addresses.filter { !permanent.contains($0) }.map(Change.addAddress)
-            + added.map(Change.addDefaultRoute)
+            + (kept + added).map(Change.addDefaultRoute)
         var done: [Change] = []
         do {
             for change in changes {

@@ -107,7 +107,24 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
         XCTAssertTrue(refused.message.contains("add default route via 10.77.0.1"), refused.message)
         XCTAssertEqual(Self.normalised(Self.kernelState()), Self.normalised(afterFirst))
 
-        // 4. An IPv6 address another machine on the link holds (veth5, the other end): the kernel
+        // 4. A new IPv4 address with the same gateway: the kernel drops the interface's routes
+        //    when its last IPv4 address goes, so the kept default route must be put back.
+        let moved = injector.set(HostIPSettings(adapterID: Self.guid, addresses: "198.51.100.6;2001:db8:5::5",
+                                                subnets: "255.255.255.0;64", gateways: "198.51.100.1;2001:db8:5::1"))
+        XCTAssertEqual(moved.status, .ok, moved.message)
+        state = Self.kernelState()
+        XCTAssertTrue(state.contains("inet 198.51.100.6/24") && !state.contains("198.51.100.5/"), state)
+        XCTAssertTrue(state.contains("default via 198.51.100.1 dev eth5"), state)
+        // ... and a failure after such a change restores the route too.
+        let movedBack = blind.set(HostIPSettings(adapterID: Self.guid, addresses: "198.51.100.5;2001:db8:5::5;203.0.113.7",
+                                                 subnets: "255.255.255.0;64;255.255.255.0", gateways: "198.51.100.1;2001:db8:5::1"))
+        XCTAssertEqual(movedBack.status, .fail, movedBack.message)
+        state = Self.kernelState()
+        XCTAssertTrue(state.contains("inet 198.51.100.6/24") && state.contains("default via 198.51.100.1 dev eth5"), state)
+        XCTAssertEqual(injector.set(request).status, .ok)
+        XCTAssertEqual(Self.normalised(Self.kernelState()), Self.normalised(afterFirst))
+
+        // 5. An IPv6 address another machine on the link holds (veth5, the other end): the kernel
         //    lists it but duplicate address detection fails it, so it never counts as applied.
         try Shell.must("ip -6 addr add 2001:db8:5::99/64 dev veth5 nodad")
         let duplicate = injector.set(HostIPSettings(adapterID: Self.guid, addresses: "198.51.100.5;2001:db8:5::99",
@@ -116,7 +133,7 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
         XCTAssertTrue(duplicate.message.contains("address 2001:db8:5::99/64"), duplicate.message)
         XCTAssertEqual(Self.normalised(Self.kernelState()), Self.normalised(afterFirst))
 
-        // 5. DHCP cannot be done over netlink: refused before any change.
+        // 6. DHCP cannot be done over netlink: refused before any change.
         let dhcp = injector.set(HostIPSettings(adapterID: Self.guid, dhcpEnabled: true))
         XCTAssertEqual(dhcp.status, .fail)
         XCTAssertTrue(dhcp.message.contains("cannot run DHCP"), dhcp.message)
