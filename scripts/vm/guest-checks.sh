@@ -128,8 +128,11 @@ arm_shutdown() {
 # virtio has no such file, so a second test drop-in gives the agent's unit (only it) a private
 # /sys/class/net: a copy of each interface's address and ifindex, plus that file for the NIC.
 NIC_MAC=52:54:00:12:34:56
-# The `[kvp] ip_injection` values run, each with that manager (if any) managing the NIC.
-IP_MANAGERS="netlink"
+# The `[kvp] ip_injection` values run, each with that manager managing the NIC; a value the
+# installed build does not know yet is a PENDING line. `netlink` (ip_injection.netlink, no manager)
+# works with this harness but not under the shipped unit, which withholds CAP_NET_ADMIN: every
+# change is refused with EPERM (vm-test run of 2026-12-07).
+IP_MANAGERS="networkmanager networkd"
 NIC_GUID='{f8615163-df3e-46c5-913f-f2d2f965ed0e}'
 # The other port of the NIC's QEMU hub (run-in-vm.sh): in a network namespace of its own, it is
 # a second machine on that network that already holds 2001:db8::20.
@@ -248,6 +251,9 @@ hub_peer() {
 # then sends requests that must fail without changing anything.
 ip_injection() {
   local m=$1 ifn t0 v out r want want_gw since
+  if ! out=$(hvagent config --file /dev/null --set "kvp.ip_injection=$m" 2>&1 >/dev/null); then
+    pending "set-ip-info ($m): waiting for that backend (issue 15): $out"; return
+  fi
   ifn=$(nic_name) || { fail "set-ip-info ($m): no NIC with MAC $NIC_MAC: $(ip -br link | tr '\n' '|')"; return; }
   since=$(date '+%Y-%m-%d %H:%M:%S')
   t0=$SECONDS
