@@ -16,11 +16,14 @@ import HVProtocol
 /// The lists are the wire's ';'-separated text, sent as written and never parsed here: a bad
 /// token must reach the guest as it is.
 public struct IPInjectionScript: Sendable, Equatable {
-    /// One SET_IP_INFO body (`struct hv_kvp_ipaddr_value`).
-    public struct Request: Codable, Sendable, Equatable {
-        /// The NIC's VMBus instance GUID, as Hyper-V sends it (braced, lower-case).
+    /// One `struct hv_kvp_ipaddr_value` as text: a SET_IP_INFO request, or what a GET_IP_INFO
+    /// reply held.
+    public struct Settings: Codable, Sendable, Equatable {
+        /// The NIC's VMBus instance GUID (a SET, as Hyper-V sends it: braced, lower-case) or its
+        /// MAC (a GET reply's adapter_id).
         public var adapter: String
-        /// `addr_family` (bit 0 IPv4, bit 1 IPv6); when absent, the families the addresses have.
+        /// `addr_family` (bit 0 IPv4, bit 1 IPv6); in a request, when absent, the families the
+        /// addresses have.
         public var family: UInt8?
         public var dhcp: Bool?
         public var addresses: String?
@@ -39,6 +42,12 @@ public struct IPInjectionScript: Sendable, Equatable {
             self.dns = dns
         }
 
+        /// As the host read it.
+        public init(_ info: KVPHostIPInfo) {
+            self.init(adapter: info.adapterID, family: info.addressFamily, dhcp: info.dhcpEnabled, addresses: info.ipAddresses,
+                      subnets: info.subnets, gateways: info.gateways, dns: info.dnsServers)
+        }
+
         /// The host's message: `family` when given, else bit 0 for a dotted token and bit 1 for
         /// one with a ':' (the guest configures what the lists hold either way; PROTOCOL.md §7.19).
         public var hostIPInfo: KVPHostIPInfo {
@@ -54,10 +63,10 @@ public struct IPInjectionScript: Sendable, Equatable {
     public struct Step: Codable, Sendable, Equatable {
         /// Echoed in the outcome, so a checker finds its step without counting lines.
         public var label: String?
-        public var set: Request?
+        public var set: Settings?
         public var get: String?
 
-        public init(label: String? = nil, set: Request? = nil, get: String? = nil) {
+        public init(label: String? = nil, set: Settings? = nil, get: String? = nil) {
             self.label = label
             self.set = set
             self.get = get
@@ -77,33 +86,18 @@ public struct IPInjectionScript: Sendable, Equatable {
         public var status: String
         /// Request to reply: for SET_IP_INFO, how long the guest took to apply and verify.
         public var seconds: Double?
-        /// A GET_IP_INFO reply's fields, as the host reads them.
-        public var family: UInt8?
-        public var dhcp: Bool?
-        public var addresses: String?
-        public var subnets: String?
-        public var gateways: String?
-        public var dns: String?
+        /// What a GET_IP_INFO reply held.
+        public var reply: Settings?
 
-        public init(step: Int, label: String?, op: String, adapter: String, status: String, seconds: Double? = nil) {
+        public init(step: Int, label: String?, op: String, adapter: String, status: String, seconds: Double? = nil,
+                    reply: Settings? = nil) {
             self.step = step
             self.label = label
             self.op = op
             self.adapter = adapter
             self.status = status
             self.seconds = seconds
-        }
-
-        /// The reply fields of a GET_IP_INFO, filled in.
-        func reading(_ info: KVPHostIPInfo) -> Outcome {
-            var o = self
-            o.family = info.addressFamily
-            o.dhcp = info.dhcpEnabled
-            o.addresses = info.ipAddresses
-            o.subnets = info.subnets
-            o.gateways = info.gateways
-            o.dns = info.dnsServers
-            return o
+            self.reply = reply
         }
     }
 
@@ -164,7 +158,7 @@ extension SimulatedHyperVHost {
             } else if let mac = step.get {
                 let reply = try kvpGetIPInfo(mac: mac, timeout: getTimeout)
                 outcome.status = reply.status.description
-                if let info = reply.info { outcome = outcome.reading(info) }
+                outcome.reply = reply.info.map(IPInjectionScript.Settings.init)
             }
         } catch let error as KVPHostError {
             switch error {

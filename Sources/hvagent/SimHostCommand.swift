@@ -89,25 +89,24 @@ struct SimHostCommand: ParsableCommand {
         _ = try ipInjectionScript()
     }
 
-    /// `--ip-script`, parsed (again for each SIGUSR2: the file may have changed).
-    private func ipInjectionScript() throws -> IPInjectionScript? {
-        guard let ipScript else { return nil }
-        guard let data = FileManager.default.contents(atPath: ipScript) else { throw ValidationError("cannot read \(ipScript)") }
-        do {
-            return try IPInjectionScript(jsonLines: String(decoding: data, as: UTF8.self))
-        } catch {
-            throw ValidationError("\(ipScript): \(error)")
-        }
-    }
-
     /// `--fcopy-script`, parsed.
     private func script() throws -> FileCopyScript? {
-        guard let fcopyScript else { return nil }
-        guard let data = FileManager.default.contents(atPath: fcopyScript) else { throw ValidationError("cannot read \(fcopyScript)") }
+        try Self.parse(fcopyScript, FileCopyScript.init(jsonLines:))
+    }
+
+    /// `--ip-script`, parsed (again for each SIGUSR2: the file may have changed).
+    private func ipInjectionScript() throws -> IPInjectionScript? {
+        try Self.parse(ipScript, IPInjectionScript.init(jsonLines:))
+    }
+
+    /// The script at `path` (nil when there is none), its read or parse error naming the file.
+    private static func parse<Script>(_ path: String?, _ parser: (String) throws -> Script) throws -> Script? {
+        guard let path else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
         do {
-            return try FileCopyScript(jsonLines: String(decoding: data, as: UTF8.self))
+            return try parser(String(decoding: data, as: UTF8.self))
         } catch {
-            throw ValidationError("\(fcopyScript): \(error)")
+            throw ValidationError("\(path): \(error)")
         }
     }
 

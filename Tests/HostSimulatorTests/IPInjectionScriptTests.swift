@@ -50,13 +50,13 @@ import Testing
     /// The lists go out as written (a bad token must reach the guest); the family, when the script
     /// gives none, is the address families the list holds.
     @Test func requestBecomesTheHostsMessageUnchanged() {
-        let both = IPInjectionScript.Request(adapter: Self.guid, addresses: "192.0.2.300;2001:db8::10", subnets: "255.255.255.0;64")
+        let both = IPInjectionScript.Settings(adapter: Self.guid, addresses: "192.0.2.300;2001:db8::10", subnets: "255.255.255.0;64")
         #expect(both.hostIPInfo == KVPHostIPInfo(adapterID: Self.guid, addressFamily: 3, dhcpEnabled: false,
                                                  ipAddresses: "192.0.2.300;2001:db8::10", subnets: "255.255.255.0;64",
                                                  gateways: "", dnsServers: ""))
-        #expect(IPInjectionScript.Request(adapter: Self.guid, addresses: "2001:db8::10").hostIPInfo.addressFamily == 2)
-        #expect(IPInjectionScript.Request(adapter: Self.guid, dhcp: true).hostIPInfo.addressFamily == 0)
-        #expect(IPInjectionScript.Request(adapter: Self.guid, family: 1, addresses: "2001:db8::1").hostIPInfo.addressFamily == 1)
+        #expect(IPInjectionScript.Settings(adapter: Self.guid, addresses: "2001:db8::10").hostIPInfo.addressFamily == 2)
+        #expect(IPInjectionScript.Settings(adapter: Self.guid, dhcp: true).hostIPInfo.addressFamily == 0)
+        #expect(IPInjectionScript.Settings(adapter: Self.guid, family: 1, addresses: "2001:db8::1").hostIPInfo.addressFamily == 1)
     }
 
     /// One outcome is one JSON object a shell checker can read: sorted keys, absent fields left out.
@@ -66,8 +66,12 @@ import Testing
         let set = IPInjectionScript.Outcome(step: 0, label: "static", op: "set", adapter: Self.guid, status: "HV_S_OK")
         #expect(String(decoding: try encoder.encode(set), as: UTF8.self)
             == #"{"adapter":"\#(Self.guid)","label":"static","op":"set","status":"HV_S_OK","step":0}"#)
-        let line = try encoder.encode(IPInjectionScript.Outcome(step: 1, label: nil, op: "get", adapter: "52:54:00:12:34:56", status: "HV_S_OK"))
-        let back = try JSONDecoder().decode(IPInjectionScript.Outcome.self, from: line)
-        #expect(back.addresses == nil && back.status == "HV_S_OK" && back.step == 1)
+        let read = KVPHostIPInfo(adapterID: "52:54:00:12:34:56", addressFamily: 3, dhcpEnabled: false, ipAddresses: "192.0.2.10;2001:db8::10",
+                                 subnets: "255.255.255.0;/64", gateways: "192.0.2.1;", dnsServers: "")
+        let get = IPInjectionScript.Outcome(step: 1, label: nil, op: "get", adapter: "52:54:00:12:34:56", status: "HV_S_OK",
+                                            reply: .init(read))
+        #expect(String(decoding: try encoder.encode(get), as: UTF8.self)
+            == #"{"adapter":"52:54:00:12:34:56","op":"get","reply":{"adapter":"52:54:00:12:34:56","addresses":"192.0.2.10;2001:db8::10","dhcp":false,"dns":"","family":3,"gateways":"192.0.2.1;","subnets":"255.255.255.0;\/64"},"status":"HV_S_OK","step":1}"#)
+        #expect(try JSONDecoder().decode(IPInjectionScript.Outcome.self, from: try encoder.encode(get)) == get)
     }
 }

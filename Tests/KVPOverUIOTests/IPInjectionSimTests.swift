@@ -101,11 +101,11 @@ struct FakeKernelIPInfo: IPInfoSource {
         #expect(outcomes.map(\.status) == ["HV_S_OK", "HV_S_OK", "HV_INVALIDARG", "HV_GUID_NOTFOUND"])
         #expect(outcomes.map(\.label) == ["static", "readback", "bad token", "unknown adapter"])
         #expect(outcomes[1].op == "get" && outcomes[1].adapter == mac)
-        #expect(outcomes[1].addresses == "192.0.2.10;2001:db8::10")
+        #expect(outcomes[1].reply?.addresses == "192.0.2.10;2001:db8::10")
         // IPv6 prefixes read back as "/64", as hv_kvp_daemon writes them (docs/PROTOCOL.md §7.18 table).
-        #expect(outcomes[1].subnets == "255.255.255.0;/64")
-        #expect(outcomes[1].gateways == "192.0.2.1;")
-        #expect(outcomes[0].addresses == nil && outcomes[0].seconds != nil)
+        #expect(outcomes[1].reply?.subnets == "255.255.255.0;/64")
+        #expect(outcomes[1].reply?.gateways == "192.0.2.1;")
+        #expect(outcomes[0].reply == nil && outcomes[0].seconds != nil)
     }
 
     @Test func theReplyWaitsForTheKernelAndTheLoopKeepsServing() throws {

@@ -147,7 +147,8 @@ ip_host() {
   systemctl kill -s USR2 hvagent-sim-host.service
   wait_for 90 sh -c "[ \$(wc -l <$IPDIR/results.jsonl) -ge $((before + $#)) ]"
 }
-# ip_outcome LABEL [FIELD]: the last outcome with that label (FIELD of it, or the whole line).
+# ip_outcome LABEL [FIELD]: the last outcome with that label (FIELD of it, or of the GET_IP_INFO
+# reply it holds; or the whole line).
 ip_outcome() { python3 - "$IPDIR/results.jsonl" "$@" <<'PY'
 import json, sys
 last = None
@@ -155,7 +156,8 @@ for line in open(sys.argv[1]):
     r = json.loads(line)
     if r.get("label") == sys.argv[2]: last = r
 if last is None: sys.exit(1)
-print(last.get(sys.argv[3], "") if len(sys.argv) > 3 else json.dumps(last, sort_keys=True))
+if len(sys.argv) > 3: print(last.get(sys.argv[3], (last.get("reply") or {}).get(sys.argv[3], "")))
+else: print(json.dumps(last, sort_keys=True))
 PY
 }
 # kernel_view IF: the interface's global addresses and default gateways, sorted, as netlink shows them.
