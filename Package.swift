@@ -150,7 +150,7 @@ let package = Package(
         // Live system facts behind KVP: addresses, gateways, DNS, DHCP state, OS info, FQDN.
         .target(name: "NetInfo", dependencies: ["CNetlink", "HVSystem"]),
         // SET_IP_INFO: the host's address configuration checked, written and applied (docs/PROTOCOL.md §7.19).
-        .target(name: "IPInjection", dependencies: ["CNetlink", "HVProtocol", "HVSystem", "NetInfo"]),
+        .target(name: "IPInjection", dependencies: ["CNetlink", "HVProtocol", "HVSystem", "NetInfo", "ProcessSupport"]),
         .testTarget(name: "IPInjectionTests", dependencies: ["IPInjection", "HVProtocol", "NetInfo", "TestSupport"]),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "HVSystem", "TestSupport"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),

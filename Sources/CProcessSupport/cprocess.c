@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "cprocess.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,4 +33,8 @@ int cprocess_epoll_create(void) {
 int cprocess_epoll_watch(int epfd, int fd, int watch) {
     struct epoll_event event = { .events = EPOLLIN, .data.fd = fd };
     return epoll_ctl(epfd, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &event);
+}
+
+int cprocess_pipe_cloexec_nonblock(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC | O_NONBLOCK);
 }
