@@ -35,6 +35,15 @@ int cprocess_epoll_watch(int epfd, int fd, int watch) {
     return epoll_ctl(epfd, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &event);
 }
 
-int cprocess_pipe_cloexec_nonblock(int fds[2]) {
-    return pipe2(fds, O_CLOEXEC | O_NONBLOCK);
+int cprocess_capture_pipe(int fds[2]) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    /* The read end only: a helper whose stderr would not block gets EAGAIN and fails. */
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = saved;
+        return -1;
+    }
+    return 0;
 }

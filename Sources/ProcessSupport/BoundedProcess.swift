@@ -45,7 +45,7 @@ public enum BoundedProcess {
     public static func runCapturingErrors(path: String, arguments: [String] = [], deadline: Date,
                                           limit: Int = 4096) -> (outcome: Outcome, errors: String) {
         var fds: [Int32] = [-1, -1]
-        guard cprocess_pipe_cloexec_nonblock(&fds) == 0 else { return (.failedToStart(errno), "") }
+        guard cprocess_capture_pipe(&fds) == 0 else { return (.failedToStart(errno), "") }
         let spawned = ChildSpawn.spawn(path: path, arguments: arguments, environment: nil, inheritOutput: false,
                                        errorOutput: fds[1], retryWhileBusy: true)
         close(fds[1])
