@@ -300,4 +300,39 @@ import TestSupport
             if !c.dhcpV4 { #expect(!generated.contains("DHCP="), "\(generated)") }
         }
     }
+
+    /// The usual Hyper-V guest: cloud-init's (or the installer's) DHCP definition under the
+    /// interface's name. hvagent's file, read after it, turns its DHCP off and adds the static
+    /// configuration in the one networkd file netplan generates for that interface.
+    @Test(.enabled(if: netplanInstalled, "netplan.io is not installed (scripts/setup.sh installs it)"))
+    func amendsTheInstallersDefinition() throws {
+        let root = NSTemporaryDirectory() + "netplan-amend-\(getpid())-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = root + "/etc/netplan"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try ConfigurationFileWriter.write("""
+            network:
+              version: 2
+              ethernets:
+                eth0:
+                  match:
+                    macaddress: "00:15:5d:aa:bb:cc"
+                  set-name: eth0
+                  dhcp4: true
+
+            """, directory: directory, name: "50-cloud-init.yaml", mode: 0o600)
+        let c = try Self.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53")
+        try ConfigurationFileWriter.write(NetplanBackend.yaml(c, for: Self.eth0), directory: directory,
+                                          name: NetplanBackend.fileName(Self.eth0), mode: 0o600)
+        #expect(NetplanBackend.generates(Self.eth0, root: root))
+        let result = Shell.run("'\(Self.netplanProgram)' generate --root-dir '\(root)' 2>&1")
+        #expect(result.status == 0 && result.output.isEmpty, "\(result.output)")
+        let networkd = root + "/run/systemd/network"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: networkd).filter { $0.hasSuffix(".network") } == ["10-netplan-eth0.network"])
+        let generated = try String(contentsOfFile: networkd + "/10-netplan-eth0.network", encoding: .utf8)
+        for line in ["Name=eth0", "Address=10.1.2.3/24", "Gateway=10.1.2.1", "DNS=10.1.2.53"] {
+            #expect(generated.contains(line), "\(line) missing from:\n\(generated)")
+        }
+        #expect(!generated.contains("DHCP="), "hvagent's dhcp4: false must win: \(generated)")
+    }
 }
