@@ -17,30 +17,15 @@ final class IfcfgBackendNamespaceTests: XCTestCase {
             throw XCTSkip("needs root, unshare and ip")
         }
         print(result.output)
-        XCTAssertEqual(result.status, 0, "namespace run failed")
-        XCTAssertTrue(result.output.contains("Executed 1 test, with 0 failures"), "the body must have run and passed")
-        XCTAssertFalse(result.output.contains("skipped"), "the body must not skip inside the namespace")
+        XCTAssertTrue(PrivateNamespace.bodyPassed(result), "the body must have run in the namespace and passed")
     }
 
     func testNamespaceBody() throws {
         guard ProcessInfo.processInfo.environment[Self.childKey] == "1" else {
             throw XCTSkip("runs only inside the namespace testInPrivateNetworkNamespace creates")
         }
-        let links = Shell.run("ip -o link show")
-        guard links.status == 0, links.output.split(separator: "\n").count == 1, links.output.contains(": lo:") else {
-            XCTFail("not a fresh network namespace; refusing to change anything:\n\(links.output)")
-            return
-        }
-        try Shell.must("""
-            ip link set lo up
-            ip link add eth6 type veth peer name veth6
-            ip link set veth6 up
-            ip link set eth6 address 00:15:5d:06:06:06 up
-            ip addr add 192.0.2.9/24 dev eth6
-            ip route add default via 192.0.2.1 dev eth6
-            """)
-        let index = try XCTUnwrap(Int32(Shell.run("ip -o link show eth6 | cut -d: -f1").output
-            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        try PrivateNamespace.requireFreshNetworkNamespace()
+        let index = try NetlinkBackendNamespaceTests.makeVeth("eth6", mac: "00:15:5d:06:06:06")
         let interface = InjectionInterface(name: "eth6", index: index, mac: "00:15:5d:06:06:06")
         let root = NSTemporaryDirectory() + "ifcfg-ns-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -49,7 +34,7 @@ final class IfcfgBackendNamespaceTests: XCTestCase {
         let previous = "DEVICE=eth6\nBOOTPROTO=none\nIPADDR0=192.0.2.9\nPREFIX0=24\nGATEWAY=192.0.2.1\n"
         try previous.write(toFile: directory + "/ifcfg-eth6", atomically: false, encoding: .utf8)
         XCTAssertTrue(IfcfgBackend.applies(root: root))
-        let before = NetlinkBackendNamespaceTests.normalised(Self.kernelState())
+        let before = NetlinkBackendNamespaceTests.normalised(NetlinkBackendNamespaceTests.kernelState("eth6"))
 
         let c = IPConfiguration(dhcpV4: false,
                                 addresses: [.init(address: try XCTUnwrap(IPLiteral("198.51.100.5")), prefixLength: 24),
@@ -59,7 +44,7 @@ final class IfcfgBackendNamespaceTests: XCTestCase {
         let backend = IfcfgBackend(live: NetlinkBackend(tracker: try AddressTracker()), root: root)
         let undo = try backend.apply(c, to: interface)
         XCTAssertEqual(try String(contentsOfFile: directory + "/ifcfg-eth6", encoding: .utf8), IfcfgBackend.ifcfg(c, for: interface))
-        let state = Self.kernelState()
+        let state = NetlinkBackendNamespaceTests.kernelState("eth6")
         XCTAssertTrue(state.contains("inet 198.51.100.5/24"), state)
         XCTAssertTrue(state.contains("inet6 2001:db8:6::6/64"), state)
         XCTAssertFalse(state.contains("192.0.2.9"), "the old static address must be gone: \(state)")
@@ -67,7 +52,7 @@ final class IfcfgBackendNamespaceTests: XCTestCase {
         XCTAssertTrue(state.contains("default via 2001:db8:6::1 dev eth6"), state)
 
         try undo.undo()
-        XCTAssertEqual(NetlinkBackendNamespaceTests.normalised(Self.kernelState()), before, "the undo must restore the kernel's configuration")
+        XCTAssertEqual(NetlinkBackendNamespaceTests.normalised(NetlinkBackendNamespaceTests.kernelState("eth6")), before, "the undo must restore the kernel's configuration")
         XCTAssertEqual(try String(contentsOfFile: directory + "/ifcfg-eth6", encoding: .utf8), previous)
 
         // DHCP cannot be applied live over netlink: refused, and the file stays as it was.
@@ -75,11 +60,6 @@ final class IfcfgBackendNamespaceTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("cannot run DHCP"), "\(error)")
         }
         XCTAssertEqual(try String(contentsOfFile: directory + "/ifcfg-eth6", encoding: .utf8), previous)
-        XCTAssertEqual(NetlinkBackendNamespaceTests.normalised(Self.kernelState()), before)
-    }
-
-    /// eth6's addresses and the default routes, as `ip` prints them.
-    static func kernelState() -> String {
-        Shell.run("ip -o addr show dev eth6; ip route show default; ip -6 route show default").output
+        XCTAssertEqual(NetlinkBackendNamespaceTests.normalised(NetlinkBackendNamespaceTests.kernelState("eth6")), before)
     }
 }

@@ -219,49 +219,38 @@ import TestSupport
     }
 
     @Test func detectsWhatNetplanGenerates() throws {
-        let root = NSTemporaryDirectory() + "netplan-generates-\(getpid())-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        func put(_ path: String, _ text: String) throws {
-            let full = root + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try text.write(toFile: full, atomically: false, encoding: .utf8)
+        let eth1 = InjectionInterface(name: "eth1", index: 3, mac: "00:15:5d:00:00:01")
+        let cloudInit = "network:\n  ethernets:\n    eth0:\n      dhcp4: true\n"
+        // (files, whether eth0's configuration is netplan's, whether eth1's is)
+        let trees: [([String: String], Bool, Bool)] = [
+            ([:], false, false),
+            (["/run/systemd/network/10-netplan-eth0.network": "[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n"], true, false),
+            (["/run/systemd/network/10-netplan-id0.network": "[Match]\nPermanentMACAddress=00:15:5D:AA:BB:CC\n"], true, false),
+            (["/run/systemd/network/10-netplan-all.network": "[Match]\nName=eth1 eth0\n"], true, true),
+            // systemd-networkd configured by hand, NetworkManager's own profile: not netplan's.
+            (["/run/systemd/network/20-wired.network": "[Match]\nName=eth0\n"], false, false),
+            (["/run/NetworkManager/system-connections/eth0.nmconnection": "[connection]\ninterface-name=eth0\n"], false, false),
+            (["/run/NetworkManager/system-connections/netplan-eth0.nmconnection": "[connection]\ninterface-name=eth0\n"], true, false),
+            (["/run/NetworkManager/system-connections/netplan-id0.nmconnection": "[ethernet]\nmac-address=00:15:5D:AA:BB:CC\n"], true, false),
+            (["/etc/netplan/50-cloud-init.yaml": cloudInit], true, false),
+            (["/run/netplan/50-cloud-init.yaml": cloudInit], true, false),
+            (["/lib/netplan/50-cloud-init.yaml": cloudInit], true, false),
+            (["/etc/netplan/01-x.yaml": "network:\n  ethernets:\n    lan:\n      match: {macaddress: \"00:15:5D:AA:BB:CC\"}\n"], true, false),
+            // eth01 and eth0.5 are other interfaces; a file not ending in .yaml is not netplan's.
+            (["/etc/netplan/01-x.yaml": "network:\n  ethernets:\n    eth01: {dhcp4: true}\n  vlans:\n    eth0.5: {id: 5}\n",
+              "/etc/netplan/eth0.yaml.bak": "eth0\n"], false, false),
+        ]
+        for (files, eth0Expected, eth1Expected) in trees {
+            let root = NSTemporaryDirectory() + "netplan-generates-\(getpid())-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            for (path, text) in files {
+                try FileManager.default.createDirectory(atPath: root + (path as NSString).deletingLastPathComponent,
+                                                        withIntermediateDirectories: true)
+                try text.write(toFile: root + path, atomically: false, encoding: .utf8)
+            }
+            #expect(NetplanBackend.generates(Self.eth0, root: root) == eth0Expected, "\(files)")
+            #expect(NetplanBackend.generates(eth1, root: root) == eth1Expected, "\(files)")
         }
-        func reset() { try? FileManager.default.removeItem(atPath: root) }
-        let eth0 = Self.eth0
-        #expect(!NetplanBackend.generates(eth0, root: root))
-
-        try put("/run/systemd/network/10-netplan-eth0.network", "[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n")
-        #expect(NetplanBackend.generates(eth0, root: root))
-        #expect(!NetplanBackend.generates(InjectionInterface(name: "eth1", index: 3, mac: "00:15:5d:00:00:01"), root: root))
-        reset()
-        try put("/run/systemd/network/10-netplan-id0.network", "[Match]\nPermanentMACAddress=00:15:5D:AA:BB:CC\n")
-        #expect(NetplanBackend.generates(eth0, root: root))
-        reset()
-        // Not netplan's: systemd-networkd configured by hand.
-        try put("/run/systemd/network/20-wired.network", "[Match]\nName=eth0\n")
-        #expect(!NetplanBackend.generates(eth0, root: root))
-        reset()
-        try put("/run/NetworkManager/system-connections/netplan-eth0.nmconnection", "[connection]\ninterface-name=eth0\n")
-        #expect(NetplanBackend.generates(eth0, root: root))
-        reset()
-        try put("/run/NetworkManager/system-connections/netplan-id0.nmconnection", "[ethernet]\nmac-address=00:15:5D:AA:BB:CC\n")
-        #expect(NetplanBackend.generates(eth0, root: root))
-        reset()
-        try put("/run/NetworkManager/system-connections/eth0.nmconnection", "[connection]\ninterface-name=eth0\n")
-        #expect(!NetplanBackend.generates(eth0, root: root))
-        reset()
-        for directory in ["/etc/netplan", "/run/netplan", "/lib/netplan"] {
-            try put(directory + "/50-cloud-init.yaml", "network:\n  ethernets:\n    eth0:\n      dhcp4: true\n")
-            #expect(NetplanBackend.generates(eth0, root: root), "\(directory)")
-            reset()
-        }
-        try put("/etc/netplan/01-x.yaml", "network:\n  ethernets:\n    lan:\n      match: {macaddress: \"00:15:5D:AA:BB:CC\"}\n")
-        #expect(NetplanBackend.generates(eth0, root: root))
-        reset()
-        // eth01 and eth0.5 are other interfaces; a file not ending in .yaml is not read by netplan.
-        try put("/etc/netplan/01-x.yaml", "network:\n  ethernets:\n    eth01: {dhcp4: true}\n  vlans:\n    eth0.5: {id: 5}\n")
-        try put("/etc/netplan/eth0.yaml.bak", "eth0\n")
-        #expect(!NetplanBackend.generates(eth0, root: root))
     }
 
     static let netplanProgram = "/usr/sbin/netplan"
@@ -285,15 +274,8 @@ import TestSupport
             (try Self.configuration(dhcp: true, "10.1.2.3", "255.255.255.0"), ["DHCP=ipv4", "Address=10.1.2.3/24"]),
         ]
         for (c, expected) in cases {
-            let root = NSTemporaryDirectory() + "netplan-generate-\(getpid())-\(UUID().uuidString)"
-            defer { try? FileManager.default.removeItem(atPath: root) }
-            try FileManager.default.createDirectory(atPath: root + "/etc/netplan", withIntermediateDirectories: true)
-            try ConfigurationFileWriter.write(NetplanBackend.yaml(c, for: Self.eth0), directory: root + "/etc/netplan",
-                                              name: "90-hvagent-eth0.yaml", mode: 0o600)
-            let result = Shell.run("'\(Self.netplanProgram)' generate --root-dir '\(root)' 2>&1")
-            #expect(result.status == 0, "\(result.output)")
-            #expect(result.output.isEmpty, "netplan complained (a warning, a deprecated key): \(result.output)")
-            let generated = try String(contentsOfFile: root + "/run/systemd/network/10-netplan-eth0.network", encoding: .utf8)
+            let (complaints, generated) = try Self.generate(["90-hvagent-eth0.yaml": NetplanBackend.yaml(c, for: Self.eth0)])
+            #expect(complaints.isEmpty, "netplan complained (a warning, a deprecated key): \(complaints)")
             for line in expected {
                 #expect(generated.contains(line), "\(line) missing from:\n\(generated)")
             }
@@ -301,16 +283,30 @@ import TestSupport
         }
     }
 
+    /// Runs `netplan generate` on a temporary root holding `files` in /etc/netplan (0600): what it
+    /// printed, and the one systemd-networkd file it generated (there must be exactly one,
+    /// `10-netplan-eth0.network`). Also checks that ``NetplanBackend/generates(_:root:)`` sees it.
+    static func generate(_ files: [String: String]) throws -> (complaints: String, network: String) {
+        let root = NSTemporaryDirectory() + "netplan-generate-\(getpid())-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/etc/netplan", withIntermediateDirectories: true)
+        for (name, text) in files {
+            try ConfigurationFileWriter.write(text, directory: root + "/etc/netplan", name: name, mode: 0o600)
+        }
+        let result = Shell.run("'\(netplanProgram)' generate --root-dir '\(root)' 2>&1")
+        guard result.status == 0 else { throw Shell.Failure(description: "netplan generate failed: \(result.output)") }
+        let networkd = root + "/run/systemd/network"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: networkd).filter { $0.hasSuffix(".network") } == ["10-netplan-eth0.network"])
+        #expect(NetplanBackend.generates(eth0, root: root), "netplan's output must count as netplan generating eth0's configuration")
+        return (result.output, try String(contentsOfFile: networkd + "/10-netplan-eth0.network", encoding: .utf8))
+    }
+
     /// The usual Hyper-V guest: cloud-init's (or the installer's) DHCP definition under the
     /// interface's name. hvagent's file, read after it, turns its DHCP off and adds the static
     /// configuration in the one networkd file netplan generates for that interface.
     @Test(.enabled(if: netplanInstalled, "netplan.io is not installed (scripts/setup.sh installs it)"))
     func amendsTheInstallersDefinition() throws {
-        let root = NSTemporaryDirectory() + "netplan-amend-\(getpid())-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let directory = root + "/etc/netplan"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try ConfigurationFileWriter.write("""
+        let installers = """
             network:
               version: 2
               ethernets:
@@ -320,16 +316,11 @@ import TestSupport
                   set-name: eth0
                   dhcp4: true
 
-            """, directory: directory, name: "50-cloud-init.yaml", mode: 0o600)
+            """
         let c = try Self.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53")
-        try ConfigurationFileWriter.write(NetplanBackend.yaml(c, for: Self.eth0), directory: directory,
-                                          name: NetplanBackend.fileName(Self.eth0), mode: 0o600)
-        #expect(NetplanBackend.generates(Self.eth0, root: root))
-        let result = Shell.run("'\(Self.netplanProgram)' generate --root-dir '\(root)' 2>&1")
-        #expect(result.status == 0 && result.output.isEmpty, "\(result.output)")
-        let networkd = root + "/run/systemd/network"
-        #expect(try FileManager.default.contentsOfDirectory(atPath: networkd).filter { $0.hasSuffix(".network") } == ["10-netplan-eth0.network"])
-        let generated = try String(contentsOfFile: networkd + "/10-netplan-eth0.network", encoding: .utf8)
+        let (complaints, generated) = try Self.generate(["50-cloud-init.yaml": installers,
+                                                         NetplanBackend.fileName(Self.eth0): NetplanBackend.yaml(c, for: Self.eth0)])
+        #expect(complaints.isEmpty, "\(complaints)")
         for line in ["Name=eth0", "Address=10.1.2.3/24", "Gateway=10.1.2.1", "DNS=10.1.2.53"] {
             #expect(generated.contains(line), "\(line) missing from:\n\(generated)")
         }
