@@ -76,6 +76,40 @@ import TestSupport
             """)
     }
 
+    /// initscripts sources the file with a shell: every line must be an assignment that gives the
+    /// value written (the quoted secondaries one value with its spaces), and nothing else runs.
+    @Test func aShellSourcingTheFileGetsTheValues() throws {
+        let c = try Self.configuration("10.1.2.3;2001:db8::3;2001:db8::4;2001:db8::5", "255.255.255.0;64;128;48",
+                                       gateways: "10.1.2.1;2001:db8::1", dns: "10.1.2.53;2001:db8::53")
+        let tree = try Tree()
+        try IfcfgBackend.ifcfg(c, for: Self.eth0).write(toFile: tree.file, atomically: false, encoding: .utf8)
+        let names = ["DEVICE", "HWADDR", "TYPE", "ONBOOT", "BOOTPROTO", "IPADDR0", "PREFIX0", "GATEWAY", "IPV6INIT",
+                     "IPV6_AUTOCONF", "IPV6ADDR", "IPV6ADDR_SECONDARIES", "IPV6_DEFAULTGW", "DNS1", "DNS2"]
+        let script = tree.root + "/print.sh"
+        try (["set -eu", ". '\(tree.file)'"] + names.map { "printf '%s=[%s]\\n' \($0) \"$\($0)\"" })
+            .joined(separator: "\n").write(toFile: script, atomically: false, encoding: .utf8)
+        let result = Shell.run("env -i /bin/sh '\(script)'")
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output == """
+            DEVICE=[eth0]
+            HWADDR=[00:15:5D:AA:BB:CC]
+            TYPE=[Ethernet]
+            ONBOOT=[yes]
+            BOOTPROTO=[none]
+            IPADDR0=[10.1.2.3]
+            PREFIX0=[24]
+            GATEWAY=[10.1.2.1]
+            IPV6INIT=[yes]
+            IPV6_AUTOCONF=[no]
+            IPV6ADDR=[2001:db8::3/64]
+            IPV6ADDR_SECONDARIES=[2001:db8::4/128 2001:db8::5/48]
+            IPV6_DEFAULTGW=[2001:db8::1]
+            DNS1=[10.1.2.53]
+            DNS2=[2001:db8::53]
+
+            """)
+    }
+
     @Test func dhcpAloneAndWithStaticAddresses() throws {
         #expect(IfcfgBackend.ifcfg(try Self.configuration(dhcp: true), for: Self.eth0) == Self.header + """
             BOOTPROTO=dhcp

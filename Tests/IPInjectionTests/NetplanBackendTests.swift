@@ -284,9 +284,11 @@ import TestSupport
     }
 
     /// Runs `netplan generate` on a temporary root holding `files` in /etc/netplan (0600): what it
-    /// printed, and the one systemd-networkd file it generated (there must be exactly one,
-    /// `10-netplan-eth0.network`). Also checks that ``NetplanBackend/generates(_:root:)`` sees it.
-    static func generate(_ files: [String: String]) throws -> (complaints: String, network: String) {
+    /// printed, and the one configuration it generated for eth0 — a systemd-networkd file, or with
+    /// `renderer: NetworkManager` a keyfile (there must be exactly one, `<renderer's
+    /// directory>/<expected>`). Also checks that ``NetplanBackend/generates(_:root:)`` sees it.
+    static func generate(_ files: [String: String], expecting expected: String = "systemd/network/10-netplan-eth0.network")
+        throws -> (complaints: String, generated: String) {
         let root = NSTemporaryDirectory() + "netplan-generate-\(getpid())-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root + "/etc/netplan", withIntermediateDirectories: true)
@@ -295,10 +297,31 @@ import TestSupport
         }
         let result = Shell.run("'\(netplanProgram)' generate --root-dir '\(root)' 2>&1")
         guard result.status == 0 else { throw Shell.Failure(description: "netplan generate failed: \(result.output)") }
-        let networkd = root + "/run/systemd/network"
-        #expect(try FileManager.default.contentsOfDirectory(atPath: networkd).filter { $0.hasSuffix(".network") } == ["10-netplan-eth0.network"])
+        let outputs = ["systemd/network", "NetworkManager/system-connections"].flatMap { directory in
+            ((try? FileManager.default.contentsOfDirectory(atPath: root + "/run/" + directory)) ?? [])
+                .filter { $0.hasSuffix(".network") || $0.hasSuffix(".nmconnection") }.map { directory + "/" + $0 }
+        }
+        #expect(outputs == [expected])
         #expect(NetplanBackend.generates(eth0, root: root), "netplan's output must count as netplan generating eth0's configuration")
-        return (result.output, try String(contentsOfFile: networkd + "/10-netplan-eth0.network", encoding: .utf8))
+        return (result.output, try String(contentsOfFile: root + "/run/" + expected, encoding: .utf8))
+    }
+
+    /// With NetworkManager as netplan's renderer (Ubuntu desktops) the same file becomes a keyfile
+    /// with the addresses, the default routes (the fallback with its metric) and the DNS server.
+    @Test(.enabled(if: netplanInstalled, "netplan.io is not installed (scripts/setup.sh installs it)"))
+    func netplanRendersTheFileForNetworkManagerToo() throws {
+        let c = try Self.configuration("10.1.2.3;2001:db8::3", "255.255.255.0;64", gateways: "10.1.2.1;2001:db8::1;10.1.2.2",
+                                       dns: "10.1.2.53")
+        let (complaints, generated) = try Self.generate(
+            ["01-network-manager-all.yaml": "network:\n  version: 2\n  renderer: NetworkManager\n",
+             NetplanBackend.fileName(Self.eth0): NetplanBackend.yaml(c, for: Self.eth0)],
+            expecting: "NetworkManager/system-connections/netplan-eth0.nmconnection")
+        #expect(complaints.isEmpty, "\(complaints)")
+        for line in ["mac-address=00:15:5d:aa:bb:cc", "[ipv4]\nmethod=manual\naddress1=10.1.2.3/24\ndns=10.1.2.53;",
+                     "route1=0.0.0.0/0,10.1.2.1\nroute2=0.0.0.0/0,10.1.2.2,1\n", "[ipv6]\nmethod=manual\naddress1=2001:db8::3/64",
+                     "route1=::/0,2001:db8::1\n"] {
+            #expect(generated.contains(line), "\(line) missing from:\n\(generated)")
+        }
     }
 
     /// The usual Hyper-V guest: cloud-init's (or the installer's) DHCP definition under the
