@@ -27,9 +27,10 @@ public struct NetplanBackend: IPConfigurationBackend {
     /// - Parameters:
     ///   - root: prefix for `/etc/netplan` ("" on a live system, a temporary directory in tests).
     ///   - netplan: the program run as `<netplan> apply`.
-    ///   - applyTimeout: how long `netplan apply` may run before it is killed and the file put
-    ///     back. With ``IPInjector/Policy/verifyTimeout`` (20 s) it must stay under hv_utils' 30 s
-    ///     transaction timeout.
+    ///   - applyTimeout: how long `netplan apply` may run before it is killed (plus a second's
+    ///     grace) and the file put back. The host's reply waits for the apply, the verification
+    ///     (``IPInjector/Policy/verifyTimeout``) and, when that fails, the undo's second apply: all
+    ///     three must fit in hv_utils' 30 s transaction timeout, e.g. 8 + 1, 10, 8 + 1 s.
     public init(root: String = "", netplan: String = "/usr/sbin/netplan", applyTimeout: Duration = .seconds(8)) {
         self.root = root == "/" ? "" : root
         self.netplan = netplan
