@@ -153,7 +153,7 @@ let package = Package(
         .target(name: "SystemBus", dependencies: ["DaemonSupport", "HVSystem"]),
         .testTarget(name: "SystemBusTests", dependencies: ["SystemBus", "TestSupport"]),
         // SET_IP_INFO: the host's address configuration checked, written and applied (docs/PROTOCOL.md §7.19).
-        .target(name: "IPInjection", dependencies: ["CNetlink", "HVProtocol", "HVSystem", "NetInfo", "SystemBus"]),
+        .target(name: "IPInjection", dependencies: ["CNetlink", "HVProtocol", "HVSystem", "NetInfo", "ProcessSupport", "SystemBus"]),
         .testTarget(name: "IPInjectionTests", dependencies: ["IPInjection", "HVProtocol", "NetInfo", "TestSupport"]),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "HVSystem", "TestSupport"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),
