@@ -149,8 +149,11 @@ let package = Package(
         ),
         // Live system facts behind KVP: addresses, gateways, DNS, DHCP state, OS info, FQDN.
         .target(name: "NetInfo", dependencies: ["CNetlink", "HVSystem"]),
+        // A small blocking D-Bus client (docs/PROTOCOL.md §7.20): the network managers' APIs for IP injection.
+        .target(name: "SystemBus", dependencies: ["DaemonSupport", "HVSystem"]),
+        .testTarget(name: "SystemBusTests", dependencies: ["SystemBus", "TestSupport"]),
         // SET_IP_INFO: the host's address configuration checked, written and applied (docs/PROTOCOL.md §7.19).
-        .target(name: "IPInjection", dependencies: ["CNetlink", "HVProtocol", "HVSystem", "NetInfo"]),
+        .target(name: "IPInjection", dependencies: ["CNetlink", "HVProtocol", "HVSystem", "NetInfo", "ProcessSupport", "SystemBus"]),
         .testTarget(name: "IPInjectionTests", dependencies: ["IPInjection", "HVProtocol", "NetInfo", "TestSupport"]),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "HVSystem", "TestSupport"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),

@@ -18,6 +18,7 @@ PACKAGES=(
   xfsprogs                                # VSS real-freeze tests (loop-mounted xfs; e2fsprogs gives ext4)
   xz-utils                                # Tests/fcopy-diff: hv_fcopy_uio_daemon out of linux-source-6.12's tarball
   libdpdk-dev                             # DPDK's VMBus ring (librte_bus_vmbus) for scripts/dpdk-interop.sh
+  netplan.io                              # NetplanBackendTests: netplan's own `generate --root-dir` parses hvagent's YAML (no service; its generator writes nothing while /etc/netplan is empty)
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "cprocess.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,4 +33,17 @@ int cprocess_epoll_create(void) {
 int cprocess_epoll_watch(int epfd, int fd, int watch) {
     struct epoll_event event = { .events = EPOLLIN, .data.fd = fd };
     return epoll_ctl(epfd, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &event);
+}
+
+int cprocess_capture_pipe(int fds[2]) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    /* The read end only: a helper whose stderr would not block gets EAGAIN and fails. */
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0) {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = saved;
+        return -1;
+    }
+    return 0;
 }

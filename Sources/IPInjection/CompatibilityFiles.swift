@@ -18,7 +18,7 @@ public struct CompatibilityFiles: Equatable, Sendable {
     /// - Parameters:
     ///   - mac: `/sys/class/net/<if>/address` without its newline; upper-cased here as upstream does.
     public init(interface: String, mac: String, settings: HostIPSettings) throws(IPConfigurationError) {
-        let mac = String(decoding: mac.utf8.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }, as: UTF8.self)  // toupper()
+        let mac = InjectionInterface.upperCased(mac)
         var ifcfg = "HWADDR=\(mac)\nDEVICE=\(interface)\n"
         ifcfg += "BOOTPROTO=\(settings.dhcpEnabled ? "dhcp" : "none")\n"
         ifcfg += try Self.ifcfgLines(settings.addresses, .address)

@@ -10,6 +10,10 @@ import HVSystem
 /// replaces the link itself.
 public enum ConfigurationFileWriter {
     public static func write(_ text: String, directory: String, name: String, mode: mode_t = 0o644) throws(SystemCallError) {
+        try write(Array(text.utf8), directory: directory, name: name, mode: mode)
+    }
+
+    public static func write(_ bytes: [UInt8], directory: String, name: String, mode: mode_t = 0o644) throws(SystemCallError) {
         let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dir >= 0 else { throw SystemCallError(call: "open", path: directory, errno: .current) }
         defer { close(dir) }
@@ -17,7 +21,6 @@ public enum ConfigurationFileWriter {
         let fd = openat(dir, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SystemCallError(call: "open", path: directory + "/" + temporary, errno: .current) }
         var failure: SystemCallError?
-        let bytes = Array(text.utf8)
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { raw -> Int in

@@ -14,14 +14,15 @@ import Glibc
 /// killed at its deadline.
 enum ChildSpawn {
     /// Starts `path` with `arguments` (argv[0] is `path`), stdin from /dev/null, stdout and stderr
-    /// to /dev/null unless `inheritOutput`. Returns the pid, or the errno of the failure.
+    /// to /dev/null unless `inheritOutput`; stderr to `errorOutput` when given (the write end of a
+    /// pipe the caller reads). Returns the pid, or the errno of the failure.
     ///
     /// `retryWhileBusy`: on ETXTBSY (a file just written is still open for writing in some
     /// concurrently forked child, or an editor is saving it; it clears within milliseconds) try
     /// again for up to 0.2 s. Only for callers that may wait: the event loop must not sleep, and a
     /// probe that could not start is simply tried again later.
     static func spawn(path: String, arguments: [String], environment: [String: String]?, inheritOutput: Bool,
-                      retryWhileBusy: Bool) -> Result<pid_t, SpawnFailure> {
+                      errorOutput: Int32? = nil, retryWhileBusy: Bool) -> Result<pid_t, SpawnFailure> {
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = (environment ?? ProcessInfo.processInfo.environment)
             .map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -45,13 +46,15 @@ enum ChildSpawn {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // Before the close-from below, which would close the pipe first.
+        if let errorOutput { posix_spawn_file_actions_adddup2(&actions, errorOutput, 2) }
         // Helpers get stdin/stdout/stderr only: no ring memfds, eventfds, sockets or pool files
         // of the daemon (and no file another thread is writing, which would make exec fail with
         // ETXTBSY for as long as the helper lives).
         _ = cprocess_addclosefrom(&actions, 3)
         if !inheritOutput {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            if errorOutput == nil { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
         }
         var pid: pid_t = 0
         var spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)

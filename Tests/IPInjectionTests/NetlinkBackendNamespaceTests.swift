@@ -19,9 +19,7 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
             throw XCTSkip("needs root, unshare and ip")
         }
         print(result.output)
-        XCTAssertEqual(result.status, 0, "namespace run failed")
-        XCTAssertTrue(result.output.contains("Executed 1 test, with 0 failures"), "the body must have run and passed")
-        XCTAssertFalse(result.output.contains("skipped"), "the body must not skip inside the namespace")
+        XCTAssertTrue(PrivateNamespace.bodyPassed(result), "the body must have run in the namespace and passed")
     }
 
     /// Hides one address from the verification: the kernel has it, the injector must not believe it.
@@ -39,22 +37,8 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
         guard ProcessInfo.processInfo.environment[Self.childKey] == "1" else {
             throw XCTSkip("runs only inside the namespace testInPrivateNetworkNamespace creates")
         }
-        let links = Shell.run("ip -o link show")
-        guard links.status == 0, links.output.split(separator: "\n").count == 1, links.output.contains(": lo:") else {
-            XCTFail("not a fresh network namespace; refusing to change anything:\n\(links.output)")
-            return
-        }
-        try Shell.must("""
-            ip link set lo up
-            ip link add eth5 type veth peer name veth5
-            ip link set veth5 up
-            ip link set eth5 address 00:15:5d:05:05:05 up
-            ip addr add 192.0.2.9/24 dev eth5
-            ip route add default via 192.0.2.1 dev eth5
-            ip -6 addr add fe80::5/64 dev eth5 nodad
-            """)
-        let index = try XCTUnwrap(Int32(Shell.run("cat /sys/class/net/eth5/ifindex 2>/dev/null || ip -o link show eth5 | cut -d: -f1")
-            .output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        try PrivateNamespace.requireFreshNetworkNamespace()
+        let index = try Self.makeVeth("eth5", mac: "00:15:5d:05:05:05", also: "ip -6 addr add fe80::5/64 dev eth5 nodad")
         // sysfs still shows the parent namespace's interfaces, so the adapter is faked beside it.
         let root = NSTemporaryDirectory() + "ipinject-ns-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -140,9 +124,26 @@ final class NetlinkBackendNamespaceTests: XCTestCase {
         XCTAssertEqual(Self.normalised(Self.kernelState()), Self.normalised(afterFirst))
     }
 
-    /// eth5's addresses and the default routes, as `ip` prints them.
-    static func kernelState() -> String {
-        Shell.run("ip -o addr show dev eth5; ip route show default; ip -6 route show default").output
+    /// A veth `name` (peer `v<name>`) up with `mac`, the static 192.0.2.9/24 and a default route via
+    /// 192.0.2.1, and whatever `also` adds; returns its interface index.
+    static func makeVeth(_ name: String, mac: String, also: String = "") throws -> Int32 {
+        try Shell.must("""
+            ip link set lo up
+            ip link add \(name) type veth peer name v\(name)
+            ip link set v\(name) up
+            ip link set \(name) address \(mac) up
+            ip addr add 192.0.2.9/24 dev \(name)
+            ip route add default via 192.0.2.1 dev \(name)
+            \(also.isEmpty ? "true" : also)
+            """)
+        let index = Shell.run("ip -o link show \(name) | cut -d: -f1").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let index = Int32(index) else { throw Shell.Failure(description: "no index for \(name): \(index)") }
+        return index
+    }
+
+    /// The interface's addresses and the default routes, as `ip` prints them.
+    static func kernelState(_ name: String = "eth5") -> String {
+        Shell.run("ip -o addr show dev \(name); ip route show default; ip -6 route show default").output
     }
 
     /// Lifetimes, duplicate-address-detection state and order dropped, for comparing two states.

@@ -33,6 +33,27 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: marker), "the helper's child survived")
     }
 
+    /// stderr comes back (stdout does not), cut at the limit; a helper that writes without pause
+    /// neither blocks on the pipe nor keeps the caller past its deadline.
+    @Test func capturesTheHelpersErrorOutput() {
+        let soon = Date().addingTimeInterval(5)
+        let (outcome, errors) = BoundedProcess.runCapturingErrors(
+            path: "/bin/sh", arguments: ["-c", "echo out; echo 'no such thing' >&2; exit 3"], deadline: soon)
+        #expect(outcome == .exited(3))
+        #expect(errors == "no such thing\n")
+        let big = BoundedProcess.runCapturingErrors(path: "/bin/sh", arguments: ["-c", "head -c 200000 /dev/zero | tr '\\0' x >&2"],
+                                                    deadline: soon, limit: 100)
+        #expect(big.outcome == .exited(0), "a full pipe must not block the helper")
+        #expect(big.errors == String(repeating: "x", count: 100))
+        let start = Date()
+        let chatty = BoundedProcess.runCapturingErrors(path: "/bin/sh", arguments: ["-c", "yes >&2"],
+                                                       deadline: Date().addingTimeInterval(0.3), limit: 10)
+        #expect(chatty.outcome == .timedOut)
+        #expect(chatty.errors == "y\ny\ny\ny\ny\n")
+        #expect(Date().timeIntervalSince(start) < 3)
+        #expect(BoundedProcess.runCapturingErrors(path: "/nonexistent/tool", deadline: soon).outcome == .failedToStart(ENOENT))
+    }
+
     @Test func slowHealthProbeIsCritical() {
         let probe = CommandHealthProbe(executable: "/bin/sh", arguments: ["-c", "sleep 30"], timeoutSeconds: 0.2)
         let start = Date()

@@ -78,4 +78,19 @@ public enum PrivateNamespace {
         let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         return Shell.run("timeout -s KILL 600 unshare \(flags) -- '\(exe)' \(test) 2>&1", environment: [childKey: "1"])
     }
+
+    /// Whether a rerun's body ran and passed: exit status 0, XCTest's summary for its one test,
+    /// and no skip (a body that skipped inside the namespace tested nothing).
+    public static func bodyPassed(_ result: (status: Int32, output: String)) -> Bool {
+        result.status == 0 && result.output.contains("Executed 1 test, with 0 failures") && !result.output.contains("skipped")
+    }
+
+    /// The check a body makes before it changes anything: it is in a fresh network namespace, which
+    /// holds `lo` and nothing else. Throws (with what `ip` showed) anywhere else.
+    public static func requireFreshNetworkNamespace() throws {
+        let links = Shell.run("ip -o link show")
+        guard links.status == 0, links.output.split(separator: "\n").count == 1, links.output.contains(": lo:") else {
+            throw Shell.Failure(description: "not a fresh network namespace; refusing to change anything:\n\(links.output)")
+        }
+    }
 }

@@ -18,4 +18,9 @@ int cprocess_epoll_create(void);
 /// Returns 0, or -1 with errno.
 int cprocess_epoll_watch(int epfd, int fd, int watch);
 
+/// pipe2(O_CLOEXEC), which Swift's Glibc module does not export, with O_NONBLOCK on the read end
+/// only: no other helper inherits either end, the reader never blocks, the writer (a helper's
+/// stderr) does. Returns 0, or -1 with errno.
+int cprocess_capture_pipe(int fds[2]);
+
 #endif
