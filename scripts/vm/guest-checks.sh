@@ -269,7 +269,7 @@ ip_injection() {
   # The agent: one config line, the private sysfs view, the sim host with the IP script.
   systemctl stop hvagent.service
   cp /etc/hvagent/hvagent.conf "$IPDIR.conf-before"
-  printf '\n# vm-test: SET_IP_INFO through %s\n[kvp]\nip_injection = %s\nip_verify_timeout_seconds = 4\n' "$m" "$m" >>/etc/hvagent/hvagent.conf
+  printf '\n# vm-test: SET_IP_INFO through %s\n[kvp]\nip_injection = %s\nip_verify_timeout_seconds = 8\n' "$m" "$m" >>/etc/hvagent/hvagent.conf
   rm -rf /run/vmtest-sysnet "$IPDIR"; mkdir -p /run/vmtest-sysnet "$IPDIR"
   for d in /sys/class/net/*; do mkdir -p "/run/vmtest-sysnet/${d##*/}"; cp "$d/address" "$d/ifindex" "/run/vmtest-sysnet/${d##*/}/"; done
   mkdir -p "/run/vmtest-sysnet/$ifn/device"; echo "$NIC_GUID" >"/run/vmtest-sysnet/$ifn/device/device_id"
@@ -313,7 +313,7 @@ ip_injection() {
 
   # ---- forced failure: an IPv6 address another machine on the link already holds -----------------
   # The backend applies it, the kernel's duplicate address detection fails it (dadfailed: never
-  # usable), the 4 s verification ends: HV_E_FAIL, and the configuration of the successful SET
+  # usable), the 8 s verification ends: HV_E_FAIL, and the configuration of the successful SET
   # must be back, in the kernel and in the manager.
   hub_peer || fail "set-ip-info ($m): no second machine on the hub: $(ip -br link | tr '\n' '|')"
   ip_host "{\"label\": \"duplicate address\", \"set\": {\"adapter\": \"$NIC_GUID\", \"addresses\": \"192.0.2.10;2001:db8::20\", \"subnets\": \"255.255.255.0;64\", \"gateways\": \"192.0.2.1;2001:db8::1\"}}"
