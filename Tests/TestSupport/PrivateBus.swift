@@ -1,4 +1,5 @@
 import Foundation
+import SystemBus
 
 /// A private D-Bus bus for one test: Debian's `dbus-daemon` with a configuration that lets every
 /// connection own any name and call anything, on a socket in a temp directory — so tests talk to
@@ -38,8 +39,9 @@ public final class PrivateBus {
         daemon.standardOutput = FileHandle.nullDevice
         daemon.standardError = FileHandle.nullDevice // "Failed to set fd limit" as non-root-of-init
         try daemon.run()
+        // Ready when it accepts a connection (the socket file appears at bind(), before listen()).
         let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: socketPath) && Date() < deadline { usleep(10_000) }
+        while (try? DBusConnection(path: socketPath, timeout: .seconds(1))) == nil && Date() < deadline { usleep(10_000) }
     }
 
     deinit {
