@@ -259,6 +259,7 @@ ip_injection() {
   ifn=$(nic_name) || { fail "set-ip-info ($m): no NIC with MAC $NIC_MAC: $(ip -br link | tr '\n' '|')"; return; }
   since=$(date '+%Y-%m-%d %H:%M:%S')
   t0=$SECONDS
+  hub_peer || fail "set-ip-info ($m): no second machine on the hub: $(ip -br link | tr '\n' '|')"
   if ! out=$(ip_baseline "$m" "$ifn" 2>&1) || ! wait_for 30 sh -c "ip -j addr show dev $ifn | grep -q 198.51.100.5" ||
      ! wait_for 15 manager_has "$m" "$ifn" 198.51.100.5; then
     fail "set-ip-info ($m): the previous configuration did not come up: $out; kernel: $(kernel_view "$ifn"); manager: $(manager_view "$m" "$ifn")"
@@ -315,16 +316,16 @@ ip_injection() {
   # The backend applies it, the kernel's duplicate address detection fails it (dadfailed: never
   # usable), the 8 s verification ends: HV_E_FAIL, and the configuration of the successful SET
   # must be back, in the kernel and in the manager.
-  hub_peer || fail "set-ip-info ($m): no second machine on the hub: $(ip -br link | tr '\n' '|')"
   ip_host "{\"label\": \"duplicate address\", \"set\": {\"adapter\": \"$NIC_GUID\", \"addresses\": \"192.0.2.10;2001:db8::20\", \"subnets\": \"255.255.255.0;64\", \"gateways\": \"192.0.2.1;2001:db8::1\"}}"
+  local t_reply=$SECONDS at_reply
+  at_reply=$(kernel_view "$ifn")
   r=$(ip_outcome "duplicate address" status)
-  local t_reply=$SECONDS
   wait_for 20 kernel_is "$ifn" "$want"
   v=$(kernel_view "$ifn")
   wait_for 10 manager_has "$m" "$ifn" 192.0.2.10/24 2001:db8::10/64 192.0.2.1 2001:db8::1
   if [ "$r" = HV_E_FAIL ] && [ "$v" = "$want" ] && manager_has "$m" "$ifn" 192.0.2.10/24 2001:db8::10/64 192.0.2.1 2001:db8::1 &&
      manager_lacks "$m" "$ifn" 2001:db8::20/64; then
-    pass "set-ip-info ($m): forced failure (2001:db8::20, which another machine on the link holds: DAD fails) -> $r after $(ip_outcome "duplicate address" seconds | cut -c1-5) s, previous configuration back (kernel after $((SECONDS - t_reply)) s): $v; manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep -m1 'SET_IP_INFO for .* answered HV_E_FAIL' | cut -c1-300)"
+    pass "set-ip-info ($m): forced failure (2001:db8::20, which another machine on the link holds: DAD fails) -> $r after $(ip_outcome "duplicate address" seconds | cut -c1-5) s, previous configuration back (kernel at the reply: $at_reply; as before $((SECONDS - t_reply)) s after it): $v; manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep -m1 'SET_IP_INFO for .* answered HV_E_FAIL' | cut -c1-300)"
   else fail "set-ip-info ($m): forced failure -> $r; kernel: $v (want $want); manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep 'SET_IP_INFO' | tail -2 | tr '\n' '|')"; fi
 
   # ---- requests answered at once, changing nothing ---------------------------------------------------
