@@ -37,6 +37,12 @@ public struct NetplanBackend: IPConfigurationBackend {
         self.applyTimeout = applyTimeout
     }
 
+    /// What is left of hv_utils' 30 s for the verification after the apply and the undo's apply
+    /// (each bounded by `applyTimeout` plus a second's grace), with 2 s to spare.
+    public var longestVerification: Duration? {
+        max(.seconds(1), .seconds(28) - (applyTimeout + .seconds(1)) * 2)
+    }
+
     static func fileName(_ interface: InjectionInterface) -> String { "90-hvagent-\(interface.name).yaml" }
 
     struct Undo: IPConfigurationUndo {
