@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(name: "SystemBusTests", dependencies: ["SystemBus", "TestSupport"]),
         // SET_IP_INFO: the host's address configuration checked, written and applied (docs/PROTOCOL.md §7.19).
         .target(name: "IPInjection", dependencies: ["CNetlink", "HVProtocol", "HVSystem", "NetInfo", "ProcessSupport", "SystemBus"]),
-        .testTarget(name: "IPInjectionTests", dependencies: ["IPInjection", "HVProtocol", "NetInfo", "TestSupport"]),
+        .testTarget(name: "IPInjectionTests", dependencies: ["IPInjection", "HVProtocol", "NetInfo", "SystemBus", "TestSupport"]),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "HVSystem", "TestSupport"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),
         .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery", "DaemonSupport", "HVSystem", "VSS"]),
