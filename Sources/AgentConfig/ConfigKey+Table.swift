@@ -179,8 +179,8 @@ extension Setting where Value == String {
 extension Setting where Value == IPInjectionChoice {
     /// `[kvp] ip_injection`
     public static var ipInjection: Self {
-        Setting(section: "kvp", name: "ip_injection", default: .off,
-                help: "How a host SET_IP_INFO (Hyper-V Replica failover addresses, static IP pools) is applied: off answers HV_E_FAIL; netlink applies it over rtnetlink to an interface no network manager looks after (not persistent). The compatibility files ifcfg-<if> and <if>.nmconnection are written into pool_dir either way it is applied.")
+        Setting(section: "kvp", name: "ip_injection", default: .auto,
+                help: "How a host SET_IP_INFO (Hyper-V Replica failover addresses, static IP pools) is applied: auto through what manages the interface (netplan, NetworkManager, systemd-networkd, the ifcfg layout, else netlink); networkmanager, networkd, netplan, ifcfg or netlink to force one; off answers HV_E_FAIL. Either way the result is verified and rolled back when the kernel does not show it, and the compatibility files ifcfg-<if> and <if>.nmconnection are written into pool_dir.")
     }
 }
 

@@ -1,7 +1,9 @@
+import AgentConfig
 import AgentCore
 import FileCopy
 import Heartbeat
 import HVProtocol
+import IPInjection
 import KVPAgent
 import KVPStore
 import ShutdownSvc
@@ -55,7 +57,7 @@ public enum ServiceTable {
         (.kvp, { env in
             let kvp = try KVPAgentService(poolDirectory: env.kvpPoolDirectory, lockTimeout: env.kvpLockTimeout,
                                           devicePath: env.kvpDevicePath, interfaceRules: env.live.interfaceRules,
-                                          ipInjection: env.live.current[.ipInjection] == .netlink ? .netlink : nil,
+                                          ipInjection: env.live.current[.ipInjection].backendKind,
                                           ipVerifyTimeout: .seconds(env.live.current[.ipVerifyTimeoutSeconds]))
             if let facts = kvp.facts { env.live.follow(facts) }
             return kvp }),
@@ -69,5 +71,20 @@ public enum ServiceTable {
     /// Builds the entries for `services`, in table order.
     public static func build(_ services: Set<ICServiceID>, in environment: Environment) throws -> [any AgentService] {
         try entries.filter { services.contains($0.id) }.map { try $0.make(environment) }
+    }
+}
+
+extension IPInjectionChoice {
+    /// The backend kind the choice names; nil for `off`.
+    var backendKind: IPInjectionBackendKind? {
+        switch self {
+        case .off: nil
+        case .auto: .automatic
+        case .networkmanager: .networkManager
+        case .networkd: .networkd
+        case .netplan: .netplan
+        case .ifcfg: .ifcfg
+        case .netlink: .netlink
+        }
     }
 }

@@ -14,6 +14,14 @@ public protocol IPConfigurationBackend: Sendable {
     /// when the backend refuses; it must then have changed nothing, or undone it itself.
     func apply(_ configuration: IPConfiguration, to interface: InjectionInterface) throws(IPConfigurationError)
         -> any IPConfigurationUndo
+    /// The longest verification that still lets this backend's apply, the verification and its
+    /// undo fit in hv_utils' 30 s transaction timeout together; nil when the backend's own steps
+    /// take no noticeable time. ``IPInjector`` waits no longer than this.
+    var longestVerification: Duration? { get }
+}
+
+extension IPConfigurationBackend {
+    public var longestVerification: Duration? { nil }
 }
 
 /// Puts back what one ``IPConfigurationBackend/apply(_:to:)`` replaced.
@@ -39,5 +47,11 @@ public struct InjectionInterface: Equatable, Hashable, Sendable {
 
 /// The backends there are, for configuration (`[kvp] ip_injection`).
 public enum IPInjectionBackendKind: Sendable, Hashable {
+    /// Chosen per request by what manages the interface (``BackendSelector``).
+    case automatic
+    case networkManager
+    case networkd
+    case netplan
+    case ifcfg
     case netlink
 }

@@ -42,17 +42,25 @@ public final class IPInjector: Sendable {
         }
     }
 
-    private let backend: any IPConfigurationBackend
+    private let backends: @Sendable (InjectionInterface) -> any IPConfigurationBackend
     private let probe: any IPStateProbe
     private let locator: InterfaceLocator
     private let policy: Policy
 
-    public init(backend: any IPConfigurationBackend, probe: any IPStateProbe, locator: InterfaceLocator = InterfaceLocator(),
-                policy: Policy = Policy()) {
-        self.backend = backend
+    /// - Parameter backends: the backend for an interface (``BackendSelector/backend(for:)``):
+    ///   which one applies depends on what manages that interface now, so it is asked per request.
+    public init(backends: @escaping @Sendable (InjectionInterface) -> any IPConfigurationBackend, probe: any IPStateProbe,
+                locator: InterfaceLocator = InterfaceLocator(), policy: Policy = Policy()) {
+        self.backends = backends
         self.probe = probe
         self.locator = locator
         self.policy = policy
+    }
+
+    /// One backend for every interface (tests, a forced choice).
+    public convenience init(backend: any IPConfigurationBackend, probe: any IPStateProbe,
+                            locator: InterfaceLocator = InterfaceLocator(), policy: Policy = Policy()) {
+        self.init(backends: { _ in backend }, probe: probe, locator: locator, policy: policy)
     }
 
     public func set(_ settings: HostIPSettings) -> Outcome {
@@ -62,8 +70,10 @@ public final class IPInjector: Sendable {
             if let directory = policy.compatibilityDirectory {
                 try writeCompatibilityFiles(settings, interface: interface, directory: directory)
             }
+            let backend = backends(interface)
             let undo = try backend.apply(configuration, to: interface)
-            let missing = waitUntilApplied(configuration, on: interface)
+            let verifyTimeout = min(policy.verifyTimeout, backend.longestVerification ?? policy.verifyTimeout)
+            let missing = waitUntilApplied(configuration, on: interface, timeout: verifyTimeout)
             guard missing.isEmpty else {
                 let rollback: String
                 do throws(IPConfigurationError) {
@@ -73,7 +83,7 @@ public final class IPInjector: Sendable {
                     rollback = "restoring the previous configuration failed too: \(error)"
                 }
                 throw .failed("\(interface.name) did not show \(missing.joined(separator: ", ")) within "
-                              + "\(policy.verifyTimeout) after \(backend.name) applied it; \(rollback)")
+                              + "\(verifyTimeout) after \(backend.name) applied it; \(rollback)")
             }
             return Outcome(status: .ok, message: "SET_IP_INFO applied to \(interface.name) by \(backend.name): "
                            + Self.summary(configuration))
@@ -95,9 +105,9 @@ public final class IPInjector: Sendable {
 
     /// Polls the kernel's state until nothing is missing or the timeout passes; returns what is
     /// still missing.
-    private func waitUntilApplied(_ configuration: IPConfiguration, on interface: InjectionInterface) -> [String] {
+    private func waitUntilApplied(_ configuration: IPConfiguration, on interface: InjectionInterface, timeout: Duration) -> [String] {
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: policy.verifyTimeout)
+        let deadline = clock.now.advanced(by: timeout)
         while true {
             let missing = configuration.missing(in: probe.observe(interface))
             if missing.isEmpty || clock.now >= deadline { return missing }

@@ -37,6 +37,12 @@ public struct NetplanBackend: IPConfigurationBackend {
         self.applyTimeout = applyTimeout
     }
 
+    /// What is left of hv_utils' 30 s for the verification after the apply and the undo's apply
+    /// (each bounded by `applyTimeout` plus a second's grace), with 2 s to spare.
+    public var longestVerification: Duration? {
+        max(.seconds(1), .seconds(28) - (applyTimeout + .seconds(1)) * 2)
+    }
+
     static func fileName(_ interface: InjectionInterface) -> String { "90-hvagent-\(interface.name).yaml" }
 
     struct Undo: IPConfigurationUndo {
@@ -134,7 +140,7 @@ public struct NetplanBackend: IPConfigurationBackend {
         let name = interface.name, mac = interface.mac.lowercased()
         for text in texts(in: root + "/run/systemd/network", prefix: "10-netplan-", suffix: ".network") {
             for line in text.split(whereSeparator: \.isNewline) {
-                let (key, value) = keyValue(line)
+                let (key, value) = KeyValueLine.split(line)
                 if key == "Name" && value.split(separator: " ").contains(Substring(name)) { return true }
                 if (key == "MACAddress" || key == "PermanentMACAddress") && value.lowercased().split(separator: " ").contains(Substring(mac)) {
                     return true
@@ -143,7 +149,7 @@ public struct NetplanBackend: IPConfigurationBackend {
         }
         for text in texts(in: root + "/run/NetworkManager/system-connections", prefix: "netplan-", suffix: ".nmconnection") {
             for line in text.split(whereSeparator: \.isNewline) {
-                let (key, value) = keyValue(line)
+                let (key, value) = KeyValueLine.split(line)
                 if (key == "interface-name" && value == name) || (key == "mac-address" && value.lowercased() == mac) { return true }
             }
         }
@@ -154,13 +160,6 @@ public struct NetplanBackend: IPConfigurationBackend {
             }
         }
         return false
-    }
-
-    /// `key=value` with spaces around either trimmed; ("", "") for any other line.
-    private static func keyValue(_ line: Substring) -> (String, String) {
-        guard let eq = line.firstIndex(of: "=") else { return ("", "") }
-        let trim: (Substring) -> String = { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
-        return (trim(line[..<eq]), trim(line[line.index(after: eq)...]))
     }
 
     /// `word` in `text` with no name character ([A-Za-z0-9_.-]) right before or after it.

@@ -50,12 +50,10 @@ public final class KVPAgentService: AgentService {
         let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: hostLog)
         if let ipInjection {
             if let tracker = facts?.tracker {
-                let backend: any IPConfigurationBackend = switch ipInjection {
-                case .netlink: NetlinkBackend(tracker: tracker)
-                }
+                let selector = BackendSelector(kind: ipInjection, tracker: tracker)
                 let policy = IPInjector.Policy(verifyTimeout: ipVerifyTimeout, compatibilityDirectory: poolDirectory)
                 engine.ipInjection = try IPInjectionRunner(
-                    injector: IPInjector(backend: backend, probe: TrackerStateProbe(tracker: tracker), policy: policy),
+                    injector: IPInjector(backends: selector.backend(for:), probe: TrackerStateProbe(tracker: tracker), policy: policy),
                     log: { logger.notice("\($0)") })
             } else {
                 logger.warning("KVP: IP injection needs netlink, which is unavailable; SET_IP_INFO will be answered HV_E_FAIL")
