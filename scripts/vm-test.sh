@@ -6,11 +6,12 @@
 # agent serves `hvagent sim-host` over its simulated VMBus (--sim-socket).
 #
 # Two VMs, run at the same time (both mostly wait on the agent):
-#   A  main checks (scripts/vm/guest-checks.sh main), then a host power-off request: QEMU must
+#   A  main checks (scripts/vm/guest-checks.sh main), host IP injection (SET_IP_INFO, GET_IP_INFO)
+#      through systemd-networkd on the VM's NIC, then a host power-off request: QEMU must
 #      exit because the guest powered off, after the agent's reply (sim host's exchange log).
-#   B  package life cycle; host IP injection (SET_IP_INFO, GET_IP_INFO) through the VM's network
-#      manager(s) on its NIC; then a host restart request: the guest reboots (same QEMU, same
-#      snapshot disk) and the agent negotiates again in the second boot.
+#   B  package life cycle; host IP injection through NetworkManager; then a host restart request:
+#      the guest reboots (same QEMU, same snapshot disk) and the agent negotiates again in the
+#      second boot.
 # Prints one line per check (PASS / FAIL / PENDING) and closes with "N passed, M failed, K pending";
 # exits 1 if any failed. Image cache: scripts/vm/image.sh (outside the clone); job folders and
 # logs: $HVAGENT_VM_CACHE/jobs (default /var/tmp/hvagent-vm). --no-build reuses dist/ (what
