@@ -261,7 +261,7 @@ hub_peer() {
 # and managing the NIC; the host SETs static IPv4 + IPv6 with gateways and DNS, reads it back,
 # then sends requests that must fail without changing anything.
 ip_injection() {
-  local m=$1 ifn t0 v out r want want_gw since
+  local m=$1 ifn t0 v out r want want_gw since marks=""
   if ! out=$(hvagent config --file /dev/null --set "kvp.ip_injection=$m" 2>&1 >/dev/null); then
     pending "set-ip-info ($m): waiting for that backend (issue 15): $out"; return
   fi
@@ -274,6 +274,7 @@ ip_injection() {
     fail "set-ip-info ($m): the previous configuration did not come up: $out; kernel: $(kernel_view "$ifn"); manager: $(manager_view "$m" "$ifn")"
     ip_teardown "$m" "$ifn"; return
   fi
+  marks+="manager up at $((SECONDS - t0)) s, "
   info "set-ip-info ($m): $ifn managed, previous configuration: kernel: $(kernel_view "$ifn"); manager: $(manager_view "$m" "$ifn")"
 
   # The agent: one config line, the private sysfs view, the sim host with the IP script.
@@ -294,6 +295,7 @@ ip_injection() {
   if ! wait_for 30 ip_outcome previous; then
     fail "set-ip-info ($m): the sim host's first GET_IP_INFO got no outcome: $(cat "$IPDIR/results.jsonl" | tail -2) $(agent_journal | tail -3 | tr '\n' '|')"
   fi
+  marks+="agent negotiated at $((SECONDS - t0)) s, "
   local pid view_ok
   pid=$(systemctl show -p MainPID --value hvagent)
   view_ok=$(nsenter -t "$pid" -m cat "/sys/class/net/$ifn/device/device_id" 2>&1)
@@ -321,6 +323,7 @@ ip_injection() {
     pass "set-ip-info ($m): host GET_IP_INFO reads it back: addresses $ga, subnets $(ip_outcome readback subnets), gateways $gg, dns '$(ip_outcome readback dns)', dhcp $(ip_outcome readback dhcp)"
   else fail "set-ip-info ($m): GET_IP_INFO after SET: $(ip_outcome readback)"; fi
 
+  marks+="SET and GET checked at $((SECONDS - t0)) s, "
   # ---- forced failure: an IPv6 address another machine on the link already holds -----------------
   # The backend applies it, the kernel's duplicate address detection fails it (dadfailed: never
   # usable), the 8 s verification ends: HV_E_FAIL, and the configuration of the successful SET
@@ -336,6 +339,7 @@ ip_injection() {
     pass "set-ip-info ($m): forced failure (2001:db8::20, which another machine on the link holds: DAD fails) -> $r after $(ip_outcome "duplicate address" seconds | cut -c1-5) s, previous configuration back: $v (kernel from the reply on: $trail); manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep -m1 'SET_IP_INFO for .* answered HV_E_FAIL' | cut -c1-300)"
   else fail "set-ip-info ($m): forced failure -> $r; kernel: $v (want $want; from the reply on: $trail); manager: $(manager_view "$m" "$ifn"); agent: $(agent_journal --since "$since" | grep 'SET_IP_INFO' | tail -2 | tr '\n' '|')"; fi
 
+  marks+="forced failure checked at $((SECONDS - t0)) s, "
   # ---- requests answered at once, changing nothing ---------------------------------------------------
   ip_host "{\"label\": \"unknown adapter\", \"set\": {\"adapter\": \"{00000000-0000-0000-0000-00000000abcd}\", \"addresses\": \"192.0.2.30\", \"subnets\": \"255.255.255.0\"}}" \
           "{\"label\": \"bad token\", \"set\": {\"adapter\": \"$NIC_GUID\", \"addresses\": \"192.0.2.300\", \"subnets\": \"255.255.255.0\"}}" \
@@ -352,7 +356,6 @@ ip_injection() {
             grep -Ei 'EPERM|EROFS|EACCES|Operation not permitted|Read-only file system|Permission denied|seccomp|AccessDenied|not authorized|errno[ =:]*(1|13|30)\b')
   if [ -z "$denials" ]; then pass "set-ip-info ($m): no sandbox or D-Bus denial in the agent's journal (hardened unit as shipped)"
   else fail "set-ip-info ($m): denied: $(head -5 <<<"$denials" | tr '\n' '|')"; fi
-  info "set-ip-info ($m): done in $((SECONDS - t0)) s"
   journalctl --since "$since" -o short-monotonic --no-pager -u hvagent -u NetworkManager -u systemd-networkd >"/mnt/job/files/journal-ip-$m.txt" 2>&1
   cp "$IPDIR/results.jsonl" "/mnt/job/files/ip-results-$m.jsonl" 2>/dev/null
 
@@ -361,8 +364,7 @@ ip_injection() {
   cp "$IPDIR.conf-before" /etc/hvagent/hvagent.conf
   rm -f "$IP_DROPIN" /run/hvagent-sim-args; systemctl daemon-reload
   ip_teardown "$m" "$ifn"
-  systemctl restart hvagent-sim-host.service
-  systemctl start hvagent.service
+  info "set-ip-info ($m): $((SECONDS - t0)) s in all: ${marks}torn down at $((SECONDS - t0)) s (the agent is left stopped)"
 }
 
 DEB=$(ls "$HERE"/hvagent_*.deb | grep -v '~' | head -1)
