@@ -38,8 +38,10 @@ else
   echo "package tests: skipped (set HVAGENT_PACKAGE_TESTS=1 to build and check the .deb and .rpm; CI=true does)"
 fi
 # End to end in a real Debian 12 VM (systemd as PID 1, QEMU/TCG; ../shared/vm/README.md): the
-# .deb built above, its shipped unit, every service acting for real, the package life cycle
-# (scripts/vm-test.sh, about 5 minutes: two VMs at once; the image is cached in /var/tmp/hvagent-vm).
+# .deb built above, its shipped unit, every service acting for real, the package life cycle, host
+# IP injection through systemd-networkd and NetworkManager (scripts/vm-test.sh, about 6 minutes:
+# two VMs at once; the image is cached in /var/tmp/hvagent-vm, rebuilt in about 2 minutes when
+# scripts/vm/packages.sh or the image scripts change).
 # In CI or on request (HVAGENT_VM_TESTS=1, which builds the .deb itself).
 if [ "${CI:-}" = true ] || [ "${HVAGENT_VM_TESTS:-}" = 1 ]; then
   if [ "$(id -u)" != 0 ]; then
