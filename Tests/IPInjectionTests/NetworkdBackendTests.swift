@@ -11,12 +11,11 @@ import TestSupport
 /// every message), the refusal when an earlier file would win, and `manages` on fake state trees.
 /// Nothing here talks to the system bus or touches /etc.
 @Suite struct NetworkdBackendTests {
-    static let eth0 = InjectionInterface(name: "eth0", index: 2, mac: "00:15:5d:aa:bb:cc")
+    static let eth0 = NetplanBackendTests.eth0
 
     static func configuration(dhcp: Bool = false, _ addresses: String = "", _ subnets: String = "",
                               gateways: String = "", dns: String = "") throws -> IPConfiguration {
-        try IPConfiguration(parsing: HostIPSettings(adapterID: FakeAdapterSysfs.guid, dhcpEnabled: dhcp, addresses: addresses,
-                                                    subnets: subnets, gateways: gateways, dnsServers: dns))
+        try NetplanBackendTests.configuration(dhcp: dhcp, addresses, subnets, gateways: gateways, dns: dns)
     }
 
     static let header = """
