@@ -29,12 +29,7 @@ struct FreezeHelperCommand: ParsableCommand {
 
     func run() throws {
         let settings = try AgentSettings.load(path: config)
-        let listener: Int32
-        if let socket {
-            listener = try FreezeHelper.bindSocket(path: socket)
-        } else if let passed = FreezeHelper.socketFromSystemd() {
-            listener = passed
-        } else {
+        guard let listener = try HelperSocket.listener(path: socket) else {
             throw ValidationError("no socket: run from hvagent-freeze.socket, or give --socket")
         }
         let signals = try SignalEvents([SIGTERM, SIGINT])

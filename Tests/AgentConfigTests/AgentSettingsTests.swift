@@ -131,7 +131,7 @@ struct AgentSettingsTests {
         let restartOnly = ConfigKey.all.filter { !$0.appliesOnReload }.map(\.qualifiedName)
         #expect(restartOnly == ["agent.uio_signal_backport", "agent.status_socket", "services.heartbeat", "services.shutdown",
                                 "services.timesync", "services.kvp", "services.fcopy", "services.vss", "timesync.mode", "timesync.chrony_socket",
-                                "kvp.pool_dir", "kvp.device", "kvp.ip_injection", "kvp.ip_verify_timeout_seconds", "fcopy.allowed_roots", "fcopy.device", "vss.device", "vss.frozen_list",
+                                "kvp.pool_dir", "kvp.device", "kvp.ip_injection", "kvp.ip_verify_timeout_seconds", "kvp.ip_helper_socket", "fcopy.allowed_roots", "fcopy.device", "vss.device", "vss.frozen_list",
                                 "vss.freeze_helper_socket", "vss.mountinfo"])
         let doc = AgentSettings.documentedDefaults()
         let man = AgentSettings.manPageKeys()
