@@ -22,20 +22,11 @@ struct IPHelperCommand: ParsableCommand {
     @Option(name: .long, help: "Configuration file (its [kvp] ip_injection, ip_verify_timeout_seconds and pool_dir apply).")
     var config: String = AgentSettings.defaultPath
 
-    @Option(name: .long, help: "Listen here instead of on the socket systemd passes.")
-    var socket: String?
-
-    @Option(name: .long, help: "Serve only peers in this systemd unit's cgroup (the agent's: hvagent.service).")
-    var peerUnit: String?
-
-    @Option(name: .long, help: "Exit after this many seconds without a request (0: never).")
-    var idleExitSeconds: Int = 30
+    @OptionGroup var helper: HelperOptions
 
     func run() throws {
         let settings = try AgentSettings.load(path: config)
-        guard let listener = try HelperSocket.listener(path: socket) else {
-            throw ValidationError("no socket: run from hvagent-ip.socket, or give --socket")
-        }
+        let listener = try helper.listener(socketUnit: "hvagent-ip.socket")
         let signals = try SignalEvents([SIGTERM, SIGINT])
         let injector: any IPInjecting
         if let kind = settings[.ipInjection].backendKind {
@@ -45,13 +36,9 @@ struct IPHelperCommand: ParsableCommand {
         } else {
             injector = InjectionOff()
         }
-        let helper = IPHelper(listener: listener, injector: injector, peerCheck: HelperPeerCheck(unit: peerUnit),
-                              idleExitSeconds: idleExitSeconds > 0 ? idleExitSeconds : nil,
-                              log: { line in
-                                  let bytes = Array("\(line)\n".utf8)
-                                  _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-                              })
-        helper.run(stop: signals.descriptor)
+        IPHelper(listener: listener, injector: injector, peerCheck: helper.peerCheck, idleExitSeconds: helper.idleExit,
+                 log: HelperOptions.log)
+            .run(stop: signals.descriptor)
     }
 }
 
