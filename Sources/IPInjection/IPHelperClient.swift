@@ -32,9 +32,11 @@ public struct IPHelperClient: IPInjecting {
             let reply = try exchange(request)
             return reply.outcome
         } catch {
-            let what = error.errno == .resourceTemporarilyUnavailable
-                ? "did not answer within \(replyTimeout) (it may still apply the change)"
-                : "is unreachable: \(error)"
+            let what = switch (error.call, error.errno) {
+            case ("connect", _), ("socket(AF_UNIX)", _): "is unreachable: \(error)"
+            case (_, .resourceTemporarilyUnavailable): "did not answer within \(replyTimeout) (it may still apply the change)"
+            default: "gave no answer (it may have applied the change): \(error)"
+            }
             return IPInjector.Outcome(status: .fail, message: "\(prefix) HV_E_FAIL: the IP helper at \(socketPath) \(what)")
         }
     }

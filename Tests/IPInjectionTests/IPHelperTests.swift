@@ -1,4 +1,5 @@
 import DaemonSupport
+import Dispatch
 import HVProtocol
 import HVSystem
 import IPInjection
@@ -96,6 +97,17 @@ import Glibc
         #expect(clock.now - start < .seconds(3))
         #expect(outcome.status == .fail)
         #expect(outcome.message.contains("the IP helper at \(path) did not answer within"))
+    }
+
+    @Test func aHelperThatGoesAwayWithoutAnsweringIsHVEFail() throws {
+        let directory = TempDir()
+        let path = directory.path + "/ip.sock"
+        let listener = try HelperSocket.bind(path: path)
+        // The listener closes with the connection still queued: the client's wait ends in a reset.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { close(listener) }
+        let outcome = IPHelperClient(socketPath: path, replyTimeout: .seconds(10)).set(Self.settings)
+        #expect(outcome.status == .fail)
+        #expect(outcome.message.contains("the IP helper at \(path) gave no answer (it may have applied the change)"))
     }
 
     @Test func anAbsentHelperIsHVEFailNamingTheSocket() {
