@@ -63,7 +63,7 @@ let package = Package(
             name: "hvagent",
             dependencies: [
                 "AgentDaemon", "AgentConfig", "AgentDoctor", "DaemonSupport", "HVProtocol", "HVSystem", "HostSimulator", "SimTransport",
-                "VMBusDiscovery", "RingTransport", "Timesync", "KVPAgent", "KVPStore", "VSS",
+                "VMBusDiscovery", "RingTransport", "Timesync", "KVPAgent", "KVPStore", "VSS", "IPInjection", "NetInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -153,8 +153,8 @@ let package = Package(
         .target(name: "SystemBus", dependencies: ["DaemonSupport", "HVSystem"]),
         .testTarget(name: "SystemBusTests", dependencies: ["SystemBus", "TestSupport"]),
         // SET_IP_INFO: the host's address configuration checked, written and applied (docs/PROTOCOL.md §7.19).
-        .target(name: "IPInjection", dependencies: ["CNetlink", "HVProtocol", "HVSystem", "NetInfo", "ProcessSupport", "SystemBus"]),
-        .testTarget(name: "IPInjectionTests", dependencies: ["IPInjection", "HVProtocol", "NetInfo", "SystemBus", "TestSupport"]),
+        .target(name: "IPInjection", dependencies: ["CNetlink", "DaemonSupport", "HVProtocol", "HVSystem", "NetInfo", "ProcessSupport", "SystemBus"]),
+        .testTarget(name: "IPInjectionTests", dependencies: ["IPInjection", "DaemonSupport", "HVProtocol", "HVSystem", "NetInfo", "SystemBus", "TestSupport"]),
         .testTarget(name: "NetInfoTests", dependencies: ["NetInfo", "HVSystem", "TestSupport"]),
         .testTarget(name: "RingTransportTests", dependencies: ["RingTransport", "SimTransport", "CHVSupport", "TestSupport"]),
         .testTarget(name: "AgentDoctorTests", dependencies: ["AgentDoctor", "AgentConfig", "VMBusDiscovery", "DaemonSupport", "HVSystem", "VSS"]),
@@ -166,7 +166,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: ["VMBusDiscovery", "RingTransport", "SimTransport", "HostSimulator", "HVProtocol", "HVSystem", "ICFramework",
-                           "AgentCore", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy", "IPInjection", "SystemBus", "VSS"],
+                           "AgentCore", "DaemonSupport", "Heartbeat", "ShutdownSvc", "Timesync", "KVPAgent", "FileCopy", "IPInjection", "SystemBus", "VSS"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "VMBusDiscoveryTests", dependencies: ["VMBusDiscovery", "RingTransport", "TestSupport", "AgentConfig", "HVSystem", "HVProtocol"]),

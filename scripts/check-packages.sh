@@ -68,7 +68,7 @@ if [ "$IS_ROOT" = 1 ] && command -v unshare >/dev/null; then
   note="executables and man pages resolved"
 else
   # Without root the packaged binary cannot be put on /usr/sbin: that one message is expected.
-  out=$(systemd-analyze verify --man=no "${UNITS[@]}" 2>&1 | grep -Ev '^hvagent(-freeze)?.service: Command /usr/sbin/hvagent is not executable')
+  out=$(systemd-analyze verify --man=no "${UNITS[@]}" 2>&1 | grep -Ev '^hvagent(-freeze|-ip)?.service: Command /usr/sbin/hvagent is not executable')
   rc=0
   [ -z "$out" ] || rc=1
   note="not root: /usr/sbin/hvagent and man pages not resolved"
@@ -79,7 +79,8 @@ else
   fail "systemd-analyze verify ${UNITS[*]##*/}:"; echo "$out"
 fi
 # Every shipped service is scored; each must stay at or below MAX_EXPOSURE (the agent's own unit
-# scores 2.0, the freeze helper, which alone holds CAP_SYS_ADMIN, 1.2: packaging/README.md).
+# scores 2.0, the freeze helper, which alone holds CAP_SYS_ADMIN, 1.2, the IP helper, which alone
+# holds CAP_NET_ADMIN, 1.6: packaging/README.md).
 for unit in "$UNITDIR"/*.service; do
   name=${unit##*/}
   exposure=$(systemd-analyze security --offline=yes "$unit" 2>&1 | sed -n "s/.*Overall exposure level for $name: \([0-9][0-9.]*\).*/\1/p")
@@ -94,14 +95,18 @@ for unit in "$UNITDIR"/*.service; do
 done
 for key in 'ConditionVirtualization=microsoft' 'Type=notify' 'Restart=on-failure' \
            'Conflicts=hv-kvp-daemon.service hypervkvpd.service' 'ExecStart=/usr/sbin/hvagent run' \
-           'CapabilityBoundingSet=CAP_SYS_TIME' 'Wants=hvagent-freeze.socket'; do
+           'CapabilityBoundingSet=CAP_SYS_TIME' 'Wants=hvagent-freeze.socket' 'Wants=hvagent-ip.socket'; do
   if grep -qxF "$key" "$UNIT"; then pass "unit has $key"; else fail "unit lacks $key"; fi
 done
-# The freeze helper: only the agent may ask it, and it is stopped with the agent.
+# The freeze and IP helpers: only the agent may ask them, and they are stopped with the agent.
 for pair in 'hvagent-freeze.service:ExecStart=/usr/sbin/hvagent freeze-helper --peer-unit hvagent.service' \
             'hvagent-freeze.service:CapabilityBoundingSet=CAP_SYS_ADMIN CAP_SYS_PTRACE' \
             'hvagent-freeze.service:PartOf=hvagent.service' 'hvagent-freeze.socket:PartOf=hvagent.service' \
-            'hvagent-freeze.socket:ListenSequentialPacket=/run/hvagent/freeze.sock' 'hvagent-freeze.socket:SocketMode=0600'; do
+            'hvagent-freeze.socket:ListenSequentialPacket=/run/hvagent/freeze.sock' 'hvagent-freeze.socket:SocketMode=0600' \
+            'hvagent-ip.service:ExecStart=/usr/sbin/hvagent ip-helper --peer-unit hvagent.service' \
+            'hvagent-ip.service:CapabilityBoundingSet=CAP_NET_ADMIN CAP_CHOWN' \
+            'hvagent-ip.service:PartOf=hvagent.service' 'hvagent-ip.socket:PartOf=hvagent.service' \
+            'hvagent-ip.socket:ListenSequentialPacket=/run/hvagent/ip.sock' 'hvagent-ip.socket:SocketMode=0600'; do
   if grep -qxF "${pair#*:}" "$UNITDIR/${pair%%:*}"; then pass "${pair%%:*} has ${pair#*:}"; else fail "${pair%%:*} lacks ${pair#*:}"; fi
 done
 
@@ -138,7 +143,8 @@ check_list() {
 common_paths() {
   local bins=() b
   echo /usr/lib/systemd/system/hvagent.service /usr/lib/systemd/system/hvagent-freeze.service \
-       /usr/lib/systemd/system/hvagent-freeze.socket /usr/share/doc/hvagent/examples/vss.d/10-sync-and-log \
+       /usr/lib/systemd/system/hvagent-freeze.socket /usr/lib/systemd/system/hvagent-ip.service \
+       /usr/lib/systemd/system/hvagent-ip.socket /usr/share/doc/hvagent/examples/vss.d/10-sync-and-log \
        /usr/lib/tmpfiles.d/hvagent.conf \
        /usr/lib/udev/rules.d/70-hvagent.rules /etc/hvagent/hvagent.conf "$2" /var/lib/hyperv \
        /usr/share/man/man5/hvagent.conf.5.gz /usr/sbin/hvagent

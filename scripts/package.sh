@@ -142,7 +142,7 @@ import sys
 print(open(sys.argv[1]).read().replace("@KEYS@\n", open(sys.argv[2]).read()), end="")
 PY
   man_page "$WORK/hvagent.conf.5" "$root"
-  # The agent's unit, and the freeze helper's socket and service (packaging/README.md).
+  # The agent's unit, and the freeze and IP helpers' sockets and services (packaging/README.md).
   for unit in "$PKG"/systemd/*; do install_file 0644 "$unit" "$root/usr/lib/systemd/system/${unit##*/}"; done
   # The example backup hook (hvagent(8), BACKUPS); in the documentation, never active by itself.
   install_file 0755 "$PKG/examples/vss.d/10-sync-and-log" "$root/usr/share/doc/hvagent/examples/vss.d/10-sync-and-log"

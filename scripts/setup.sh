@@ -12,7 +12,8 @@ PACKAGES=(
   hyperv-daemons                          # the real hv_kvp_daemon and hv_vss_daemon (differential tests, benchmarks)
   cloud-init                              # HyperVKvpReportingHandler (pool-file concurrency test)
   dpkg-dev rpm lintian rpmlint            # scripts/package.sh, scripts/check-packages.sh
-  systemd man-db binutils                 # systemd-analyze verify/security, readelf/strip
+  systemd man-db binutils                 # systemd-analyze verify/security, readelf/strip; systemd-networkd (NetworkdBackendNamespaceTests)
+  dbus-daemon                             # PrivateBus: a private bus for SystemBusTests and NetworkdBackendTests (its service is not started)
   chrony                                  # timesync chrony SOCK refclock interop test (service not started)
   qemu-system-x86 mmdebstrap e2fsprogs bc # scripts/vm-test.sh: the Debian 12 test VM (TCG) and its image
   xfsprogs                                # VSS real-freeze tests (loop-mounted xfs; e2fsprogs gives ext4)

@@ -127,6 +127,7 @@ public struct AgentSettings: Equatable, Sendable {
             case .boolean: kind = "true | false"
             case .text: kind = "command or text"
             case .path: kind = "absolute path"
+            case .pathOrEmpty: kind = "absolute path or empty"
             case .list: kind = "space-separated list"
             case .integer(let r): kind = "\(r.lowerBound)..\(r.upperBound)"
             }

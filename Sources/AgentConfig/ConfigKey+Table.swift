@@ -14,7 +14,7 @@ extension ConfigKey {
         Setting.healthUnits.key, Setting.healthCommand.key,
         Setting.poweroffCommand.key, Setting.rebootCommand.key, Setting.hibernateCommand.key, Setting.shutdownHookDir.key,
         Setting.timesyncMode.key, Setting.chronySocket.key, Setting.stepThresholdSeconds.key,
-        Setting.kvpPoolDir.key, Setting.kvpDevice.key, Setting.ipInjection.key, Setting.ipVerifyTimeoutSeconds.key,
+        Setting.kvpPoolDir.key, Setting.kvpDevice.key, Setting.ipInjection.key, Setting.ipVerifyTimeoutSeconds.key, Setting.ipHelperSocket.key,
         Setting.fcopyAllowedRoots.key, Setting.fcopyDevice.key,
         Setting.vssDevice.key, Setting.vssHookDir.key, Setting.vssHookTimeoutSeconds.key,
         Setting.vssFreezeTimeoutSeconds.key, Setting.vssThawTimeoutSeconds.key, Setting.vssExcludeDevices.key,
@@ -181,6 +181,14 @@ extension Setting where Value == IPInjectionChoice {
     public static var ipInjection: Self {
         Setting(section: "kvp", name: "ip_injection", default: .auto,
                 help: "How a host SET_IP_INFO (Hyper-V Replica failover addresses, static IP pools) is applied: auto through what manages the interface (netplan, NetworkManager, systemd-networkd, the ifcfg layout, else netlink); networkmanager, networkd, netplan, ifcfg or netlink to force one; off answers HV_E_FAIL. Either way the result is verified and rolled back when the kernel does not show it, and the compatibility files ifcfg-<if> and <if>.nmconnection are written into pool_dir.")
+    }
+}
+
+extension Setting where Value == String {
+    /// `[kvp] ip_helper_socket`
+    public static var ipHelperSocket: Self {
+        Setting(section: "kvp", name: "ip_helper_socket", .pathOrEmpty, default: "/run/hvagent/ip.sock",
+                help: "The socket of `hvagent ip-helper` (hvagent-ip.socket), which applies a SET_IP_INFO with CAP_NET_ADMIN for an agent that holds none; empty applies it in this process, which then needs CAP_NET_ADMIN and write access to the network configuration itself.")
     }
 }
 

@@ -14,6 +14,8 @@ public struct ConfigKey: Sendable, Hashable {
         case text
         /// An absolute path.
         case path
+        /// An absolute path, or empty for "none" (e.g. no helper: do the work in-process).
+        case pathOrEmpty
         /// Space-separated words (may be empty).
         case list
         /// A whole number within bounds.
@@ -66,6 +68,9 @@ public struct ConfigKey: Sendable, Hashable {
             return .success(raw)
         case .path:
             return raw.hasPrefix("/") ? .success(raw) : .failure(.badValue("\(qualifiedName) must be an absolute path, not \"\(raw)\""))
+        case .pathOrEmpty:
+            return raw.isEmpty || raw.hasPrefix("/") ? .success(raw)
+                : .failure(.badValue("\(qualifiedName) must be an absolute path or empty, not \"\(raw)\""))
         case .list:
             return .success(raw.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " "))
         case .integer(let range):

@@ -24,15 +24,26 @@ public struct Setting<Value: SettingValue>: Sendable, Equatable {
     public static func == (a: Setting, b: Setting) -> Bool { a.key == b.key }
 }
 
-/// Whether a text key takes any text (a command line) or only an absolute path.
+/// Whether a text key takes any text (a command line), only an absolute path, or an absolute path
+/// or nothing.
 enum TextFormat {
-    case text, path
+    case text, path, pathOrEmpty
 }
 
 extension Setting where Value == String {
     init(section: String, name: String, _ format: TextFormat, default value: String, help: String, appliesOnReload: Bool = false) {
-        self.init(section: section, name: name, kind: format == .path ? .path : .text, defaultValue: value, help: help,
+        self.init(section: section, name: name, kind: format.kind, defaultValue: value, help: help,
                   appliesOnReload: appliesOnReload)
+    }
+}
+
+extension TextFormat {
+    var kind: ConfigKey.Kind {
+        switch self {
+        case .text: .text
+        case .path: .path
+        case .pathOrEmpty: .pathOrEmpty
+        }
     }
 }
 

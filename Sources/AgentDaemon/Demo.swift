@@ -48,7 +48,7 @@ public enum Demo {
         let services = try ServiceTable.build(
             Set(ServiceTable.all),
             in: .init(live: live, shutdownPerformer: performer, hibernation: SysfsHibernationSupport(), timesyncMode: .discipline,
-                      clock: clock, kvpPoolDirectory: kvp.directory))
+                      clock: clock, kvpPoolDirectory: kvp.directory, ipHelperSocket: ""))
         kvp.hasFacts = services.contains { ($0 as? KVPAgentService)?.facts != nil }
         if !kvp.hasFacts { timeline.log("demo", "kvp: network facts unavailable; the auto pool walk is skipped") }
         let agent = try IntegrationAgent(

@@ -21,8 +21,10 @@ public enum KVPDaemon {
         // that kills the daemon.
         signal(SIGPIPE, SIG_IGN)
         let logger = Logger(label: "hvagent")
+        // Like hv_kvp_daemon, it applies a SET_IP_INFO itself, with the privileges it was started
+        // with: the IP helper serves hvagent.service alone.
         let environment = ServiceTable.Environment(
-            live: live, kvpPoolDirectory: poolDirectory, kvpLockTimeout: lockTimeout, kvpDevicePath: devicePath)
+            live: live, kvpPoolDirectory: poolDirectory, kvpLockTimeout: lockTimeout, kvpDevicePath: devicePath, ipHelperSocket: "")
         guard let kvp = try ServiceTable.build([.kvp], in: environment).first as? KVPAgentService else { return }
         kvp.traceRequests = traceRequests
         let agent = try IntegrationAgent(source: NoChannels(), services: [],

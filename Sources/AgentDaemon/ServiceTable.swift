@@ -28,12 +28,14 @@ public enum ServiceTable {
         public var kvpPoolDirectory: String
         public var kvpLockTimeout: Double
         public var kvpDevicePath: String
+        /// `[kvp] ip_helper_socket`; "" applies SET_IP_INFO in this process (the demo, simulated VMBus).
+        public var ipHelperSocket: String
 
         /// The defaults serve nothing for real: a dry-run shutdown, no clock discipline.
         public init(live: LiveSettings, shutdownPerformer: any ShutdownPerformer = DryRunShutdownPerformer(),
                     hibernation: any HibernationSupport = SysfsHibernationSupport(), timesyncMode: TimesyncMode = .off,
                     clock: any GuestClock = SystemClock(), chrony: ChronySocketSender? = nil, kvpPoolDirectory: String? = nil,
-                    kvpLockTimeout: Double = 10, kvpDevicePath: String? = nil) {
+                    kvpLockTimeout: Double = 10, kvpDevicePath: String? = nil, ipHelperSocket: String? = nil) {
             self.live = live
             self.shutdownPerformer = shutdownPerformer
             self.hibernation = hibernation
@@ -43,6 +45,7 @@ public enum ServiceTable {
             self.kvpPoolDirectory = kvpPoolDirectory ?? live.current[.kvpPoolDir]
             self.kvpLockTimeout = kvpLockTimeout
             self.kvpDevicePath = kvpDevicePath ?? live.current[.kvpDevice]
+            self.ipHelperSocket = ipHelperSocket ?? live.current[.ipHelperSocket]
         }
     }
 
@@ -58,7 +61,8 @@ public enum ServiceTable {
             let kvp = try KVPAgentService(poolDirectory: env.kvpPoolDirectory, lockTimeout: env.kvpLockTimeout,
                                           devicePath: env.kvpDevicePath, interfaceRules: env.live.interfaceRules,
                                           ipInjection: env.live.current[.ipInjection].backendKind,
-                                          ipVerifyTimeout: .seconds(env.live.current[.ipVerifyTimeoutSeconds]))
+                                          ipVerifyTimeout: .seconds(env.live.current[.ipVerifyTimeoutSeconds]),
+                                          ipHelperSocket: env.ipHelperSocket)
             if let facts = kvp.facts { env.live.follow(facts) }
             return kvp }),
         (.fcopy, { FileCopyAgentService(policy: FileCopyPolicy(allowedRoots: $0.live.current[.fcopyAllowedRoots]), devicePath: $0.live.current[.fcopyDevice]) }),
@@ -75,8 +79,8 @@ public enum ServiceTable {
 }
 
 extension IPInjectionChoice {
-    /// The backend kind the choice names; nil for `off`.
-    var backendKind: IPInjectionBackendKind? {
+    /// The backend kind the choice names; nil for `off`. Read by the agent and by `hvagent ip-helper`.
+    public var backendKind: IPInjectionBackendKind? {
         switch self {
         case .off: nil
         case .auto: .automatic

@@ -48,7 +48,7 @@ public enum SimulatedVMBusAgent {
         let services = try ServiceTable.build(
             Set(served),
             in: .init(live: live, shutdownPerformer: performer, timesyncMode: timesyncMode, clock: clock, chrony: chrony,
-                      kvpPoolDirectory: kvpPoolDirectory))
+                      kvpPoolDirectory: kvpPoolDirectory, ipHelperSocket: ""))
         let board = StatusBoard(version: HVAgentVersion.string, services: served.map {
             AgentStatus.Service(name: $0, mode: .simulated, reason: "simulated VMBus at \(socketPath)")
         })

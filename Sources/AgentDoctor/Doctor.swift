@@ -51,7 +51,7 @@ public struct Doctor {
             : Finding("hyperv.detected", .error, "Hyper-V not detected (\(how)): hvagent has nothing to serve on this machine"))
         findings += moduleFindings(hyperV: isHyperV)
         findings += initramfsFindings()
-        if isHyperV { findings += bindingFindings() + vssFindings() }
+        if isHyperV { findings += bindingFindings() + vssFindings() + ipInjectionFindings() }
         findings += timeFindings()
         findings += poolFindings()
         findings += hostActivityFindings(hyperV: isHyperV)

@@ -2,16 +2,17 @@ import AgentCore
 import HVProtocol
 import IPInjection
 
-/// Runs a SET_IP_INFO through an ``IPInjector`` on a thread of its own (``OffLoopWork``) and hands
-/// the outcome back to the loop thread, where the front end that held the host's reply sends it.
-/// The loop never waits on a network manager (docs/ARCHITECTURE.md, "IP injection").
+/// Runs a SET_IP_INFO through an ``IPInjecting`` — the ``IPInjector`` in this process, or the
+/// ``IPHelperClient`` that asks `hvagent ip-helper` — on a thread of its own (``OffLoopWork``) and
+/// hands the outcome back to the loop thread, where the front end that held the host's reply sends
+/// it. The loop never waits on a network manager or the helper (docs/ARCHITECTURE.md, "IP injection").
 public final class IPInjectionRunner {
-    private let injector: IPInjector
+    private let injector: any IPInjecting
     private let work: OffLoopWork<IPInjector.Outcome>
     private var waiting: ((IPInjector.Outcome) -> Void)?
     private let log: (String) -> Void
 
-    public init(injector: IPInjector, log: @escaping (String) -> Void) throws {
+    public init(injector: any IPInjecting, log: @escaping (String) -> Void) throws {
         self.injector = injector
         self.log = log
         work = try OffLoopWork()

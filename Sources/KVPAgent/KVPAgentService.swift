@@ -30,10 +30,13 @@ public final class KVPAgentService: AgentService {
     ///   - lockTimeout: the longest wait for another program's pool-file lock.
     ///   - ipInjection: the backend SET_IP_INFO is applied through; nil answers it HV_E_FAIL. The
     ///     compatibility files go into `poolDirectory` (`/var/lib/hyperv`, as upstream).
+    ///   - ipHelperSocket: where `hvagent ip-helper` listens (`[kvp] ip_helper_socket`): the
+    ///     packaged agent holds no CAP_NET_ADMIN, so the helper applies the request (with its own
+    ///     reading of the same three settings); empty applies it in this process.
     public convenience init(poolDirectory: String, lockTimeout: Double = 10,
                             devicePath: String = KernelDeviceFrontEnd.defaultDevicePath,
                             interfaceRules: InterfaceRules = InterfaceRules(), ipInjection: IPInjectionBackendKind? = nil,
-                            ipVerifyTimeout: Duration = .seconds(20), logger: Logger = Logger(label: "hvagent")) throws {
+                            ipVerifyTimeout: Duration = .seconds(20), ipHelperSocket: String = "", logger: Logger = Logger(label: "hvagent")) throws {
         // What the host can trigger over and over (a failing SET, a malformed message) is logged
         // once per distinct line per minute.
         let limiter = RefusalLogLimiter()
@@ -49,11 +52,13 @@ public final class KVPAgentService: AgentService {
         }
         let engine = KVPEngine(store: store, autoPool: facts, ipInfo: facts, log: hostLog)
         if let ipInjection {
-            if let tracker = facts?.tracker {
-                let selector = BackendSelector(kind: ipInjection, tracker: tracker)
-                let policy = IPInjector.Policy(verifyTimeout: ipVerifyTimeout, compatibilityDirectory: poolDirectory)
+            if !ipHelperSocket.isEmpty {
+                engine.ipInjection = try IPInjectionRunner(injector: IPHelperClient(socketPath: ipHelperSocket),
+                                                           log: { logger.notice("\($0)") })
+            } else if let tracker = facts?.tracker {
                 engine.ipInjection = try IPInjectionRunner(
-                    injector: IPInjector(backends: selector.backend(for:), probe: TrackerStateProbe(tracker: tracker), policy: policy),
+                    injector: IPInjector(kind: ipInjection, tracker: tracker, verifyTimeout: ipVerifyTimeout,
+                                         compatibilityDirectory: poolDirectory),
                     log: { logger.notice("\($0)") })
             } else {
                 logger.warning("KVP: IP injection needs netlink, which is unavailable; SET_IP_INFO will be answered HV_E_FAIL")

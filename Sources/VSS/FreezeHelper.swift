@@ -1,4 +1,3 @@
-import CHVSupport
 import DaemonSupport
 import HVSystem
 import FoundationEssentials
@@ -87,27 +86,13 @@ public final class FreezeHelper {
             let fd = accept(listener, nil, nil)
             guard fd >= 0 else { return }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            if let refusal = refusal(ofPeer: fd) {
+            if let refusal = HelperPeerCheck(unit: peerUnit).refusal(ofPeer: fd) {
                 say("refused a connection: \(refusal)")
                 connections[fd] = .some(nil)
             } else {
                 connections[fd] = .some([])
             }
         }
-    }
-
-    /// Why the peer on `fd` may not use the helper, or nil.
-    private func refusal(ofPeer fd: Int32) -> String? {
-        var pid: Int32 = 0
-        var uid: UInt32 = 0
-        guard chv_peer_credentials(fd, &pid, &uid) == 0 else { return "SO_PEERCRED: \(Errno.current)" }
-        guard uid == geteuid() else { return "peer pid \(pid) runs as uid \(uid), not \(geteuid())" }
-        guard let peerUnit else { return nil }
-        let cgroup = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
-        let inUnit = cgroup.split(separator: "\n").contains { line in
-            line.split(separator: ":", maxSplits: 2).last?.split(separator: "/").contains { $0 == peerUnit } ?? false
-        }
-        return inUnit ? nil : "peer pid \(pid) is not in \(peerUnit)"
     }
 
     private func serve(_ fd: Int32) {
@@ -187,25 +172,5 @@ public final class FreezeHelper {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
-}
-
-extension FreezeHelper {
-    /// The socket systemd passed (`LISTEN_PID` is this process, `LISTEN_FDS` ≥ 1: descriptor 3),
-    /// made non-blocking; nil when not socket-activated.
-    public static func socketFromSystemd() -> Int32? {
-        guard let pid = getenv("LISTEN_PID").flatMap({ pid_t(String(cString: $0)) }), pid == getpid(),
-              let count = getenv("LISTEN_FDS").flatMap({ Int(String(cString: $0)) }), count >= 1 else { return nil }
-        unsetenv("LISTEN_PID")
-        unsetenv("LISTEN_FDS")
-        unsetenv("LISTEN_FDNAMES")
-        _ = fcntl(3, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK)
-        return 3
-    }
-
-    /// A listening SOCK_SEQPACKET socket bound at `path` (mode 0600), for running without systemd.
-    public static func bindSocket(path: String) throws(SystemCallError) -> Int32 {
-        try UnixSocketAddress(path: path).listeningSocket(type: Int32(SOCK_SEQPACKET.rawValue))
     }
 }

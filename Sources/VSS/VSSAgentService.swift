@@ -64,9 +64,11 @@ public final class VSSAgentService: AgentService {
         reopenTimer = timer
         // hv_vss_daemon holding the device (EBUSY) is said once; it keeps backups working, and
         // hvagent takes over (looking every 60 s) when it stops. No device (ENOENT: the host does
-        // not offer Backup, or hv_utils is not loaded) is said once too and looked for every 60 s:
-        // VSS is on by default, and a VM without it must not log or wake every few seconds.
-        // Other failures retry every 5 s.
+        // not offer Backup, or hv_utils is not loaded) is said once too, and looked for again only
+        // when a vmbus device comes or a driver binds (a kernel uevent: hv_utils creates the
+        // device while it binds the Backup channel), so a VM without Backup never wakes for it —
+        // VSS is on by default. Without a uevent socket, every 60 s. Other failures retry every 5 s.
+        let uevents = try? UEventMonitor()
         var reported = false
         let attempt = {
             do {
@@ -74,13 +76,16 @@ public final class VSSAgentService: AgentService {
                 reported = false
             } catch {
                 if let failure = error as? SystemCallError, failure.errno == .resourceBusy || failure.errno == .noSuchFileOrDirectory {
+                    let waitsForUEvent = failure.errno == .noSuchFileOrDirectory && uevents != nil
                     if !reported {
-                        logger.notice(failure.errno == .resourceBusy
+                        let line = failure.errno == .resourceBusy
                             ? "\(error): another daemon (hv_vss_daemon?) serves backups; looking again every 60 s"
-                            : "\(error): no backup device (the host does not offer Backup, or hv_utils is not loaded); looking again every 60 s")
+                            : "\(error): no backup device (the host does not offer Backup, or hv_utils is not loaded); "
+                              + (waitsForUEvent ? "looking again when a vmbus device appears" : "looking again every 60 s")
+                        logger.notice("\(line)")
                     }
                     reported = true
-                    try? timer.arm(afterMicroseconds: 60_000_000)
+                    if !waitsForUEvent { try? timer.arm(afterMicroseconds: 60_000_000) }
                 } else {
                     logger.warning("\(error); retrying in 5 s")
                     try? timer.arm(afterMicroseconds: 5_000_000)
@@ -88,7 +93,13 @@ public final class VSSAgentService: AgentService {
             }
         }
         attempt()
-        return [
+        var inputs: [PollInput] = []
+        if let uevents {
+            inputs.append(PollInput(descriptor: uevents.descriptor, onReadable: {
+                if !uevents.drain().isEmpty && frontEnd.descriptor < 0 { attempt() }
+            }))
+        }
+        return inputs + [
             PollInput(currentDescriptor: { frontEnd.descriptor }, onReadable: {
                 frontEnd.handleReadable()
                 if frontEnd.descriptor < 0 { try? timer.arm(afterMicroseconds: 1_000_000) }

@@ -18,35 +18,17 @@ struct FreezeHelperCommand: ParsableCommand {
     @Option(name: .long, help: "Configuration file (its [vss] section gives the freeze plan's rules).")
     var config: String = AgentSettings.defaultPath
 
-    @Option(name: .long, help: "Listen here instead of on the socket systemd passes.")
-    var socket: String?
-
-    @Option(name: .long, help: "Serve only peers in this systemd unit's cgroup (the agent's: hvagent.service).")
-    var peerUnit: String?
-
-    @Option(name: .long, help: "Exit after this many seconds with nothing frozen (0: never).")
-    var idleExitSeconds: Int = 30
+    @OptionGroup var helper: HelperOptions
 
     func run() throws {
         let settings = try AgentSettings.load(path: config)
-        let listener: Int32
-        if let socket {
-            listener = try FreezeHelper.bindSocket(path: socket)
-        } else if let passed = FreezeHelper.socketFromSystemd() {
-            listener = passed
-        } else {
-            throw ValidationError("no socket: run from hvagent-freeze.socket, or give --socket")
-        }
+        let listener = try helper.listener(socketUnit: "hvagent-freeze.socket")
         let signals = try SignalEvents([SIGTERM, SIGINT])
         let mountInfo = settings[.vssMountInfo]
         let procedure = FreezeProcedure(settings: settings,
                                         freezer: IoctlFilesystemFreezer(rootPrefix: FreezeProcedure.rootPrefix(forMountInfo: mountInfo)))
-        let helper = FreezeHelper(listener: listener, procedure: procedure, peerUnit: peerUnit,
-                                  idleExitSeconds: idleExitSeconds > 0 ? idleExitSeconds : nil,
-                                  log: { line in
-                                      let bytes = Array("\(line)\n".utf8)
-                                      _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-                                  })
-        helper.run(stop: signals.descriptor)
+        FreezeHelper(listener: listener, procedure: procedure, peerUnit: helper.peerUnit, idleExitSeconds: helper.idleExit,
+                     log: HelperOptions.log)
+            .run(stop: signals.descriptor)
     }
 }

@@ -11,6 +11,7 @@ struct HVAgentCommand: ParsableCommand {
         subcommands: [
             DemoCommand.self, RunCommand.self, StatusCommand.self, SimHostCommand.self, LsVMBusCommand.self, DoctorCommand.self,
             ConfigCommand.self, ReleaseCommand.self, KVPDaemonCommand.self, VSSThawCommand.self, FreezeHelperCommand.self,
+            IPHelperCommand.self,
         ]
     )
 }

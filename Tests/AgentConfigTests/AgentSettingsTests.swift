@@ -99,6 +99,21 @@ struct AgentSettingsTests {
         #expect(c[.kvpPoolDir] == "/tmp/pools")
         #expect(c[.networkInclude] == ["eth0", "eth1"])
     }
+
+    /// `[kvp] ip_helper_socket` takes an absolute path or nothing (apply in the agent's process).
+    @Test func theIPHelperSocketIsAnAbsolutePathOrEmpty() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hvagent-conf-\(getpid())-ip")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("a.conf")
+        try "[kvp]\nip_helper_socket =\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(try AgentSettings.load(path: file.path)[.ipHelperSocket] == "")
+        #expect(AgentSettings()[.ipHelperSocket] == "/run/hvagent/ip.sock")
+        var settings = AgentSettings()
+        try settings.override("kvp.ip_helper_socket=/run/elsewhere/ip.sock")
+        #expect(settings[.ipHelperSocket] == "/run/elsewhere/ip.sock")
+        #expect(throws: ConfigError.self) { try settings.override("kvp.ip_helper_socket=ip.sock") }
+    }
 }
 
 /// What a reload (SIGHUP) applies and what waits for a restart.
@@ -131,7 +146,7 @@ struct AgentSettingsTests {
         let restartOnly = ConfigKey.all.filter { !$0.appliesOnReload }.map(\.qualifiedName)
         #expect(restartOnly == ["agent.uio_signal_backport", "agent.status_socket", "services.heartbeat", "services.shutdown",
                                 "services.timesync", "services.kvp", "services.fcopy", "services.vss", "timesync.mode", "timesync.chrony_socket",
-                                "kvp.pool_dir", "kvp.device", "kvp.ip_injection", "kvp.ip_verify_timeout_seconds", "fcopy.allowed_roots", "fcopy.device", "vss.device", "vss.frozen_list",
+                                "kvp.pool_dir", "kvp.device", "kvp.ip_injection", "kvp.ip_verify_timeout_seconds", "kvp.ip_helper_socket", "fcopy.allowed_roots", "fcopy.device", "vss.device", "vss.frozen_list",
                                 "vss.freeze_helper_socket", "vss.mountinfo"])
         let doc = AgentSettings.documentedDefaults()
         let man = AgentSettings.manPageKeys()

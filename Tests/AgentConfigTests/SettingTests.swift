@@ -48,6 +48,7 @@ struct SettingTests {
         Handle(.kvpDevice, "kvp.device"),
         Handle(.ipInjection, "kvp.ip_injection"),
         Handle(.ipVerifyTimeoutSeconds, "kvp.ip_verify_timeout_seconds"),
+        Handle(.ipHelperSocket, "kvp.ip_helper_socket"),
         Handle(.fcopyAllowedRoots, "fcopy.allowed_roots"),
         Handle(.fcopyDevice, "fcopy.device"),
         Handle(.vssDevice, "vss.device"),
@@ -112,7 +113,7 @@ struct SettingTests {
             case .integer(let range): value = String(range.upperBound)
             case .list: value = "a*   b"
             case .text: value = "\"  run --this  \""
-            case .path: value = "/srv/elsewhere"
+            case .path, .pathOrEmpty: value = "/srv/elsewhere"
             }
             try settings.override("\(key.qualifiedName)=\(value)")
         }

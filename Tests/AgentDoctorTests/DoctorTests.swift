@@ -275,6 +275,23 @@ struct DoctorTests {
         #expect(finding(both, "vss.mode")?.fix?.contains("disable --now hv-vss-daemon") == true)
     }
 
+    @Test func ipInjectionNeedsTheIPHelpersSocket() throws {
+        let h = vssSeeded()
+        // On by default (auto) and the socket not there (the agent is not running): HV_E_FAIL.
+        let missing = try #require(finding(Doctor(system: h, sysfs: h, config: AgentSettings()).run(), "kvp.ip_helper"))
+        #expect(missing.severity == .warning)
+        #expect(missing.message.contains("/run/hvagent/ip.sock does not exist"))
+        #expect(missing.fix == "systemctl start hvagent-ip.socket (hvagent.service starts it)")
+        h.files["/run/hvagent/ip.sock"] = ""
+        #expect(finding(Doctor(system: h, sysfs: h, config: AgentSettings()).run(), "kvp.ip_helper")?.severity == .ok)
+        var inProcess = AgentSettings()
+        try inProcess.override("kvp.ip_helper_socket=")
+        #expect(finding(Doctor(system: h, sysfs: h, config: inProcess).run(), "kvp.ip_helper")?.severity == .info)
+        var off = AgentSettings()
+        try off.override("kvp.ip_injection=off")
+        #expect(finding(Doctor(system: h, sysfs: h, config: off).run(), "kvp.ip_helper") == nil)
+    }
+
     @Test func vssOffSaysWhoServesBackups() throws {
         let h = vssSeeded()
         var config = AgentSettings()

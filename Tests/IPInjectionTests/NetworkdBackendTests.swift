@@ -11,12 +11,11 @@ import TestSupport
 /// every message), the refusal when an earlier file would win, and `manages` on fake state trees.
 /// Nothing here talks to the system bus or touches /etc.
 @Suite struct NetworkdBackendTests {
-    static let eth0 = InjectionInterface(name: "eth0", index: 2, mac: "00:15:5d:aa:bb:cc")
+    static let eth0 = NetplanBackendTests.eth0
 
     static func configuration(dhcp: Bool = false, _ addresses: String = "", _ subnets: String = "",
                               gateways: String = "", dns: String = "") throws -> IPConfiguration {
-        try IPConfiguration(parsing: HostIPSettings(adapterID: FakeAdapterSysfs.guid, dhcpEnabled: dhcp, addresses: addresses,
-                                                    subnets: subnets, gateways: gateways, dnsServers: dns))
+        try NetplanBackendTests.configuration(dhcp: dhcp, addresses, subnets, gateways: gateways, dns: dns)
     }
 
     static let header = """
@@ -137,61 +136,33 @@ import TestSupport
             var file: String?
         }
 
-        private let state = Mutex<(calls: [Call], stopped: Bool)>(([], false))
-        private let finished = DispatchSemaphore(value: 0)
+        /// What the service's thread records and the test reads.
+        final class Record: Sendable {
+            let calls = Mutex<[Call]>([])
+        }
+
+        private let record = Record()
+        private let service: FakeBusService
 
         init(bus: PrivateBus, watching file: String,
              refuse: @escaping @Sendable (Call) -> (name: String, message: String)? = { _ in nil }) throws {
-            let connection = try DBusConnection(path: bus.socketPath)
-            let owned = try connection.call(destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus",
-                                            interface: "org.freedesktop.DBus", member: "RequestName",
-                                            body: [.string("org.freedesktop.network1"), .uint32(4)])
-            #expect(owned == [.uint32(1)], "the fake must own the name before the backend calls")
-            let serve = UnsafeTransfer(connection)
-            Thread.detachNewThread { [self] in
-                defer { finished.signal() }
-                let connection = serve.value
-                while !state.withLock({ $0.stopped }) {
-                    let message: DBusMessage
-                    do {
-                        message = try connection.receive(timeout: .milliseconds(50))
-                    } catch {
-                        if case .timedOut = error as? DBusError { continue }
-                        return
-                    }
-                    guard message.kind == .methodCall, let member = message.member else { continue }
-                    let call = Call(member: member, body: message.body, file: try? String(contentsOfFile: file, encoding: .utf8))
-                    state.withLock { $0.calls.append(call) }
-                    var reply = DBusMessage(kind: .methodReturn)
-                    if message.interface != "org.freedesktop.network1.Manager" || message.path != "/org/freedesktop/network1" {
-                        reply = DBusMessage(kind: .error)
-                        reply.errorName = "org.freedesktop.DBus.Error.UnknownObject"
-                    } else if let (name, text) = refuse(call) {
-                        reply = DBusMessage(kind: .error)
-                        reply.errorName = name
-                        reply.body = [.string(text)]
-                    }
-                    reply.replySerial = message.serial
-                    reply.destination = message.sender
-                    _ = try? connection.send(reply)
+            let record = record
+            service = try FakeBusService(bus: bus, name: "org.freedesktop.network1") { request in
+                let call = Call(member: request.member, body: request.body, file: try? String(contentsOfFile: file, encoding: .utf8))
+                record.calls.withLock { $0.append(call) }
+                guard request.interface == "org.freedesktop.network1.Manager", request.path == "/org/freedesktop/network1" else {
+                    return .error("org.freedesktop.DBus.Error.UnknownObject", request.path)
                 }
+                if let (name, text) = refuse(call) { return .error(name, text) }
+                return .reply([])
             }
         }
 
-        var calls: [Call] { state.withLock { $0.calls } }
+        var calls: [Call] { record.calls.withLock { $0 } }
         var members: [String] { calls.map(\.member) }
 
-        /// Stops the thread and waits for it (the connection closes with it).
-        func stop() {
-            state.withLock { $0.stopped = true }
-            finished.wait()
-        }
-    }
-
-    /// Hands the fake's connection (a class that is not Sendable) to its one thread.
-    struct UnsafeTransfer<T>: @unchecked Sendable {
-        let value: T
-        init(_ value: T) { self.value = value }
+        /// Stops the service's thread (its connection closes with it).
+        func stop() { service.stop() }
     }
 
     @Test func applyWritesTheFileThenReloadsThenReconfiguresTheLinkUndoRemovesIt() throws {

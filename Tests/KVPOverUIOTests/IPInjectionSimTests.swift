@@ -30,11 +30,15 @@ struct FakeKernelIPInfo: IPInfoSource {
         machine = try FakeAdapterSysfs()
     }
 
-    func harness(_ behaviour: FakeIPBackend.Behaviour, timeout: Duration = .seconds(2))
+    /// - Parameter helper: apply through this IP helper's socket (the packaged agent's way) rather
+    ///   than in process; the helper gets the fake injector.
+    func harness(_ behaviour: FakeIPBackend.Behaviour, timeout: Duration = .seconds(2), helper: ((any IPInjecting) throws -> String)? = nil)
         throws -> (SimHarness, FakeIPBackend, FakeAdapterSysfs) {
         let kernel = FakeIPKernel(), backend = FakeIPBackend(kernel, behaviour)
         let engine = KVPEngine(store: try PoolStore(directory: dir.path, writable: true), ipInfo: FakeKernelIPInfo(kernel: kernel))
-        engine.ipInjection = try IPInjectionRunner(injector: machine.injector(backend, kernel, timeout: timeout), log: { _ in })
+        let injector = machine.injector(backend, kernel, timeout: timeout)
+        engine.ipInjection = try IPInjectionRunner(injector: try helper.map { IPHelperClient(socketPath: try $0(injector)) } ?? injector,
+                                                   log: { _ in })
         let harness = try SimHarness(configure: { $0.services = [.kvp, .heartbeat] }, kvpEngine: engine)
         try harness.host.offerAll()
         _ = try harness.host.run(timeout: 10) { harness.host.negotiationCount[.kvp, default: 0] > 0 }
@@ -126,6 +130,28 @@ struct FakeKernelIPInfo: IPInfoSource {
         #expect(backend.undone == 1)
         // The next request is served normally.
         #expect(try harness.host.kvpSetIPInfo(Self.request("192.0.2.300", "255.255.255.0")) == .invalidArgument)
+    }
+
+    @Test func throughTheIPHelperTheHostGetsTheHelpersOutcome() throws {
+        var running: RunningIPHelper?
+        let (harness, backend, machine) = try harness(.works, helper: { injector in
+            running = try RunningIPHelper(injector: injector)
+            return running!.socketPath
+        })
+        defer { harness.stop(); running?.stop() }
+        #expect(try harness.host.kvpSetIPInfo(Self.request("192.0.2.10", "255.255.255.0", gateways: "192.0.2.1")) == .ok)
+        #expect(backend.applied.first?.0.addresses.map(\.description) == ["192.0.2.10/24"])
+        #expect(machine.file("ifcfg-eth0")?.contains("IPADDR0=192.0.2.10\n") == true)
+        #expect(try harness.host.kvpSetIPInfo(Self.request("192.0.2.300", "255.255.255.0")) == .invalidArgument)
+        #expect(running?.log.lines.contains { $0.hasPrefix("SET_IP_INFO applied to eth0") } == true)
+    }
+
+    @Test func withTheIPHelperAbsentTheHostGetsHVEFail() throws {
+        let absent = dir.path + "/no-helper.sock"
+        let (harness, backend, _) = try harness(.works, helper: { _ in absent })
+        defer { harness.stop() }
+        #expect(try harness.host.kvpSetIPInfo(Self.request("192.0.2.10", "255.255.255.0")) == .fail)
+        #expect(backend.applied.isEmpty)
     }
 
     @Test func aSecondRequestWhileOneIsAppliedIsAnsweredFailAtOnce() throws {

@@ -2,8 +2,9 @@ import Foundation
 import SystemBus
 
 /// A private D-Bus bus for one test: Debian's `dbus-daemon` with a configuration that lets every
-/// connection own any name and call anything, on a socket in a temp directory — so tests talk to
-/// a real bus (which checks every message it routes) without touching the machine's system bus.
+/// connection (of any user: a real systemd-networkd drops to its own) own any name and call
+/// anything, on a socket in a temp directory — so tests talk to a real bus (which checks every
+/// message it routes) without touching the machine's system bus.
 public final class PrivateBus {
     public let socketPath: String
     private let directory: TempDir
@@ -30,6 +31,7 @@ public final class PrivateBus {
             <allow eavesdrop="true"/>
             <allow receive_sender="*"/>
             <allow own="*"/>
+            <allow user="*"/>
           </policy>
         </busconfig>
         """.write(toFile: config, atomically: true, encoding: .utf8)

@@ -28,7 +28,7 @@ import Glibc
 
         init(peerUnit: String? = nil) throws {
             socketPath = directory.path + "/freeze.sock"
-            let listener = try FreezeHelper.bindSocket(path: socketPath)
+            let listener = try HelperSocket.bind(path: socketPath)
             let procedure = FreezeProcedure.twoDisks(in: directory.path, freezer: freezer)
             let sink = self.sink
             helper = FreezeHelper(listener: listener, procedure: procedure, peerUnit: peerUnit, idleExitSeconds: nil,
