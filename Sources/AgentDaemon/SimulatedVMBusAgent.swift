@@ -20,10 +20,12 @@ public enum SimulatedVMBusAgent {
     ///   - kvpPoolDirectory: serve KVP with pools here; nil leaves the KVP offer unopened (a
     ///     simulated host must never write /var/lib/hyperv by default).
     ///   - actOnShutdown: run the configured shutdown commands instead of a dry run.
+    ///   - ipHelperSocket: where `hvagent ip-helper` applies SET_IP_INFO for the agent, as in the
+    ///     installed daemon (the VM test runs the packaged units this way); "" applies it here.
     public static func run(
         socketPath: String, live: LiveSettings, timesyncMode: TimesyncMode, systemClock: Bool,
         simulatedClockOffsetNanoseconds: Int64, simulatedClockDriftPPM: Double, chronySocket: String,
-        kvpPoolDirectory: String?, actOnShutdown: Bool, statusSocket: String?
+        kvpPoolDirectory: String?, actOnShutdown: Bool, statusSocket: String?, ipHelperSocket: String = ""
     ) throws {
         let signals = try SignalEvents([SIGTERM, SIGINT, SIGHUP])
         let timeline = Timeline()
@@ -48,7 +50,7 @@ public enum SimulatedVMBusAgent {
         let services = try ServiceTable.build(
             Set(served),
             in: .init(live: live, shutdownPerformer: performer, timesyncMode: timesyncMode, clock: clock, chrony: chrony,
-                      kvpPoolDirectory: kvpPoolDirectory, ipHelperSocket: ""))
+                      kvpPoolDirectory: kvpPoolDirectory, ipHelperSocket: ipHelperSocket))
         let board = StatusBoard(version: HVAgentVersion.string, services: served.map {
             AgentStatus.Service(name: $0, mode: .simulated, reason: "simulated VMBus at \(socketPath)")
         })

@@ -48,6 +48,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Really run the configured shutdown commands when the simulated host asks (default: dry run).")
     var actOnShutdown = false
 
+    @Option(help: ArgumentHelp("Hand the simulated host's SET_IP_INFO to `hvagent ip-helper` on this socket, as the installed daemon does (`kvp.ip_helper_socket`; default: applied in this process).", valueName: "socket"))
+    var ipHelperSocket: String?
+
     func run() throws {
         let settings: AgentSettings
         do {
@@ -65,7 +68,7 @@ struct RunCommand: ParsableCommand {
             socketPath: simSocket, live: live, timesyncMode: timesyncMode ?? DefaultTimesyncMode.detected,
             systemClock: systemClock, simulatedClockOffsetNanoseconds: Int64(simulatedClockOffsetMs * 1e6),
             simulatedClockDriftPPM: simulatedClockDriftPpm, chronySocket: chronySocket, kvpPoolDirectory: kvpPoolDir,
-            actOnShutdown: actOnShutdown, statusSocket: statusSocket)
+            actOnShutdown: actOnShutdown, statusSocket: statusSocket, ipHelperSocket: ipHelperSocket ?? "")
     }
 }
 

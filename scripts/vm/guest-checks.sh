@@ -76,7 +76,7 @@ EOF
 }
 # write_dropin TIMESYNC_FLAGS: the test drop-in. Only ExecStart (the simulated host's socket and
 # the flags the checks need: the status socket, the KVP pools, the real clock, shutdowns acted
-# on) and the Unit section's virtualization condition and ordering on the sim host; sandbox,
+# on, SET_IP_INFO handed to the IP helper as installed) and the Unit section's virtualization condition and ordering on the sim host; sandbox,
 # capabilities and syscall filter stay as shipped (check "drop-in changes only ...").
 DROPIN=/etc/systemd/system/hvagent.service.d/vm-test.conf
 write_dropin() {
@@ -89,7 +89,7 @@ After=hvagent-sim-host.service
 
 [Service]
 ExecStart=
-ExecStart=/usr/sbin/hvagent run --sim-socket $SIM_SOCKET --status-socket $STATUS_SOCKET --kvp-pool-dir /var/lib/hyperv --act-on-shutdown $1
+ExecStart=/usr/sbin/hvagent run --sim-socket $SIM_SOCKET --status-socket $STATUS_SOCKET --kvp-pool-dir /var/lib/hyperv --act-on-shutdown --ip-helper-socket /run/hvagent/ip.sock $1
 EOF
   systemctl daemon-reload
 }
@@ -123,9 +123,10 @@ arm_shutdown() {
 
 # ---- SET_IP_INFO through the VM's network manager ------------------------------------------------
 # The guest's one NIC (scripts/vm/run-in-vm.sh: virtio-net, nothing else on its QEMU hub). The agent
-# finds a SET_IP_INFO's adapter by /sys/class/net/<if>/device/device_id == the VMBus instance GUID;
-# virtio has no such file, so a second test drop-in gives the agent's unit (only it) a private
-# /sys/class/net: a copy of each interface's address and ifindex, plus that file for the NIC.
+# hands a SET_IP_INFO to the IP helper (hvagent-ip.service, socket-activated, as installed), which
+# finds the adapter by /sys/class/net/<if>/device/device_id == the VMBus instance GUID; virtio has
+# no such file, so a test drop-in gives the helper's unit (only it) a private /sys/class/net: a
+# copy of each interface's address and ifindex, plus that file for the NIC.
 NIC_MAC=52:54:00:12:34:56
 # ip_injection runs with `[kvp] ip_injection = networkd` in the main VM and `networkmanager` in
 # the lifecycle VM, each with that manager managing the NIC (a value the installed build does not
@@ -136,7 +137,7 @@ NIC_GUID='{f8615163-df3e-46c5-913f-f2d2f965ed0e}'
 # a second machine on that network that already holds 2001:db8::20.
 PEER_MAC=52:54:00:12:34:ee
 IPDIR=/run/vmtest-ip
-IP_DROPIN=/etc/systemd/system/hvagent.service.d/vm-test-ip.conf
+IP_DROPIN=/etc/systemd/system/hvagent-ip.service.d/vm-test-ip.conf
 nic_name() { local d; for d in /sys/class/net/*; do [ "$(cat "$d/address" 2>/dev/null)" = "$NIC_MAC" ] && { echo "${d##*/}"; return 0; }; done; return 1; }
 # ip_host STEP...: the sim host runs these --ip-script steps now (SIGUSR2); waits for their outcomes.
 ip_host() {
@@ -284,6 +285,7 @@ ip_injection() {
   rm -rf /run/vmtest-sysnet "$IPDIR"; mkdir -p /run/vmtest-sysnet "$IPDIR"
   for d in /sys/class/net/*; do mkdir -p "/run/vmtest-sysnet/${d##*/}"; cp "$d/address" "$d/ifindex" "/run/vmtest-sysnet/${d##*/}/"; done
   mkdir -p "/run/vmtest-sysnet/$ifn/device"; echo "$NIC_GUID" >"/run/vmtest-sysnet/$ifn/device/device_id"
+  mkdir -p "${IP_DROPIN%/*}"
   printf '[Service]\nBindReadOnlyPaths=/run/vmtest-sysnet:/sys/class/net\n' >"$IP_DROPIN"
   systemctl daemon-reload
   local mac_up=${NIC_MAC^^}
@@ -296,20 +298,20 @@ ip_injection() {
     fail "set-ip-info ($m): the sim host's first GET_IP_INFO got no outcome: $(cat "$IPDIR/results.jsonl" | tail -2) $(agent_journal | tail -3 | tr '\n' '|')"
   fi
   marks+="agent negotiated at $((SECONDS - t0)) s, "
-  local pid view_ok
-  pid=$(systemctl show -p MainPID --value hvagent)
-  view_ok=$(nsenter -t "$pid" -m cat "/sys/class/net/$ifn/device/device_id" 2>&1)
-  local dropins; dropins=$(ls /etc/systemd/system/hvagent.service.d/ | tr '\n' ' ')
-  if [ "$view_ok" = "$NIC_GUID" ] && [ "$(grep -v '^\[Service\]$' "$IP_DROPIN")" = "BindReadOnlyPaths=/run/vmtest-sysnet:/sys/class/net" ] &&
-     [ "$dropins" = "vm-test-ip.conf vm-test.conf " ]; then
-    pass "set-ip-info ($m): the agent (shipped unit, drop-ins $dropins) sees $ifn/device/device_id = $view_ok through its private /sys/class/net, nothing else changed; GET_IP_INFO before: $(ip_outcome previous status) $(ip_outcome previous addresses)"
-  else fail "set-ip-info ($m): the agent's sysfs view: '$view_ok', drop-ins $dropins: $(cat "$IP_DROPIN" | tr '\n' ' ')"; fi
-
   # ---- static IPv4 + IPv6, gateways, DNS ----------------------------------------------------------
   ip_host "{\"label\": \"static\", \"set\": {\"adapter\": \"$NIC_GUID\", \"addresses\": \"192.0.2.10;2001:db8::10\", \"subnets\": \"255.255.255.0;64\", \"gateways\": \"192.0.2.1;2001:db8::1\", \"dns\": \"192.0.2.53;2001:db8::53\"}}" \
           "{\"label\": \"readback\", \"get\": \"$mac_up\"}"
   want="addresses 192.0.2.10/24 2001:db8::10/64; gateways 192.0.2.1 2001:db8::1"
   r=$(ip_outcome static status)
+  # The helper, started by the agent's first request, still runs (it exits after 30 s idle).
+  local pid view_ok dropins
+  pid=$(systemctl show -p MainPID --value hvagent-ip.service)
+  view_ok=$([ "${pid:-0}" != 0 ] && nsenter -t "$pid" -m cat "/sys/class/net/$ifn/device/device_id" 2>&1)
+  dropins="$(ls /etc/systemd/system/hvagent.service.d/ | tr '\n' ' ')/ $(ls /etc/systemd/system/hvagent-ip.service.d/ | tr '\n' ' ')"
+  if [ "$view_ok" = "$NIC_GUID" ] && [ "$(grep -v '^\[Service\]$' "$IP_DROPIN")" = "BindReadOnlyPaths=/run/vmtest-sysnet:/sys/class/net" ] &&
+     [ "$dropins" = "vm-test.conf / vm-test-ip.conf " ] && grep -q -- '--ip-helper-socket /run/hvagent/ip.sock' "$DROPIN"; then
+    pass "set-ip-info ($m): the agent handed the request to the IP helper (hvagent-ip.service, PID $pid, shipped unit plus one drop-in that only binds a private /sys/class/net, where $ifn/device/device_id = $view_ok); GET_IP_INFO before: $(ip_outcome previous status) $(ip_outcome previous addresses)"
+  else fail "set-ip-info ($m): the IP helper: PID '$pid', sysfs view '$view_ok', drop-ins $dropins: $(cat "$IP_DROPIN" | tr '\n' ' ')"; fi
   wait_for 5 kernel_is "$ifn" "$want"
   v=$(kernel_view "$ifn")
   if [ "$r" = HV_S_OK ] && [ "$v" = "$want" ] && manager_has "$m" "$ifn" 192.0.2.10/24 2001:db8::10/64 192.0.2.1 2001:db8::1 192.0.2.53 &&
@@ -352,11 +354,11 @@ ip_injection() {
 
   # ---- the sandbox let it through ----------------------------------------------------------------------
   local denials
-  denials=$(journalctl --since "$since" -o cat --no-pager _SYSTEMD_UNIT=hvagent.service + SYSLOG_IDENTIFIER=hvagent |
+  denials=$(journalctl --since "$since" -o cat --no-pager _SYSTEMD_UNIT=hvagent.service + _SYSTEMD_UNIT=hvagent-ip.service + SYSLOG_IDENTIFIER=hvagent |
             grep -Ei 'EPERM|EROFS|EACCES|Operation not permitted|Read-only file system|Permission denied|seccomp|AccessDenied|not authorized|errno[ =:]*(1|13|30)\b')
-  if [ -z "$denials" ]; then pass "set-ip-info ($m): no sandbox or D-Bus denial in the agent's journal (hardened unit as shipped)"
+  if [ -z "$denials" ]; then pass "set-ip-info ($m): no sandbox or D-Bus denial in the agent's or the IP helper's journal (units as shipped)"
   else fail "set-ip-info ($m): denied: $(head -5 <<<"$denials" | tr '\n' '|')"; fi
-  journalctl --since "$since" -o short-monotonic --no-pager -u hvagent -u NetworkManager -u systemd-networkd >"/mnt/job/files/journal-ip-$m.txt" 2>&1
+  journalctl --since "$since" -o short-monotonic --no-pager -u hvagent -u hvagent-ip -u NetworkManager -u systemd-networkd >"/mnt/job/files/journal-ip-$m.txt" 2>&1
   cp "$IPDIR/results.jsonl" "/mnt/job/files/ip-results-$m.jsonl" 2>/dev/null
 
   # Back to how it was: the agent without IP injection, no manager on the NIC.
