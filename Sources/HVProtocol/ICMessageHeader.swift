@@ -57,13 +57,25 @@ public struct ICMessageHeader: Hashable, Sendable {
     }
 
     public func encode(into bytes: inout [UInt8]) {
-        frameworkVersion.encode(into: &bytes)
-        LittleEndian.append(messageType.rawValue, to: &bytes)
-        messageVersion.encode(into: &bytes)
-        LittleEndian.append(messageSize, to: &bytes)
-        LittleEndian.append(status.rawValue, to: &bytes)
-        bytes.append(transactionID)
-        bytes.append(flags.rawValue)
-        LittleEndian.append(reserved, to: &bytes)
+        let offset = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: Self.size))
+        encode(into: &bytes, at: offset)
+    }
+
+    /// Overwrites `size` bytes at `offset`, the offsets of `decode` (the reply path writes the
+    /// header into a buffer of the reply's final size instead of growing an array byte by byte;
+    /// nothing is written past the end).
+    public func encode(into bytes: inout [UInt8], at offset: Int) {
+        LittleEndian.store(frameworkVersion.major, into: &bytes, at: offset)
+        LittleEndian.store(frameworkVersion.minor, into: &bytes, at: offset + 2)
+        LittleEndian.store(messageType.rawValue, into: &bytes, at: offset + 4)
+        LittleEndian.store(messageVersion.major, into: &bytes, at: offset + 6)
+        LittleEndian.store(messageVersion.minor, into: &bytes, at: offset + 8)
+        LittleEndian.store(messageSize, into: &bytes, at: offset + 10)
+        LittleEndian.store(status.rawValue, into: &bytes, at: offset + 12)
+        guard offset >= 0, offset + 19 < bytes.count else { return }
+        bytes[offset + 16] = transactionID
+        bytes[offset + 17] = flags.rawValue
+        LittleEndian.store(reserved, into: &bytes, at: offset + 18)
     }
 }

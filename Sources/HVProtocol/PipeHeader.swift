@@ -28,7 +28,15 @@ public struct PipeHeader: Hashable, Sendable {
     }
 
     public func encode(into bytes: inout [UInt8]) {
-        LittleEndian.append(packetType, to: &bytes)
-        LittleEndian.append(messageSize, to: &bytes)
+        let offset = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: Self.size))
+        encode(into: &bytes, at: offset)
+    }
+
+    /// Overwrites `size` bytes at `offset` (nothing is written past the end: a short array keeps
+    /// what does not fit).
+    public func encode(into bytes: inout [UInt8], at offset: Int) {
+        LittleEndian.store(packetType, into: &bytes, at: offset)
+        LittleEndian.store(messageSize, into: &bytes, at: offset + 4)
     }
 }

@@ -69,11 +69,15 @@ public struct ICRequest: Hashable, Sendable {
         if let messageSize { replyHeader.messageSize = messageSize }
         var replyPipe = pipe
         replyPipe.messageSize = UInt32(ICMessageHeader.size + replyBody.count)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(ICMessageHeader.bodyOffset + replyBody.count)
-        replyPipe.encode(into: &bytes)
-        replyHeader.encode(into: &bytes)
-        bytes.append(contentsOf: replyBody)
+        // One allocation of the final size, headers stored at their offsets, the body copied once.
+        var bytes = [UInt8](repeating: 0, count: ICMessageHeader.bodyOffset + replyBody.count)
+        replyPipe.encode(into: &bytes, at: 0)
+        replyHeader.encode(into: &bytes, at: PipeHeader.size)
+        bytes.withUnsafeMutableBytes { destination in
+            replyBody.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(rebasing: destination[ICMessageHeader.bodyOffset...]).copyMemory(from: source)
+            }
+        }
         return bytes
     }
 
