@@ -59,23 +59,23 @@ public struct ICMessageHeader: Hashable, Sendable {
     public func encode(into bytes: inout [UInt8]) {
         let offset = bytes.count
         bytes.append(contentsOf: repeatElement(0, count: Self.size))
-        encode(into: &bytes, at: offset)
+        bytes.withUnsafeMutableBytes { encode(into: $0, at: offset) }
     }
 
-    /// Overwrites `size` bytes at `offset`, the offsets of `decode` (the reply path writes the
-    /// header into a buffer of the reply's final size instead of growing an array byte by byte;
-    /// nothing is written past the end).
-    public func encode(into bytes: inout [UInt8], at offset: Int) {
-        LittleEndian.store(frameworkVersion.major, into: &bytes, at: offset)
-        LittleEndian.store(frameworkVersion.minor, into: &bytes, at: offset + 2)
-        LittleEndian.store(messageType.rawValue, into: &bytes, at: offset + 4)
-        LittleEndian.store(messageVersion.major, into: &bytes, at: offset + 6)
-        LittleEndian.store(messageVersion.minor, into: &bytes, at: offset + 8)
-        LittleEndian.store(messageSize, into: &bytes, at: offset + 10)
-        LittleEndian.store(status.rawValue, into: &bytes, at: offset + 12)
-        guard offset >= 0, offset + 19 < bytes.count else { return }
-        bytes[offset + 16] = transactionID
-        bytes[offset + 17] = flags.rawValue
-        LittleEndian.store(reserved, into: &bytes, at: offset + 18)
+    /// Stores the header's `size` bytes at `offset` of `buffer`, at the offsets `decode` reads;
+    /// stores nothing unless all of them fit. The reply path writes into a buffer of the reply's
+    /// final size instead of growing an array byte by byte.
+    public func encode(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+        guard offset >= 0, offset <= buffer.count - Self.size else { return }
+        buffer.storeBytes(of: frameworkVersion.major.littleEndian, toByteOffset: offset, as: UInt16.self)
+        buffer.storeBytes(of: frameworkVersion.minor.littleEndian, toByteOffset: offset + 2, as: UInt16.self)
+        buffer.storeBytes(of: messageType.rawValue.littleEndian, toByteOffset: offset + 4, as: UInt16.self)
+        buffer.storeBytes(of: messageVersion.major.littleEndian, toByteOffset: offset + 6, as: UInt16.self)
+        buffer.storeBytes(of: messageVersion.minor.littleEndian, toByteOffset: offset + 8, as: UInt16.self)
+        buffer.storeBytes(of: messageSize.littleEndian, toByteOffset: offset + 10, as: UInt16.self)
+        buffer.storeBytes(of: status.rawValue.littleEndian, toByteOffset: offset + 12, as: UInt32.self)
+        buffer.storeBytes(of: transactionID, toByteOffset: offset + 16, as: UInt8.self)
+        buffer.storeBytes(of: flags.rawValue, toByteOffset: offset + 17, as: UInt8.self)
+        buffer.storeBytes(of: reserved.littleEndian, toByteOffset: offset + 18, as: UInt16.self)
     }
 }

@@ -30,13 +30,14 @@ public struct PipeHeader: Hashable, Sendable {
     public func encode(into bytes: inout [UInt8]) {
         let offset = bytes.count
         bytes.append(contentsOf: repeatElement(0, count: Self.size))
-        encode(into: &bytes, at: offset)
+        bytes.withUnsafeMutableBytes { encode(into: $0, at: offset) }
     }
 
-    /// Overwrites `size` bytes at `offset` (nothing is written past the end: a short array keeps
-    /// what does not fit).
-    public func encode(into bytes: inout [UInt8], at offset: Int) {
-        LittleEndian.store(packetType, into: &bytes, at: offset)
-        LittleEndian.store(messageSize, into: &bytes, at: offset + 4)
+    /// Stores the header's `size` bytes at `offset` of `buffer`; stores nothing unless all of
+    /// them fit.
+    public func encode(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+        guard offset >= 0, offset <= buffer.count - Self.size else { return }
+        buffer.storeBytes(of: packetType.littleEndian, toByteOffset: offset, as: UInt32.self)
+        buffer.storeBytes(of: messageSize.littleEndian, toByteOffset: offset + 4, as: UInt32.self)
     }
 }

@@ -70,15 +70,16 @@ public struct ICRequest: Hashable, Sendable {
         var replyPipe = pipe
         replyPipe.messageSize = UInt32(ICMessageHeader.size + replyBody.count)
         // One allocation of the final size, headers stored at their offsets, the body copied once.
-        var bytes = [UInt8](repeating: 0, count: ICMessageHeader.bodyOffset + replyBody.count)
-        replyPipe.encode(into: &bytes, at: 0)
-        replyHeader.encode(into: &bytes, at: PipeHeader.size)
-        bytes.withUnsafeMutableBytes { destination in
+        let count = ICMessageHeader.bodyOffset + replyBody.count
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let destination = UnsafeMutableRawBufferPointer(buffer)
+            replyPipe.encode(into: destination, at: 0)
+            replyHeader.encode(into: destination, at: PipeHeader.size)
             replyBody.withUnsafeBytes { source in
                 UnsafeMutableRawBufferPointer(rebasing: destination[ICMessageHeader.bodyOffset...]).copyMemory(from: source)
             }
+            initialized = count
         }
-        return bytes
     }
 
     /// Encodes this request as packet payload bytes (host side).
