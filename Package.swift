@@ -140,7 +140,7 @@ let package = Package(
             dependencies: ["TestSupport", "AgentCore", "HVProtocol", "HVSystem", "HostSimulator", "ICFramework", "KVPAgent", "KVPStore",
                            "RingTransport", "ShutdownSvc", "Timesync", "VMBusDiscovery", "IPInjection"]
         ),
-        .testTarget(name: "AgentDaemonTests", dependencies: ["AgentConfig", "AgentDaemon", "Timesync"]),
+        .testTarget(name: "AgentDaemonTests", dependencies: ["AgentConfig", "AgentCore", "AgentDaemon", "Heartbeat", "ShutdownSvc", "Timesync", "HVProtocol"]),
         // libnl-3 / libnl-route-3: rtnetlink parsing and notification-driven caches for NetInfo.
         .systemLibrary(
             name: "CNetlink",

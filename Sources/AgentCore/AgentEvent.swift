@@ -20,7 +20,17 @@ public enum AgentEvent: Sendable {
 
 /// Something a service reports beyond the IC framework's packet events. The description is the
 /// line the log and the demo timeline show after the service name; tests match the concrete type.
-public protocol ServiceActivity: Sendable, CustomStringConvertible {}
+public protocol ServiceActivity: Sendable, CustomStringConvertible {
+    /// Whether it happens over and over in normal operation (a heartbeat answered, a time sample
+    /// slewed): the daemon logs it at debug, not info, so a quiet VM's journal does not grow by a
+    /// line every few seconds. Anything an admin would look for (a shutdown, a clock step, a file
+    /// copied) is not routine.
+    var isRoutine: Bool { get }
+}
+
+extension ServiceActivity {
+    public var isRoutine: Bool { false }
+}
 
 /// Receives agent events; called on the agent's thread.
 public typealias AgentEventObserver = @Sendable (AgentEvent) -> Void

@@ -30,30 +30,42 @@ extension ICChannelHandler {
 }
 
 /// Adapts an `ICEndpoint<Service>` (framing, negotiation, one ``ICService``) to ``ICChannelHandler``.
-public final class ServiceChannelHandler<Service: ICService>: ICChannelHandler {
+///
+/// Not generic itself: the generic initializer is `@inlinable`, so the closure it builds, and
+/// the `ICEndpoint.process` it calls, are compiled specialized in the service's own module (where
+/// the service type is known). A generic handler class is dispatched through its generic witness
+/// table, and every packet paid for runtime metadata look-ups and value-witness copies
+/// (docs/PERFORMANCE.md, "Integration services").
+public final class ServiceChannelHandler: ICChannelHandler {
     public let service: ICServiceID
-    private var endpoint: ICEndpoint<Service>
-    private let events: ServiceEvents
-    private let perform: (Service.Action) -> ((Bool) -> Void)?
-    private let observe: (ICOutcome<Service.Action>, Service) -> Void
+    @usableFromInline let handlePayload: ([UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?)
+
+    @usableFromInline
+    init(service: ICServiceID, handlePayload: @escaping ([UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?)) {
+        self.service = service
+        self.handlePayload = handlePayload
+    }
 
     /// - Parameters:
     ///   - perform: turns a handler's action into work deferred until the reply was consumed.
     ///   - observe: sees every outcome after the packet event was emitted (for activities).
-    public init(_ service: Service, events: ServiceEvents,
-                perform: @escaping (Service.Action) -> ((Bool) -> Void)? = { _ in nil },
-                observe: @escaping (ICOutcome<Service.Action>, Service) -> Void = { _, _ in }) {
-        self.service = events.service
-        endpoint = ICEndpoint(service: service)
-        self.events = events
-        self.perform = perform
-        self.observe = observe
+    @inlinable
+    public convenience init<Service: ICService>(
+        _ service: Service, events: ServiceEvents,
+        perform: @escaping (Service.Action) -> ((Bool) -> Void)? = { _ in nil },
+        observe: @escaping (ICOutcome<Service.Action>, Service) -> Void = { _, _ in }
+    ) {
+        var endpoint = ICEndpoint(service: service)
+        let id = events.service
+        self.init(service: id) { payload in
+            let outcome = endpoint.process(payload)
+            events.emit(.packet(id, outcome.event))
+            observe(outcome, endpoint.service)
+            return (outcome.reply, outcome.action.flatMap(perform))
+        }
     }
 
     public func handle(_ payload: [UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?) {
-        let outcome = endpoint.process(payload)
-        events.emit(.packet(service, outcome.event))
-        observe(outcome, endpoint.service)
-        return (outcome.reply, outcome.action.flatMap(perform))
+        handlePayload(payload)
     }
 }

@@ -16,7 +16,13 @@ final class ICChannelLoop {
     /// Packets that were not in-band data (ignored).
     private(set) var ignoredPackets = 0
 
+    /// The channel's masked poll is turned off: an IC host sends its next request only after it
+    /// read our reply (one transaction at a time, docs/PROTOCOL.md §5.3), so nothing can arrive
+    /// while the reader polls the ring after a batch. The poll was ~1,600 instructions per
+    /// request, all of it after the reply and none of it useful (docs/PERFORMANCE.md,
+    /// "Integration services").
     init(channel: VMBusChannel, handler: any ICChannelHandler, consumeTimeout: TimeInterval = 1.0) {
+        channel.idleSpin = 0
         self.channel = channel
         self.handler = handler
         self.consumeTimeout = consumeTimeout
@@ -65,9 +71,12 @@ final class ICChannelLoop {
 
     /// Runs deferred actions whose reply was consumed (or whose wait timed out).
     /// - Returns: whether each ran with its reply consumed, in order.
+    /// - Parameter now: the time to compare deadlines with; nil reads the clock, only when an
+    ///   action waits (this runs after every wake-up).
     @discardableResult
-    func runDueActions(now: ContinuousClock.Instant = .now) -> [Bool] {
+    func runDueActions(now: ContinuousClock.Instant? = nil) -> [Bool] {
         guard !pending.isEmpty else { return [] }
+        let now = now ?? .now
         let drained = channel.outboundDrained
         var results: [Bool] = []
         while let first = pending.first, drained || first.deadline <= now {

@@ -26,7 +26,16 @@ public final class IntegrationAgent: @unchecked Sendable {
     private let services: [VMBusGUID: any AgentService]
     private let observer: AgentEventObserver?
     private let replyConsumeTimeout: Double
-    private var channels: [VMBusGUID: (service: any AgentService, loop: ICChannelLoop)] = [:]
+    private var channels: [VMBusGUID: (service: any AgentService, loop: ICChannelLoop)] = [:] {
+        didSet { channelsChanged = true }
+    }
+    /// The loop's snapshot of `channels`, taken again only after they changed: the loop runs once
+    /// per host request, and a fresh array (and poll set) per wake-up was a third of its own cost
+    /// (docs/PERFORMANCE.md, "Integration services").
+    private var channelList: [(key: VMBusGUID, value: (service: any AgentService, loop: ICChannelLoop))] = []
+    private var channelsChanged = true
+    /// The poll set, rebuilt in place every iteration (input descriptors may change).
+    private var pollSet: [pollfd] = []
     private var backoff: [VMBusGUID: ReopenBackoff] = [:]
     /// Channels closed for corruption, by instance: when to open them again (monotonic µs).
     private var reopenDue: [VMBusGUID: (service: any AgentService, at: UInt64)] = [:]
@@ -79,14 +88,24 @@ public final class IntegrationAgent: @unchecked Sendable {
     /// Runs until `stop()` or until the host goes away (returns normally in both cases).
     public func run() throws {
         while !shouldStop {
-            let entries = Array(channels)
+            if channelsChanged {
+                channelList = Array(channels)
+                channelsChanged = false
+            }
+            let entries = channelList
             let extra = inputs
-            var fds = [pollfd(fd: source.pollDescriptor, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stopDescriptor, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: reopenTimer.descriptor, events: Int16(POLLIN), revents: 0)]
+            var fds = pollSet
+            pollSet = []  // unique: the appends below reuse its storage
+            fds.removeAll(keepingCapacity: true)
+            fds.append(pollfd(fd: source.pollDescriptor, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: stopDescriptor, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: reopenTimer.descriptor, events: Int16(POLLIN), revents: 0))
             let fixed = fds.count
-            fds += entries.map { pollfd(fd: $0.value.loop.channel.pollDescriptor, events: Int16(POLLIN), revents: 0) }
-            fds += extra.map { pollfd(fd: $0.descriptor(), events: Int16(POLLIN), revents: 0) }
+            for entry in entries {
+                fds.append(pollfd(fd: entry.value.loop.channel.pollDescriptor, events: Int16(POLLIN), revents: 0))
+            }
+            for input in extra { fds.append(pollfd(fd: input.descriptor(), events: Int16(POLLIN), revents: 0)) }
+            defer { pollSet = fds }
             // Deferred actions are waiting for the host to read our reply: look again soon.
             let waiting = entries.contains { $0.value.loop.hasPendingActions }
             _ = try retryingOnInterrupt("poll") { poll(&fds, nfds_t(fds.count), waiting ? 2 : -1) }
@@ -125,11 +144,22 @@ public final class IntegrationAgent: @unchecked Sendable {
 
     /// - Parameter revents: what the loop's poll said of the channel's doorbell; 0 when the
     ///   channel is served without a signal (just opened).
+    ///
+    /// The doorbell is consumed *after* the drain, so its system call is not between the host's
+    /// request and our reply (docs/PERFORMANCE.md, "Integration services"). No wake-up is lost:
+    /// once the doorbell is consumed the ring is looked at again, and anything that arrived after
+    /// the drain's last look is drained now. A hang-up without data (a rescinded device) is
+    /// reported before any drain, as before.
     private func serve(_ instance: VMBusGUID, loop: ICChannelLoop, revents: Int16) {
         do {
-            if revents != 0 { try loop.channel.acknowledgeSignal(revents: revents) }
+            let signalled = revents & Int16(POLLIN) != 0
+            if revents != 0 && !signalled { try loop.channel.acknowledgeSignal(revents: revents) }
             try loop.drain()
-            loop.runDueActions()
+            if signalled {
+                try loop.channel.acknowledgeSignal(revents: revents)
+                if loop.channel.hasInboundData { try loop.drain() }
+            }
+            if loop.hasPendingActions { loop.runDueActions() }
         } catch {
             fail(instance, error: error)
         }

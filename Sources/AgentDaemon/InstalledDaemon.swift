@@ -72,7 +72,8 @@ public enum InstalledDaemon {
             in: .init(live: live, shutdownPerformer: performer, timesyncMode: timesyncMode, clock: SystemClock(), chrony: chrony))
         let agent = try IntegrationAgent(
             source: source, services: services,
-            observer: AgentObserver.make(board: board, gate: gate, log: { logger.info("\($0)") }))
+            observer: AgentObserver.make(board: board, gate: gate, log: { logger.info("\($0)") },
+                                                         routine: { logger.debug("\($0)") }))
         for service in services {
             let events = agent.events(for: service.id)
             agent.inputs += service.inputs(events: events)

@@ -28,7 +28,8 @@ public enum KVPDaemon {
         guard let kvp = try ServiceTable.build([.kvp], in: environment).first as? KVPAgentService else { return }
         kvp.traceRequests = traceRequests
         let agent = try IntegrationAgent(source: NoChannels(), services: [],
-                                         observer: AgentObserver.make(board: nil, gate: nil, log: { logger.info("\($0)") }))
+                                         observer: AgentObserver.make(board: nil, gate: nil, log: { logger.info("\($0)") },
+                                                         routine: { logger.debug("\($0)") }))
         logger.notice("KVP starting; pid is:\(getpid())")
         let events = agent.events(for: .kvp)
         agent.inputs += kvp.inputs(events: events)

@@ -57,13 +57,25 @@ public struct ICMessageHeader: Hashable, Sendable {
     }
 
     public func encode(into bytes: inout [UInt8]) {
-        frameworkVersion.encode(into: &bytes)
-        LittleEndian.append(messageType.rawValue, to: &bytes)
-        messageVersion.encode(into: &bytes)
-        LittleEndian.append(messageSize, to: &bytes)
-        LittleEndian.append(status.rawValue, to: &bytes)
-        bytes.append(transactionID)
-        bytes.append(flags.rawValue)
-        LittleEndian.append(reserved, to: &bytes)
+        let offset = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: Self.size))
+        bytes.withUnsafeMutableBytes { encode(into: $0, at: offset) }
+    }
+
+    /// Stores the header's `size` bytes at `offset` of `buffer`, at the offsets `decode` reads;
+    /// stores nothing unless all of them fit. The reply path writes into a buffer of the reply's
+    /// final size instead of growing an array byte by byte.
+    public func encode(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+        guard offset >= 0, offset <= buffer.count - Self.size else { return }
+        buffer.storeBytes(of: frameworkVersion.major.littleEndian, toByteOffset: offset, as: UInt16.self)
+        buffer.storeBytes(of: frameworkVersion.minor.littleEndian, toByteOffset: offset + 2, as: UInt16.self)
+        buffer.storeBytes(of: messageType.rawValue.littleEndian, toByteOffset: offset + 4, as: UInt16.self)
+        buffer.storeBytes(of: messageVersion.major.littleEndian, toByteOffset: offset + 6, as: UInt16.self)
+        buffer.storeBytes(of: messageVersion.minor.littleEndian, toByteOffset: offset + 8, as: UInt16.self)
+        buffer.storeBytes(of: messageSize.littleEndian, toByteOffset: offset + 10, as: UInt16.self)
+        buffer.storeBytes(of: status.rawValue.littleEndian, toByteOffset: offset + 12, as: UInt32.self)
+        buffer.storeBytes(of: transactionID, toByteOffset: offset + 16, as: UInt8.self)
+        buffer.storeBytes(of: flags.rawValue, toByteOffset: offset + 17, as: UInt8.self)
+        buffer.storeBytes(of: reserved.littleEndian, toByteOffset: offset + 18, as: UInt16.self)
     }
 }

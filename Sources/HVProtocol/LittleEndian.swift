@@ -20,17 +20,13 @@ public enum LittleEndian {
     @inlinable
     public static func u32(_ bytes: [UInt8], at offset: Int) -> UInt32? {
         guard offset >= 0, offset <= bytes.count - 4 else { return nil }
-        var value: UInt32 = 0
-        for index in 0..<4 { value |= UInt32(bytes[offset + index]) << (8 * UInt32(index)) }
-        return value
+        return UInt32(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) })
     }
 
     @inlinable
     public static func u64(_ bytes: [UInt8], at offset: Int) -> UInt64? {
         guard offset >= 0, offset <= bytes.count - 8 else { return nil }
-        var value: UInt64 = 0
-        for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
-        return value
+        return UInt64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) })
     }
 
     @inlinable
@@ -61,14 +57,14 @@ public enum LittleEndian {
     @discardableResult @inlinable
     public static func store(_ value: UInt32, into bytes: inout [UInt8], at offset: Int) -> Bool {
         guard offset >= 0, offset <= bytes.count - 4 else { return false }
-        for index in 0..<4 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(index))) }
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self) }
         return true
     }
 
     @discardableResult @inlinable
     public static func store(_ value: UInt64, into bytes: inout [UInt8], at offset: Int) -> Bool {
         guard offset >= 0, offset <= bytes.count - 8 else { return false }
-        for index in 0..<8 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(index))) }
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self) }
         return true
     }
 }

@@ -28,7 +28,16 @@ public struct PipeHeader: Hashable, Sendable {
     }
 
     public func encode(into bytes: inout [UInt8]) {
-        LittleEndian.append(packetType, to: &bytes)
-        LittleEndian.append(messageSize, to: &bytes)
+        let offset = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: Self.size))
+        bytes.withUnsafeMutableBytes { encode(into: $0, at: offset) }
+    }
+
+    /// Stores the header's `size` bytes at `offset` of `buffer`; stores nothing unless all of
+    /// them fit.
+    public func encode(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+        guard offset >= 0, offset <= buffer.count - Self.size else { return }
+        buffer.storeBytes(of: packetType.littleEndian, toByteOffset: offset, as: UInt32.self)
+        buffer.storeBytes(of: messageSize.littleEndian, toByteOffset: offset + 4, as: UInt32.self)
     }
 }

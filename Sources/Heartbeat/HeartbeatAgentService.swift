@@ -37,4 +37,5 @@ public struct HeartbeatAnswered: ServiceActivity, Hashable {
         self.sequence = sequence
     }
     public var description: String { "seq \(sequence) -> \(sequence &+ 1)" }
+    public var isRoutine: Bool { true }
 }

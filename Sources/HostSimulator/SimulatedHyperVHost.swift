@@ -23,7 +23,11 @@ import Glibc
 /// continues across re-opens and restarts at 1 only with a new offer: within one offer every
 /// number is then used once, so a reply from before a re-open can never pass for a later one.
 public final class SimulatedHyperVHost {
-    struct HostChannel {
+    /// A class: the loop reads and updates these once or more per message, and as a struct every
+    /// read through `channels[kind]` copied all of it (the offer's lists, the time source
+    /// existential), which made the simulated host most of `ic-bench`'s measured round trip
+    /// (docs/PERFORMANCE.md, "Integration services").
+    final class HostChannel {
         var machine: HostICChannel
         /// The host end of the offered rings, kept across the agent's closes so it can reopen;
         /// nil once a test took it over (HostileActions.swift).
@@ -37,6 +41,15 @@ public final class SimulatedHyperVHost {
         var heartbeat: HeartbeatHostLogic
         var timesync: TimesyncHostLogic
         var sentAt: UInt64 = 0
+
+        init(machine: HostICChannel, channel: VMBusChannel?, nextDue: ContinuousClock.Instant?,
+             heartbeat: HeartbeatHostLogic, timesync: TimesyncHostLogic) {
+            self.machine = machine
+            self.channel = channel
+            self.nextDue = nextDue
+            self.heartbeat = heartbeat
+            self.timesync = timesync
+        }
     }
 
     public let endpoint: SimHostEndpoint
@@ -51,7 +64,9 @@ public final class SimulatedHyperVHost {
     public private(set) var reopenCount: [ICServiceID: Int] = [:]
     public private(set) var heartbeatsOK = 0
     public private(set) var heartbeatFailures: [String] = []
-    /// Heartbeat request-to-reply times, nanoseconds.
+    /// Heartbeat round trips, nanoseconds: from just before the request's ring write to the reply
+    /// read out of the ring (its checks come after), so the host's own bookkeeping on either side
+    /// is not counted (docs/PERFORMANCE.md, "Integration services").
     public private(set) var heartbeatRoundTrips: [UInt64] = []
     public private(set) var timesyncReplies = 0
     public private(set) var shutdownStatuses: [HResult] = []
@@ -143,7 +158,7 @@ public final class SimulatedHyperVHost {
             // Rescinded, closed or failed by a control message of this same iteration: what the
             // agent wrote before its close is dropped at a re-open, never read as a reply.
             guard let state = channels[kind], state.live, state.channel === channel else { continue }
-            receive(kind, channel)
+            receive(kind, channel, revents: fds[index + 1].revents)
         }
         sendDueRequests()
     }
@@ -172,7 +187,7 @@ public final class SimulatedHyperVHost {
     /// The agent opened `kind`'s channel: the first time on the end made at the offer, later on a
     /// fresh end over the same rings. Either way the host starts over with a NEGOTIATE.
     private func agentOpened(_ kind: ICServiceID) {
-        guard var state = channels[kind] else { return }
+        guard let state = channels[kind] else { return }
         guard let end = state.channel else {
             log.record(channel: kind.rawValue, event: "open", detail: "agent opened the channel; a malicious host holds it")
             return
@@ -211,7 +226,7 @@ public final class SimulatedHyperVHost {
     /// Stops talking on `kind`'s channel (the agent closed it, or its ring failed) but keeps the
     /// end for a re-open. Nothing of this open survives but the heartbeat numbering.
     private func stopUsing(_ kind: ICServiceID) {
-        guard var state = channels[kind] else { return }
+        guard let state = channels[kind] else { return }
         state.live = false
         state.machine.close()
         state.nextDue = nil
@@ -222,12 +237,20 @@ public final class SimulatedHyperVHost {
         if kind == .fcopy { fcopyReply = nil }
     }
 
-    private func receive(_ kind: ICServiceID, _ channel: VMBusChannel) {
+    /// Reads the agent's replies; the doorbell (`revents` from the pump's poll) is consumed after
+    /// them, then the ring looked at once more, as the agent does (IntegrationAgent.serve), so the
+    /// round trip `ic-bench` measures has no host system call between the guest's signal and the
+    /// reply's time stamp.
+    private func receive(_ kind: ICServiceID, _ channel: VMBusChannel, revents: Int16) {
         do {
-            _ = try channel.waitForSignal(timeoutMilliseconds: 0)
-            repeat {
-                try channel.receiveBatch { _, payload in self.reply(kind, Array(payload)) }
-            } while try channel.finishBatch()
+            func drain() throws {
+                repeat {
+                    try channel.receiveBatch { _, payload in self.reply(kind, Array(payload)) }
+                } while try channel.finishBatch()
+            }
+            try drain()
+            try channel.acknowledgeSignal(revents: revents)
+            if channel.hasInboundData { try drain() }
         } catch {
             protocolErrors.append("\(kind.rawValue): \(error)")
             log.record(channel: kind.rawValue, event: "error", detail: "\(error)")
@@ -237,8 +260,8 @@ public final class SimulatedHyperVHost {
     }
 
     private func reply(_ kind: ICServiceID, _ payload: [UInt8]) {
-        guard var state = channels[kind] else { return }
-        defer { channels[kind] = state }
+        let receivedAt = monotonicNanoseconds()  // the end of a measured round trip
+        guard let state = channels[kind] else { return }
         let now = ContinuousClock.now
         switch state.machine.accept(payload) {
         case .negotiated(let versions):
@@ -257,14 +280,15 @@ public final class SimulatedHyperVHost {
             protocolErrors.append("\(kind.rawValue): \(text)")
             log.record(channel: kind.rawValue, event: "error", detail: text)
         case .response(let header, let body):
-            response(kind, &state, header: header, body: body, now: now)
+            response(kind, state, header: header, body: body, now: now, receivedAt: receivedAt)
         }
     }
 
-    private func response(_ kind: ICServiceID, _ state: inout HostChannel, header: ICMessageHeader, body: [UInt8], now: ContinuousClock.Instant) {
+    private func response(_ kind: ICServiceID, _ state: HostChannel, header: ICMessageHeader, body: [UInt8],
+                          now: ContinuousClock.Instant, receivedAt: UInt64) {
         switch kind {
         case .heartbeat:
-            heartbeatRoundTrips.append(monotonicNanoseconds() &- state.sentAt)
+            heartbeatRoundTrips.append(receivedAt &- state.sentAt)
             switch state.heartbeat.check(status: header.status, body: body) {
             case .ok(let sequence, let applicationState):
                 heartbeatsOK += 1
@@ -329,23 +353,29 @@ public final class SimulatedHyperVHost {
     }
 
     func send(_ kind: ICServiceID, type: ICMessageType, body: [UInt8], detail: String, logged: Bool = true) throws {
-        guard var state = channels[kind] else { throw HostChannelError.notReady }
+        guard let state = channels[kind] else { throw HostChannelError.notReady }
         let request = try state.machine.request(type: type, body: body)
         channels[kind]?.machine = state.machine
-        state.sentAt = monotonicNanoseconds()
-        channels[kind]?.sentAt = state.sentAt
-        transmit(kind, request, type: type, detail: detail, logged: logged)
+        if let sentAt = transmit(kind, request, type: type, detail: detail, logged: logged) {
+            channels[kind]?.sentAt = sentAt
+        }
     }
 
-    private func transmit(_ kind: ICServiceID, _ bytes: [UInt8], type: ICMessageType, detail: String, logged: Bool = true) {
-        guard let state = channels[kind], state.live, let channel = state.channel else { return }
+    /// - Returns: the monotonic time (ns) just before the ring write, the start of the round trip
+    ///   `heartbeatRoundTrips` measures; nil when nothing was sent.
+    @discardableResult
+    private func transmit(_ kind: ICServiceID, _ bytes: [UInt8], type: ICMessageType, detail: String, logged: Bool = true) -> UInt64? {
+        guard channels[kind]?.live == true, let channel = channels[kind]?.channel else { return nil }
+        let sentAt = monotonicNanoseconds()
         do {
             try channel.send(bytes)
             try channel.flush()
             if logged { log.record(channel: kind.rawValue, event: "request", type: type.description, detail: detail) }
+            return sentAt
         } catch {
             protocolErrors.append("\(kind.rawValue): \(error)")
             log.record(channel: kind.rawValue, event: "error", detail: "send failed: \(error)")
+            return nil
         }
     }
 

@@ -29,50 +29,68 @@ public struct ICOutcome<Action: Sendable>: Sendable {
     /// To run after the reply was consumed by the host.
     public var action: Action?
     public var event: ICEvent
+
+    @inlinable
+    public init(reply: [UInt8]?, action: Action?, event: ICEvent) {
+        self.reply = reply
+        self.action = action
+        self.event = event
+    }
 }
 
 /// Framing + negotiation state for one IC channel, driving one `ICService`.
+///
+/// `process` is `@inlinable`, so a service module that builds its channel handler
+/// (`ServiceChannelHandler`, AgentCore) gets it specialized for its own service type: unspecialized,
+/// the generic outcome and request values cost four metadata look-ups and value-witness copies
+/// per packet, a third of the agent's work per heartbeat (docs/PERFORMANCE.md, "Integration
+/// services"). The stored state is `@usableFromInline` for that reason only; it is read-only
+/// outside this file.
 public struct ICEndpoint<Service: ICService> {
-    public private(set) var service: Service
+    public var service: Service { storedService }
     /// The versions of the last successful NEGOTIATE, or nil.
-    public private(set) var negotiated: NegotiatedVersions?
-    public private(set) var counters = ICCounters()
+    public var negotiated: NegotiatedVersions? { storedNegotiated }
+    public var counters: ICCounters { storedCounters }
+    @usableFromInline var storedService: Service
+    @usableFromInline var storedNegotiated: NegotiatedVersions?
+    @usableFromInline var storedCounters = ICCounters()
 
     public init(service: Service) {
-        self.service = service
+        storedService = service
     }
 
     /// Lets the runtime reach service configuration (e.g. the timesync discipline).
     public mutating func withService<R>(_ body: (inout Service) -> R) -> R {
-        body(&service)
+        body(&storedService)
     }
 
     /// Processes one packet payload (pipe header onwards).
+    @inlinable
     public mutating func process(_ payload: [UInt8]) -> ICOutcome<Service.Action> {
-        counters.received += 1
+        storedCounters.received += 1
         let request: ICRequest
-        let service = self.service
-        let negotiated = self.negotiated
+        let service = storedService
+        let negotiated = storedNegotiated
         do throws(ICParseError) {
             request = try ICRequest.parse(payload) { header in
                 service.minimumBodySize(
                     for: header.messageType, version: Self.bodyVersion(for: header, negotiated: negotiated)) ?? 0
             }
         } catch {
-            counters.dropped += 1
+            storedCounters.dropped += 1
             return ICOutcome(reply: nil, action: nil, event: .dropped(error))
         }
-        counters.replied += 1
+        storedCounters.replied += 1
 
         if request.header.messageType == .negotiate {
             // Any NEGOTIATE, in any state, is a full reset (channel reopen, restore, resume).
-            self.service.reset()
-            counters.negotiations += 1
+            storedService.reset()
+            storedCounters.negotiations += 1
             let (body, result) = ICNegotiation.replyBody(
                 for: request.body, guestFrameworks: service.frameworkVersions,
                 guestServices: service.serviceVersions)
-            self.negotiated = result
-            if result == nil { counters.failedNegotiations += 1 }
+            storedNegotiated = result
+            if result == nil { storedCounters.failedNegotiations += 1 }
             let reply = request.reply(
                 status: request.header.status, body: body, messageSize: ICNegotiation.replyMessageSize)
             return ICOutcome(reply: reply, action: nil, event: result.map { .negotiated($0) } ?? .negotiationFailed)
@@ -80,12 +98,12 @@ public struct ICEndpoint<Service: ICService> {
 
         let version = Self.bodyVersion(for: request.header, negotiated: negotiated)
         guard service.minimumBodySize(for: request.header.messageType, version: version) != nil else {
-            counters.unknownTypes += 1
+            storedCounters.unknownTypes += 1
             return ICOutcome(
                 reply: request.reply(status: .fail, body: request.body), action: nil,
                 event: .unknownType(request.header.messageType))
         }
-        let handled = self.service.handle(request, version: version)
+        let handled = storedService.handle(request, version: version)
         return ICOutcome(
             reply: request.reply(status: handled.status, body: handled.body), action: handled.action,
             event: .handled(type: request.header.messageType, status: handled.status))
@@ -93,7 +111,8 @@ public struct ICEndpoint<Service: ICService> {
 
     /// The service version that governs the body layout: the negotiated one, else (a host
     /// that skipped negotiation) the version the host wrote in the header.
-    private static func bodyVersion(for header: ICMessageHeader, negotiated: NegotiatedVersions?) -> ICVersion {
+    @usableFromInline
+    static func bodyVersion(for header: ICMessageHeader, negotiated: NegotiatedVersions?) -> ICVersion {
         negotiated?.service ?? header.messageVersion
     }
 }

@@ -69,12 +69,17 @@ public struct ICRequest: Hashable, Sendable {
         if let messageSize { replyHeader.messageSize = messageSize }
         var replyPipe = pipe
         replyPipe.messageSize = UInt32(ICMessageHeader.size + replyBody.count)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(ICMessageHeader.bodyOffset + replyBody.count)
-        replyPipe.encode(into: &bytes)
-        replyHeader.encode(into: &bytes)
-        bytes.append(contentsOf: replyBody)
-        return bytes
+        // One allocation of the final size, headers stored at their offsets, the body copied once.
+        let count = ICMessageHeader.bodyOffset + replyBody.count
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let destination = UnsafeMutableRawBufferPointer(buffer)
+            replyPipe.encode(into: destination, at: 0)
+            replyHeader.encode(into: destination, at: PipeHeader.size)
+            replyBody.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(rebasing: destination[ICMessageHeader.bodyOffset...]).copyMemory(from: source)
+            }
+            initialized = count
+        }
     }
 
     /// Encodes this request as packet payload bytes (host side).

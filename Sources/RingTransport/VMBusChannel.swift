@@ -33,18 +33,22 @@ public final class VMBusChannel {
     public let doorbell: any ChannelDoorbell
     /// Size of each ring (header + data).
     public let ringSize: Int
-    public private(set) var outbound: RingWriter
-    public private(set) var inbound: RingReader
+    // `@exclusivity(unchecked)`: one thread drives a channel end (above), and no access to these
+    // spans a call back into the channel, so the dynamic exclusivity checks (a runtime call per
+    // access, ~24 per request/reply) only cost time on the per-message path (docs/PERFORMANCE.md,
+    // "Integration services"). The compiler still checks what it can statically.
+    @exclusivity(unchecked) public private(set) var outbound: RingWriter
+    @exclusivity(unchecked) public private(set) var inbound: RingReader
     /// Private copy of the packet being handled; as large as the inbound data area, so any
     /// well-formed packet fits.
     private let receiveBuffer: UnsafeMutableRawBufferPointer
     /// Something we wrote since the last signal needs the peer to be woken.
-    private var signalOwed = false
+    @exclusivity(unchecked) private var signalOwed = false
     /// The first error that failed the channel, if any.
-    public private(set) var failure: ChannelError?
+    @exclusivity(unchecked) public private(set) var failure: ChannelError?
 
     /// Signals sent to the peer.
-    public private(set) var signalsSent: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var signalsSent: UInt64 = 0
 
     /// - Parameters:
     ///   - memory: at least `2 * ringSize` bytes, already formatted by the channel's creator.
@@ -184,12 +188,21 @@ public final class VMBusChannel {
         }
     }
 
-    /// Ends a receive batch: publishes the read index, runs the pending-send rule, re-arms the
-    /// inbound interrupt without losing a wake-up, and signals the peer at most once for everything
-    /// sent and consumed in the batch.
+    /// Ends a receive batch: signals the peer for what the batch sent, then publishes the read
+    /// index, runs the pending-send rule and re-arms the inbound interrupt without losing a
+    /// wake-up.
+    ///
+    /// The signal for the batch's replies goes out *before* ``RingReader/endRead()``, whose
+    /// masked poll (``RingReader/idleSpin``) would otherwise hold every reply's signal back by
+    /// the length of the poll: on a request/reply channel that poll is pure added round-trip
+    /// latency (docs/PERFORMANCE.md, "Integration services"). The read index was already
+    /// published when the ring ran empty, so the peer sees the freed space with that signal; a
+    /// peer blocked on `pending_send_sz` that still needs one after the batch gets a second
+    /// (rare: only when it found the ring full).
     /// - Returns: `true` when data is already waiting (drain again instead of sleeping).
     public func finishBatch() throws(ChannelError) -> Bool {
         try checkUsable()
+        try flush()
         let end: RingReader.EndOfBatch
         do {
             end = try inbound.endRead()
@@ -235,6 +248,19 @@ public final class VMBusChannel {
 
     /// The descriptor an event loop polls for this channel (readable when the peer signalled).
     public var pollDescriptor: Int32 { doorbell.pollDescriptor }
+
+    /// The reader's masked-poll budget at the end of a batch (``RingReader/idleSpin``); 0 for a
+    /// channel whose peer never has a second packet on the way while we answer the first.
+    public var idleSpin: Int {
+        get { inbound.idleSpin }
+        set { inbound.idleSpin = newValue }
+    }
+
+    /// Whether the inbound ring holds a packet not yet read: after the doorbell was consumed, the
+    /// one look that decides whether to drain again (acquire: ordered after that system call).
+    public var hasInboundData: Bool {
+        inbound.ring.header.writeIndex.load(ordering: .acquiring) != inbound.nextPacketOffset
+    }
 
     /// Whether the peer has consumed everything this end wrote.
     public var outboundDrained: Bool { outbound.isDrained }

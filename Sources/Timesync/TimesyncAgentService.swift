@@ -91,4 +91,10 @@ public struct TimesyncSample: ServiceActivity, Hashable {
         case nil: return text
         }
     }
+
+    /// A clock step is news; a sample, a slew or a sample passed to chronyd is not.
+    public var isRoutine: Bool {
+        if case .step? = action { return false }
+        return true
+    }
 }

@@ -10,6 +10,7 @@ import ICFramework
 import Heartbeat
 import SimScenarios
 import SimTransport
+import Synchronization
 import Timesync
 import HVProtocol
 #if canImport(Glibc)
@@ -57,6 +58,56 @@ func eventfdPingPong(rounds: Int) -> [UInt64] {
     return times
 }
 
+/// The same ping-pong with the wait an event loop makes: each side sleeps in `poll()` on its
+/// eventfd and `extra` idle descriptors (the agent's loop watches its source, stop and reopen
+/// descriptors beside the channel), answers, then consumes its eventfd, and looks at the shared
+/// counter once more before it sleeps again (what the agent and the simulated host do with a
+/// ring). Not the goal's floor (that stays `eventfdPingPong`); it shows what the multi-descriptor
+/// wait itself costs (docs/PERFORMANCE.md, "Integration services").
+func pollLoopPingPong(rounds: Int, extra: Int = 3) -> [UInt64] {
+    let ping = chv_eventfd(0)
+    let pong = chv_eventfd(0)
+    let idle = (0..<extra).map { _ in chv_eventfd(0) }
+    defer { close(ping); close(pong); idle.forEach { close($0) } }
+    for fd in [ping, pong] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+    final class Counts: Sendable {
+        let requests = Atomic<Int>(0)
+        let replies = Atomic<Int>(0)
+    }
+    let counts = Counts()
+    @Sendable func wait(on fd: Int32) {
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        fds += idle.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        _ = poll(&fds, nfds_t(fds.count), -1)
+    }
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+        var value: UInt64 = 0
+        for served in 0..<rounds {
+            if counts.requests.load(ordering: .acquiring) == served { wait(on: ping) }
+            counts.replies.store(served + 1, ordering: .releasing)
+            var one: UInt64 = 1
+            _ = write(pong, &one, 8)
+            _ = read(ping, &value, 8)
+        }
+        done.signal()
+    }.start()
+    var times: [UInt64] = []
+    times.reserveCapacity(rounds)
+    var value: UInt64 = 0
+    for round in 0..<rounds {
+        let start = nanoseconds()
+        counts.requests.store(round + 1, ordering: .releasing)
+        var one: UInt64 = 1
+        _ = write(ping, &one, 8)
+        if counts.replies.load(ordering: .acquiring) <= round { wait(on: pong) }
+        times.append(nanoseconds() - start)
+        _ = read(pong, &value, 8)
+    }
+    done.wait()
+    return times
+}
+
 /// Heartbeats back to back through the simulated host and the agent (two threads, real rings).
 func heartbeatRoundTrips(rounds: Int) throws -> [UInt64] {
     let (hostSocket, agentSocket) = try SimSocket.pair()
@@ -89,10 +140,13 @@ struct ValidationFailure: Error {
 
 let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 20000 : 20000
 let floor = eventfdPingPong(rounds: rounds)
+let pollFloor = pollLoopPingPong(rounds: rounds)
 let heartbeat = try heartbeatRoundTrips(rounds: rounds)
 print("rounds: \(rounds)")
 print(String(format: "eventfd ping-pong floor   p50 %8.1f us  p99 %8.1f us", percentile(floor, 0.5), percentile(floor, 0.99)))
 print(String(format: "heartbeat round trip      p50 %8.1f us  p99 %8.1f us", percentile(heartbeat, 0.5), percentile(heartbeat, 0.99)))
+print(String(format: "poll-loop ping-pong       p50 %8.1f us  p99 %8.1f us  (poll on 4 descriptors, then read; not the goal's floor)",
+             percentile(pollFloor, 0.5), percentile(pollFloor, 0.99)))
 for version in [ICVersion(4, 0), ICVersion(3, 0)] {
     let residuals = try TimesyncSimulation(version: version, driftPPM: 100).run(seconds: 600)
     let tail = Array(residuals.suffix(60))  // the last 5 minutes
