@@ -22,12 +22,25 @@ public final class IPInjector: Sendable {
         public var pollInterval: Duration
         /// Where `ifcfg-<if>` and `<if>.nmconnection` are written (`/var/lib/hyperv`); nil writes none.
         public var compatibilityDirectory: String?
+        /// After a rollback, how long to wait for the kernel to show the previous addresses and
+        /// default routes again before answering: a manager may restore asynchronously
+        /// (NetworkManager reactivates the earlier profile), and the host should get HV_E_FAIL when
+        /// the VM is back as it was, not while it has no address at all. Also bounded by
+        /// ``replyBudget``.
+        public var restoreTimeout: Duration
+        /// The whole request, from its start to the answer, stays within this: below hv_utils' 30 s
+        /// and the IP helper client's 28 s, so the restore wait is cut short rather than the answer
+        /// arriving after the kernel gave up.
+        public var replyBudget: Duration
 
         public init(verifyTimeout: Duration = .seconds(20), pollInterval: Duration = .milliseconds(200),
-                    compatibilityDirectory: String? = "/var/lib/hyperv") {
+                    compatibilityDirectory: String? = "/var/lib/hyperv", restoreTimeout: Duration = .seconds(5),
+                    replyBudget: Duration = .seconds(27)) {
             self.verifyTimeout = verifyTimeout
             self.pollInterval = pollInterval
             self.compatibilityDirectory = compatibilityDirectory
+            self.restoreTimeout = restoreTimeout
+            self.replyBudget = replyBudget
         }
     }
 
@@ -64,6 +77,8 @@ public final class IPInjector: Sendable {
     }
 
     public func set(_ settings: HostIPSettings) -> Outcome {
+        let clock = ContinuousClock()
+        let start = clock.now
         do throws(IPConfigurationError) {
             let interface = try locator.interface(forAdapterGUID: settings.adapterID)
             let configuration = try IPConfiguration(parsing: settings)
@@ -71,14 +86,19 @@ public final class IPInjector: Sendable {
                 try writeCompatibilityFiles(settings, interface: interface, directory: directory)
             }
             let backend = backends(interface)
+            let before = probe.observe(interface)
             let undo = try backend.apply(configuration, to: interface)
             let verifyTimeout = min(policy.verifyTimeout, backend.longestVerification ?? policy.verifyTimeout)
-            let missing = waitUntilApplied(configuration, on: interface, timeout: verifyTimeout)
+            let missing = waitUntil(on: interface, timeout: verifyTimeout) { configuration.missing(in: $0) }
             guard missing.isEmpty else {
                 let rollback: String
                 do throws(IPConfigurationError) {
                     try undo.undo()
-                    rollback = "previous configuration restored"
+                    let left = start.duration(to: clock.now)
+                    let restoreTimeout = max(.zero, min(policy.restoreTimeout, policy.replyBudget - left))
+                    let notBack = waitUntil(on: interface, timeout: restoreTimeout) { Self.missing(before, in: $0) }
+                    rollback = notBack.isEmpty ? "previous configuration restored"
+                        : "previous configuration put back, but \(notBack.joined(separator: ", ")) not shown again within \(restoreTimeout)"
                 } catch {
                     rollback = "restoring the previous configuration failed too: \(error)"
                 }
@@ -103,13 +123,21 @@ public final class IPInjector: Sendable {
         }
     }
 
-    /// Polls the kernel's state until nothing is missing or the timeout passes; returns what is
-    /// still missing.
-    private func waitUntilApplied(_ configuration: IPConfiguration, on interface: InjectionInterface, timeout: Duration) -> [String] {
+    /// What of the state before the request `state` does not show: its addresses and default
+    /// routes (what the undo must bring back).
+    static func missing(_ before: ObservedIPState, in state: ObservedIPState) -> [String] {
+        before.addresses.subtracting(state.addresses).map { "address \($0)" }.sorted()
+            + before.defaultGateways.subtracting(state.defaultGateways).map { "default route via \($0)" }.sorted()
+    }
+
+    /// Polls the kernel's state until `missing` finds nothing or the timeout passes; returns what
+    /// is still missing.
+    private func waitUntil(on interface: InjectionInterface, timeout: Duration,
+                           _ missingIn: (ObservedIPState) -> [String]) -> [String] {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while true {
-            let missing = configuration.missing(in: probe.observe(interface))
+            let missing = missingIn(probe.observe(interface))
             if missing.isEmpty || clock.now >= deadline { return missing }
             let pause = min(policy.pollInterval, clock.now.duration(to: deadline)).components
             usleep(UInt32(max(0, pause.seconds * 1_000_000 + pause.attoseconds / 1_000_000_000_000)))

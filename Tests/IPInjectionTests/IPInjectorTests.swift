@@ -60,6 +60,34 @@ import TestSupport
         }
     }
 
+    /// A manager that restores asynchronously (NetworkManager reactivating the earlier profile):
+    /// the host's HV_E_FAIL goes out once the kernel shows the previous addresses again, not while
+    /// the interface has none.
+    @Test func answersOnlyOnceThePreviousStateIsBack() throws {
+        let m = try Machine(), kernel = FakeKernel()
+        let before = ObservedIPState(addresses: [.init(address: try #require(IPLiteral("10.9.9.9")), prefixLength: 8)],
+                                     defaultGateways: [try #require(IPLiteral("10.0.0.1"))])
+        kernel.current = before
+        let backend = FakeBackend(kernel, .failsActivation(restoreAfter: .milliseconds(500)))
+        let outcome = m.injector(backend, kernel, timeout: .milliseconds(200)).set(request)
+        #expect(outcome.status == .fail)
+        #expect(kernel.current == before, "answered before the previous configuration was back")
+        #expect(outcome.message.contains("previous configuration restored"), "\(outcome.message)")
+    }
+
+    /// The restore wait is bounded, and the log line says what did not come back.
+    @Test func restoreWaitIsBoundedAndSaysWhatIsMissing() throws {
+        let m = try Machine(), kernel = FakeKernel()
+        kernel.current = ObservedIPState(addresses: [.init(address: try #require(IPLiteral("10.9.9.9")), prefixLength: 8)])
+        let backend = FakeBackend(kernel, .failsActivation(restoreAfter: nil))
+        let clock = ContinuousClock(), start = clock.now
+        let outcome = m.injector(backend, kernel, timeout: .milliseconds(200), restoreTimeout: .milliseconds(300)).set(request)
+        let took = clock.now - start
+        #expect(outcome.status == .fail)
+        #expect(took >= .milliseconds(500) && took < .seconds(3), "\(took)")
+        #expect(outcome.message.contains("put back, but address 10.9.9.9/8 not shown again"), "\(outcome.message)")
+    }
+
     @Test func backendRefusalIsHVEFail() throws {
         let m = try Machine(), kernel = FakeKernel(), backend = FakeBackend(kernel, .refuses)
         let outcome = m.injector(backend, kernel).set(request)

@@ -26,6 +26,9 @@ public final class FakeIPBackend: IPConfigurationBackend, @unchecked Sendable {
     public enum Behaviour: Sendable {
         case works, refuses, hasNoEffect, dropsGateways
         case worksAfter(Duration)
+        /// As NetworkManager when activation fails: the interface loses its addresses; the undo
+        /// brings the previous state back asynchronously after the delay (nil: never).
+        case failsActivation(restoreAfter: Duration?)
     }
 
     public let kernel: FakeIPKernel
@@ -48,7 +51,14 @@ public final class FakeIPBackend: IPConfigurationBackend, @unchecked Sendable {
         let previous: ObservedIPState
         func undo() throws(IPConfigurationError) {
             backend.lock.withLock { backend.undos += 1 }
-            backend.kernel.current = previous
+            guard case let .failsActivation(restoreAfter) = backend.behaviour else {
+                backend.kernel.current = previous
+                return
+            }
+            guard let delay = restoreAfter else { return }
+            let kernel = backend.kernel, previous = previous
+            let (seconds, attoseconds) = delay.components
+            DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(attoseconds) / 1e18) { kernel.current = previous }
         }
     }
 
@@ -61,6 +71,7 @@ public final class FakeIPBackend: IPConfigurationBackend, @unchecked Sendable {
         case .refuses: throw .failed("fake backend refused")
         case .hasNoEffect: break
         case .dropsGateways: kernel.current = ObservedIPState(addresses: Set(c.addresses))
+        case .failsActivation: kernel.current = ObservedIPState()
         case let .worksAfter(delay):
             let kernel = self.kernel
             let (seconds, attoseconds) = delay.components
@@ -96,8 +107,9 @@ public final class FakeAdapterSysfs {
     public func file(_ name: String) -> String? { try? String(contentsOfFile: files + "/" + name, encoding: .utf8) }
 
     public func injector(_ backend: any IPConfigurationBackend, _ probe: any IPStateProbe,
-                         timeout: Duration = .seconds(2)) -> IPInjector {
+                         timeout: Duration = .seconds(2), restoreTimeout: Duration = .seconds(5)) -> IPInjector {
         IPInjector(backend: backend, probe: probe, locator: InterfaceLocator(root: sysfs),
-                   policy: .init(verifyTimeout: timeout, pollInterval: .milliseconds(20), compatibilityDirectory: files))
+                   policy: .init(verifyTimeout: timeout, pollInterval: .milliseconds(20), compatibilityDirectory: files,
+                                 restoreTimeout: restoreTimeout))
     }
 }
