@@ -567,8 +567,8 @@ print(int(sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)([a-z]+)", s
   else fail "sandbox denials: $(head -5 <<<"$denials$audit" | tr '\n' '|')"; fi
 
   # ---- services not landed yet ------------------------------------------------------------------
-  pending "vss-freeze-thaw: waiting for issue 12 (VSS: freeze and thaw the VM's real ext4/xfs filesystems)"
-  pending "file-copy: waiting for issue 13 (file copy lands a file with the right name, bytes and mode)"
+  pending "vss-freeze-thaw: not checked in the VM yet (VSS: freeze and thaw the VM's real ext4/xfs filesystems; covered outside the VM by RealFreezeTests and vss-diff)"
+  pending "file-copy: not checked in the VM yet (file copy lands a file with the right name, bytes and mode; covered outside the VM by fcopy-diff)"
 
   # ---- SET_IP_INFO through systemd-networkd (NetworkManager: the lifecycle VM) ---------------------
   ip_injection networkd
