@@ -18,7 +18,10 @@ if [ "$WHO" = reference ]; then
 else
     BIN="$(cd "$(dirname "$WHO")" && pwd)/$(basename "$WHO")"
     KVP_PRELOAD="$SHIM" BIN="$BIN" RUNS="$RUNS" "$PEER/harness.sh" shell bash -c \
-        'python3 "$KVP_EMU" bench --socket "$HV_KVP_SOCKET" --spawn "$BIN kvp-daemon --pool-dir $KVP_POOL_DIR" --preload "$KVP_PRELOAD" --pool-dir "$KVP_POOL_DIR" --count "${COUNT:-10000}" --runs "$RUNS" --enum-walks 20 --idle-seconds 10'
+        'python3 "$KVP_EMU" bench --socket "$HV_KVP_SOCKET" --spawn "$BIN kvp-daemon --pool-dir $KVP_POOL_DIR" --preload "$KVP_PRELOAD" --pool-dir "$KVP_POOL_DIR" --count "${COUNT:-10000}" --runs "$RUNS" --enum-walks 20 --idle-seconds 10; status=$?
+         # The emulator closes the device after each run, and hvagent kvp-daemon stays to reopen it
+         # (as after a kernel-side close): end the ones this bench started.
+         pkill -TERM -f "kvp-daemon --pool-dir $KVP_POOL_DIR" || true; exit $status'
 fi
 # Idle wake-ups once settled (idle.py says why the bench's own window is not enough).
 if [ "$WHO" = reference ]; then SPAWN="/usr/sbin/hv_kvp_daemon -n"; else SPAWN="$BIN kvp-daemon --pool-dir @POOL@"; fi
