@@ -9,10 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REF=../shared/perf/ring-ref
 OUT=${1:-.build-bench}
+case $OUT in /*) ;; *) OUT=$(pwd)/$OUT ;; esac
 REPS=${REPS:-5}
 SECS=${SECS:-1}
 mkdir -p "$OUT"
-make -s -C "$REF" OUT="$(pwd)/$OUT/ref" >/dev/null
+make -s -C "$REF" OUT="$OUT/ref" >/dev/null
 swift build -c release --product ring-bench >/dev/null
 SWIFT_BIN=$(swift build -c release --show-bin-path)/ring-bench
 CSV="$OUT/ring-$(date +%Y%m%d-%H%M%S).csv"
