@@ -1,3 +1,4 @@
+import HVProtocol
 import SystemBus
 
 /// The NetworkManager connection profile (`a{sa{sv}}`, nm-settings-dbus(5)) that carries an
@@ -20,8 +21,10 @@ enum NetworkManagerSettings {
         var bytes = (0..<8).map { UInt8(truncatingIfNeeded: a >> (8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: b >> (8 * $0)) }
         bytes[6] = (bytes[6] & 0x0F) | 0x40
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = bytes.map { b in String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16) }
-        return [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]].map { $0.joined() }.joined(separator: "-")
+        // VMBusGUID prints the first three fields from the Windows byte order; give it that order
+        // so it prints `bytes` as they are.
+        let wire = [bytes[3], bytes[2], bytes[1], bytes[0], bytes[5], bytes[4], bytes[7], bytes[6]] + bytes[8...]
+        return VMBusGUID(wireBytes: wire)?.description ?? ""
     }
 
     /// The MAC's six bytes (`802-3-ethernet.mac-address` is `ay`).

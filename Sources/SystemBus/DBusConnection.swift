@@ -69,11 +69,8 @@ public final class DBusConnection {
     /// SASL EXTERNAL: the uid in hex-encoded decimal, as the spec's example; the bus checks it
     /// against the socket's peer credentials.
     private func authenticate(deadline: ContinuousClock.Instant) throws(DBusError) {
-        let uid = String(getuid())
-        let hex = uid.utf8.map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]], as: UTF8.self)
-        }.joined()
+        // Decimal digits are 0x30-0x39: always two hex digits each.
+        let hex = String(getuid()).utf8.map { String($0, radix: 16) }.joined()
         try writeAll([0] + Array("AUTH EXTERNAL \(hex)\r\n".utf8), deadline: deadline)
         let line = try readLine(deadline: deadline)
         guard line.hasPrefix("OK ") else { throw .invalid("the bus refused authentication: \(line)") }

@@ -8,11 +8,6 @@ import TestSupport
 /// the file's undo and its restore when the live backend refuses, and the layout's detection.
 /// (Applied to a real interface: IfcfgBackendNamespaceTests.)
 @Suite struct IfcfgBackendTests {
-    static let eth0 = NetplanBackendTests.eth0
-    static func configuration(dhcp: Bool = false, _ addresses: String = "", _ subnets: String = "",
-                              gateways: String = "", dns: String = "") throws -> IPConfiguration {
-        try NetplanBackendTests.configuration(dhcp: dhcp, addresses, subnets, gateways: gateways, dns: dns)
-    }
 
     static let header = """
         # Written by hvagent for the Hyper-V host's SET_IP_INFO; replaced by the next one.
@@ -24,8 +19,8 @@ import TestSupport
         """
 
     @Test func staticIPv4() throws {
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53")
-        #expect(IfcfgBackend.ifcfg(c, for: Self.eth0) == Self.header + """
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53")
+        #expect(IfcfgBackend.ifcfg(c, for: FileBackendFixture.eth0) == Self.header + """
             BOOTPROTO=none
             IPADDR0=10.1.2.3
             PREFIX0=24
@@ -37,9 +32,9 @@ import TestSupport
     }
 
     @Test func staticIPv6() throws {
-        let c = try Self.configuration("2001:DB8::3;2001:db8::4;2001:db8::5", "64;128;48", gateways: "2001:db8::1",
+        let c = try FileBackendFixture.configuration("2001:DB8::3;2001:db8::4;2001:db8::5", "64;128;48", gateways: "2001:db8::1",
                                        dns: "2001:db8::53")
-        #expect(IfcfgBackend.ifcfg(c, for: Self.eth0) == Self.header + """
+        #expect(IfcfgBackend.ifcfg(c, for: FileBackendFixture.eth0) == Self.header + """
             BOOTPROTO=none
             IPV6INIT=yes
             IPV6_AUTOCONF=no
@@ -54,10 +49,10 @@ import TestSupport
     /// Both families; the first gateway of each family is the file's (the format has one per
     /// family), DNS servers of both families numbered in the host's order.
     @Test func bothFamiliesSeveralGatewaysAndDNS() throws {
-        let c = try Self.configuration("10.1.2.3;2001:db8::3;10.1.3.3;2001:db8::4", "255.255.255.0;64;255.255.0.0;128",
+        let c = try FileBackendFixture.configuration("10.1.2.3;2001:db8::3;10.1.3.3;2001:db8::4", "255.255.255.0;64;255.255.0.0;128",
                                        gateways: "2001:db8::1;10.1.2.1;10.1.2.2;2001:db8::2",
                                        dns: "10.1.2.53;2001:db8::53;10.1.2.54")
-        #expect(IfcfgBackend.ifcfg(c, for: Self.eth0) == Self.header + """
+        #expect(IfcfgBackend.ifcfg(c, for: FileBackendFixture.eth0) == Self.header + """
             BOOTPROTO=none
             IPADDR0=10.1.2.3
             PREFIX0=24
@@ -79,10 +74,10 @@ import TestSupport
     /// initscripts sources the file with a shell: every line must be an assignment that gives the
     /// value written (the quoted secondaries one value with its spaces), and nothing else runs.
     @Test func aShellSourcingTheFileGetsTheValues() throws {
-        let c = try Self.configuration("10.1.2.3;2001:db8::3;2001:db8::4;2001:db8::5", "255.255.255.0;64;128;48",
+        let c = try FileBackendFixture.configuration("10.1.2.3;2001:db8::3;2001:db8::4;2001:db8::5", "255.255.255.0;64;128;48",
                                        gateways: "10.1.2.1;2001:db8::1", dns: "10.1.2.53;2001:db8::53")
         let tree = try Tree()
-        try IfcfgBackend.ifcfg(c, for: Self.eth0).write(toFile: tree.file, atomically: false, encoding: .utf8)
+        try IfcfgBackend.ifcfg(c, for: FileBackendFixture.eth0).write(toFile: tree.file, atomically: false, encoding: .utf8)
         let names = ["DEVICE", "HWADDR", "TYPE", "ONBOOT", "BOOTPROTO", "IPADDR0", "PREFIX0", "GATEWAY", "IPV6INIT",
                      "IPV6_AUTOCONF", "IPV6ADDR", "IPV6ADDR_SECONDARIES", "IPV6_DEFAULTGW", "DNS1", "DNS2"]
         let script = tree.root + "/print.sh"
@@ -111,13 +106,13 @@ import TestSupport
     }
 
     @Test func dhcpAloneAndWithStaticAddresses() throws {
-        #expect(IfcfgBackend.ifcfg(try Self.configuration(dhcp: true), for: Self.eth0) == Self.header + """
+        #expect(IfcfgBackend.ifcfg(try FileBackendFixture.configuration(dhcp: true), for: FileBackendFixture.eth0) == Self.header + """
             BOOTPROTO=dhcp
             IPV6INIT=yes
 
             """)
-        let c = try Self.configuration(dhcp: true, "10.1.2.3", "255.255.255.0", dns: "10.1.2.53")
-        #expect(IfcfgBackend.ifcfg(c, for: Self.eth0) == Self.header + """
+        let c = try FileBackendFixture.configuration(dhcp: true, "10.1.2.3", "255.255.255.0", dns: "10.1.2.53")
+        #expect(IfcfgBackend.ifcfg(c, for: FileBackendFixture.eth0) == Self.header + """
             BOOTPROTO=dhcp
             IPADDR0=10.1.2.3
             PREFIX0=24
@@ -147,15 +142,15 @@ import TestSupport
     }
 
     @Test func appliesTheFileAndTheLiveConfigurationUndoPutsBothBack() throws {
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1")
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1")
         for previous in [nil, "DEVICE=eth0\nBOOTPROTO=dhcp\nMTU=9000\n"] {
             let tree = try Tree(), kernel = FakeIPKernel(), live = FakeIPBackend(kernel, .works)
             if let previous {
                 try previous.write(toFile: tree.file, atomically: false, encoding: .utf8)
                 chmod(tree.file, 0o600)
             }
-            let undo = try IfcfgBackend(live: live, root: tree.root).apply(c, to: Self.eth0)
-            #expect(tree.contents == IfcfgBackend.ifcfg(c, for: Self.eth0))
+            let undo = try IfcfgBackend(live: live, root: tree.root).apply(c, to: FileBackendFixture.eth0)
+            #expect(tree.contents == IfcfgBackend.ifcfg(c, for: FileBackendFixture.eth0))
             #expect(tree.mode == 0o644)
             #expect(live.applied.count == 1)
             #expect(kernel.current.addresses == Set(c.addresses))
@@ -169,12 +164,12 @@ import TestSupport
     }
 
     @Test func whenTheLiveBackendRefusesTheFileIsPutBack() throws {
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0")
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0")
         for previous in [nil, "DEVICE=eth0\nBOOTPROTO=dhcp\n"] {
             let tree = try Tree(), kernel = FakeIPKernel()
             if let previous { try previous.write(toFile: tree.file, atomically: false, encoding: .utf8) }
             #expect(throws: IPConfigurationError.failed("fake backend refused")) {
-                _ = try IfcfgBackend(live: FakeIPBackend(kernel, .refuses), root: tree.root).apply(c, to: Self.eth0)
+                _ = try IfcfgBackend(live: FakeIPBackend(kernel, .refuses), root: tree.root).apply(c, to: FileBackendFixture.eth0)
             }
             #expect(tree.contents == previous)
         }
@@ -182,17 +177,17 @@ import TestSupport
 
     @Test func refusesWhatItCouldNotPutBackOrCarry() throws {
         let tree = try Tree(), kernel = FakeIPKernel(), live = FakeIPBackend(kernel, .works)
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0")
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0")
         let backend = IfcfgBackend(live: live, root: tree.root)
         // A symbolic link (replacing it would turn it into a plain file) and a directory.
         try FileManager.default.createSymbolicLink(atPath: tree.file, withDestinationPath: "/etc/hostname")
-        #expect { _ = try backend.apply(c, to: Self.eth0) } throws: { "\($0)".contains("is a symbolic link") }
+        #expect { _ = try backend.apply(c, to: FileBackendFixture.eth0) } throws: { "\($0)".contains("is a symbolic link") }
         try FileManager.default.removeItem(atPath: tree.file)
         try FileManager.default.createDirectory(atPath: tree.file, withIntermediateDirectories: false)
-        #expect { _ = try backend.apply(c, to: Self.eth0) } throws: { "\($0)".contains("not a plain file") }
+        #expect { _ = try backend.apply(c, to: FileBackendFixture.eth0) } throws: { "\($0)".contains("not a plain file") }
         try FileManager.default.removeItem(atPath: tree.file)
         // A name a sourced shell file must not carry.
-        #expect { _ = try backend.apply(c, to: InjectionInterface(name: "eth0$(x)", index: 2, mac: Self.eth0.mac)) }
+        #expect { _ = try backend.apply(c, to: InjectionInterface(name: "eth0$(x)", index: 2, mac: FileBackendFixture.eth0.mac)) }
             throws: { "\($0)".contains("is not one a configuration file can carry") }
         #expect(live.applied.isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: tree.directory) == [])

@@ -9,14 +9,6 @@ import TestSupport
 /// the detection of netplan-generated configuration on fake trees. Nothing here runs the real
 /// `netplan apply` or touches /etc.
 @Suite struct NetplanBackendTests {
-    static let eth0 = InjectionInterface(name: "eth0", index: 2, mac: "00:15:5d:aa:bb:cc")
-
-    static func configuration(dhcp: Bool = false, _ addresses: String = "", _ subnets: String = "",
-                              gateways: String = "", dns: String = "") throws -> IPConfiguration {
-        try IPConfiguration(parsing: HostIPSettings(adapterID: FakeAdapterSysfs.guid, dhcpEnabled: dhcp, addresses: addresses,
-                                                    subnets: subnets, gateways: gateways, dnsServers: dns))
-    }
-
     static let header = """
         # Written by hvagent for the Hyper-V host's SET_IP_INFO; replaced by the next one.
         network:
@@ -29,8 +21,8 @@ import TestSupport
         """
 
     @Test func staticIPv4() throws {
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53")
-        #expect(NetplanBackend.yaml(c, for: Self.eth0) == Self.header + """
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53")
+        #expect(NetplanBackend.yaml(c, for: FileBackendFixture.eth0) == Self.header + """
                   dhcp4: false
                   addresses:
                     - "10.1.2.3/24"
@@ -45,8 +37,8 @@ import TestSupport
     }
 
     @Test func staticIPv6() throws {
-        let c = try Self.configuration("2001:DB8::3;2001:db8:0:0::4", "64;128", gateways: "2001:db8::1", dns: "2001:db8::53")
-        #expect(NetplanBackend.yaml(c, for: Self.eth0) == Self.header + """
+        let c = try FileBackendFixture.configuration("2001:DB8::3;2001:db8:0:0::4", "64;128", gateways: "2001:db8::1", dns: "2001:db8::53")
+        #expect(NetplanBackend.yaml(c, for: FileBackendFixture.eth0) == Self.header + """
                   dhcp4: false
                   addresses:
                     - "2001:db8::3/64"
@@ -64,10 +56,10 @@ import TestSupport
     /// Both families, gateways in the host's mixed order (IPv4 first in the file, each family's
     /// second one a fallback with a metric), several DNS servers in the host's order.
     @Test func bothFamiliesSeveralGatewaysAndDNS() throws {
-        let c = try Self.configuration("10.1.2.3;2001:db8::3;10.1.3.3", "255.255.255.0;64;255.255.0.0",
+        let c = try FileBackendFixture.configuration("10.1.2.3;2001:db8::3;10.1.3.3", "255.255.255.0;64;255.255.0.0",
                                        gateways: "2001:db8::1;10.1.2.1;2001:db8::2;10.1.2.2;10.1.2.254",
                                        dns: "10.1.2.53;2001:db8::53;10.1.2.54")
-        #expect(NetplanBackend.yaml(c, for: Self.eth0) == Self.header + """
+        #expect(NetplanBackend.yaml(c, for: FileBackendFixture.eth0) == Self.header + """
                   dhcp4: false
                   addresses:
                     - "10.1.2.3/24"
@@ -97,12 +89,12 @@ import TestSupport
     }
 
     @Test func dhcpAloneAndWithStaticAddresses() throws {
-        #expect(NetplanBackend.yaml(try Self.configuration(dhcp: true), for: Self.eth0) == Self.header + """
+        #expect(NetplanBackend.yaml(try FileBackendFixture.configuration(dhcp: true), for: FileBackendFixture.eth0) == Self.header + """
                   dhcp4: true
 
             """)
-        let c = try Self.configuration(dhcp: true, "10.1.2.3", "255.255.255.0", dns: "10.1.2.53")
-        #expect(NetplanBackend.yaml(c, for: Self.eth0) == Self.header + """
+        let c = try FileBackendFixture.configuration(dhcp: true, "10.1.2.3", "255.255.255.0", dns: "10.1.2.53")
+        #expect(NetplanBackend.yaml(c, for: FileBackendFixture.eth0) == Self.header + """
                   dhcp4: true
                   addresses:
                     - "10.1.2.3/24"
@@ -152,9 +144,9 @@ import TestSupport
 
     @Test func applyWritesTheFilePrivateAndRunsNetplanApplyUndoRemovesIt() throws {
         let tree = try Tree()
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1")
-        let undo = try tree.backend().apply(c, to: Self.eth0)
-        #expect(tree.contents == NetplanBackend.yaml(c, for: Self.eth0))
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1")
+        let undo = try tree.backend().apply(c, to: FileBackendFixture.eth0)
+        #expect(tree.contents == NetplanBackend.yaml(c, for: FileBackendFixture.eth0))
         #expect(tree.mode == 0o600)
         #expect(tree.calls == ["apply"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: tree.netplanDirectory) == ["90-hvagent-eth0.yaml"])
@@ -168,7 +160,7 @@ import TestSupport
         let previous = "# an earlier hvagent file, or the admin's\nnetwork: {version: 2}\n"
         try previous.write(toFile: tree.file, atomically: false, encoding: .utf8)
         chmod(tree.file, 0o640)
-        let undo = try tree.backend().apply(try Self.configuration("10.1.2.3", "255.255.255.0"), to: Self.eth0)
+        let undo = try tree.backend().apply(try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0"), to: FileBackendFixture.eth0)
         #expect(tree.contents != previous)
         try undo.undo()
         #expect(tree.contents == previous)
@@ -180,9 +172,9 @@ import TestSupport
         let tree = try Tree()
         let previous = "network: {version: 2}\n"
         try previous.write(toFile: tree.file, atomically: false, encoding: .utf8)
-        let c = try Self.configuration("203.0.113.7", "255.255.255.0")
+        let c = try FileBackendFixture.configuration("203.0.113.7", "255.255.255.0")
         #expect {
-            _ = try tree.backend().apply(c, to: Self.eth0)
+            _ = try tree.backend().apply(c, to: FileBackendFixture.eth0)
         } throws: { error in
             let message = "\(error)"
             return message.contains("apply exited with status 1: netplan: first line / Error in network definition: bad gateway")
@@ -196,7 +188,7 @@ import TestSupport
         let tree = try Tree()
         let start = ContinuousClock.now
         #expect {
-            _ = try tree.backend(timeout: .milliseconds(300)).apply(try Self.configuration("198.51.100.99", "255.255.255.0"), to: Self.eth0)
+            _ = try tree.backend(timeout: .milliseconds(300)).apply(try FileBackendFixture.configuration("198.51.100.99", "255.255.255.0"), to: FileBackendFixture.eth0)
         } throws: { "\($0)".contains("apply did not finish within 0.3 seconds; killed") }
         #expect(ContinuousClock.now - start < .seconds(5))
         #expect(tree.contents == nil)
@@ -204,13 +196,13 @@ import TestSupport
 
     @Test func missingProgramOrDirectoryOrOddNameChangesNothing() throws {
         let tree = try Tree()
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0")
-        #expect { _ = try NetplanBackend(root: tree.root, netplan: tree.root + "/none").apply(c, to: Self.eth0) }
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0")
+        #expect { _ = try NetplanBackend(root: tree.root, netplan: tree.root + "/none").apply(c, to: FileBackendFixture.eth0) }
             throws: { "\($0)".contains("cannot run") }
         #expect(tree.contents == nil)
-        #expect { _ = try NetplanBackend(root: tree.root + "/nowhere", netplan: tree.program).apply(c, to: Self.eth0) }
+        #expect { _ = try NetplanBackend(root: tree.root + "/nowhere", netplan: tree.program).apply(c, to: FileBackendFixture.eth0) }
             throws: { "\($0)".contains("nowhere/etc/netplan") }
-        for odd in [InjectionInterface(name: "e\"th0", index: 2, mac: Self.eth0.mac),
+        for odd in [InjectionInterface(name: "e\"th0", index: 2, mac: FileBackendFixture.eth0.mac),
                     InjectionInterface(name: "eth0", index: 2, mac: "00:15:5d:aa:bb")] {
             #expect(throws: IPConfigurationError.self) { _ = try tree.backend().apply(c, to: odd) }
         }
@@ -248,7 +240,7 @@ import TestSupport
                                                         withIntermediateDirectories: true)
                 try text.write(toFile: root + path, atomically: false, encoding: .utf8)
             }
-            #expect(NetplanBackend.generates(Self.eth0, root: root) == eth0Expected, "\(files)")
+            #expect(NetplanBackend.generates(FileBackendFixture.eth0, root: root) == eth0Expected, "\(files)")
             #expect(NetplanBackend.generates(eth1, root: root) == eth1Expected, "\(files)")
         }
     }
@@ -261,20 +253,20 @@ import TestSupport
     @Test(.enabled(if: netplanInstalled, "netplan.io is not installed (scripts/setup.sh installs it)"))
     func netplanGenerateAcceptsTheFiles() throws {
         let cases: [(IPConfiguration, [String])] = [
-            (try Self.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53"),
+            (try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53"),
              ["Address=10.1.2.3/24", "Gateway=10.1.2.1", "DNS=10.1.2.53", "PermanentMACAddress=00:15:5d:aa:bb:cc"]),
-            (try Self.configuration("2001:db8::3", "64", gateways: "2001:db8::1", dns: "2001:db8::53"),
+            (try FileBackendFixture.configuration("2001:db8::3", "64", gateways: "2001:db8::1", dns: "2001:db8::53"),
              ["Address=2001:db8::3/64", "Destination=::/0\nGateway=2001:db8::1", "DNS=2001:db8::53"]),
-            (try Self.configuration("10.1.2.3;2001:db8::3;10.1.3.3", "255.255.255.0;64;255.255.0.0",
+            (try FileBackendFixture.configuration("10.1.2.3;2001:db8::3;10.1.3.3", "255.255.255.0;64;255.255.0.0",
                                     gateways: "2001:db8::1;10.1.2.1;2001:db8::2;10.1.2.2", dns: "10.1.2.53;2001:db8::53"),
              ["Address=10.1.2.3/24", "Address=2001:db8::3/64", "Address=10.1.3.3/16",
               "Destination=0.0.0.0/0\nGateway=10.1.2.1\n", "Gateway=10.1.2.2\nMetric=1\n",
               "Destination=::/0\nGateway=2001:db8::1\n", "Gateway=2001:db8::2\nMetric=1025\n",
               "DNS=10.1.2.53\nDNS=2001:db8::53"]),
-            (try Self.configuration(dhcp: true, "10.1.2.3", "255.255.255.0"), ["DHCP=ipv4", "Address=10.1.2.3/24"]),
+            (try FileBackendFixture.configuration(dhcp: true, "10.1.2.3", "255.255.255.0"), ["DHCP=ipv4", "Address=10.1.2.3/24"]),
         ]
         for (c, expected) in cases {
-            let (complaints, generated) = try Self.generate(["90-hvagent-eth0.yaml": NetplanBackend.yaml(c, for: Self.eth0)])
+            let (complaints, generated) = try Self.generate(["90-hvagent-eth0.yaml": NetplanBackend.yaml(c, for: FileBackendFixture.eth0)])
             #expect(complaints.isEmpty, "netplan complained (a warning, a deprecated key): \(complaints)")
             for line in expected {
                 #expect(generated.contains(line), "\(line) missing from:\n\(generated)")
@@ -302,7 +294,7 @@ import TestSupport
                 .filter { $0.hasSuffix(".network") || $0.hasSuffix(".nmconnection") }.map { directory + "/" + $0 }
         }
         #expect(outputs == [expected])
-        #expect(NetplanBackend.generates(eth0, root: root), "netplan's output must count as netplan generating eth0's configuration")
+        #expect(NetplanBackend.generates(FileBackendFixture.eth0, root: root), "netplan's output must count as netplan generating eth0's configuration")
         return (result.output, try String(contentsOfFile: root + "/run/" + expected, encoding: .utf8))
     }
 
@@ -310,11 +302,11 @@ import TestSupport
     /// with the addresses, the default routes (the fallback with its metric) and the DNS server.
     @Test(.enabled(if: netplanInstalled, "netplan.io is not installed (scripts/setup.sh installs it)"))
     func netplanRendersTheFileForNetworkManagerToo() throws {
-        let c = try Self.configuration("10.1.2.3;2001:db8::3", "255.255.255.0;64", gateways: "10.1.2.1;2001:db8::1;10.1.2.2",
+        let c = try FileBackendFixture.configuration("10.1.2.3;2001:db8::3", "255.255.255.0;64", gateways: "10.1.2.1;2001:db8::1;10.1.2.2",
                                        dns: "10.1.2.53")
         let (complaints, generated) = try Self.generate(
             ["01-network-manager-all.yaml": "network:\n  version: 2\n  renderer: NetworkManager\n",
-             NetplanBackend.fileName(Self.eth0): NetplanBackend.yaml(c, for: Self.eth0)],
+             NetplanBackend.fileName(FileBackendFixture.eth0): NetplanBackend.yaml(c, for: FileBackendFixture.eth0)],
             expecting: "NetworkManager/system-connections/netplan-eth0.nmconnection")
         #expect(complaints.isEmpty, "\(complaints)")
         for line in ["mac-address=00:15:5d:aa:bb:cc", "[ipv4]\nmethod=manual\naddress1=10.1.2.3/24\ndns=10.1.2.53;",
@@ -340,9 +332,9 @@ import TestSupport
                   dhcp4: true
 
             """
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53")
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53")
         let (complaints, generated) = try Self.generate(["50-cloud-init.yaml": installers,
-                                                         NetplanBackend.fileName(Self.eth0): NetplanBackend.yaml(c, for: Self.eth0)])
+                                                         NetplanBackend.fileName(FileBackendFixture.eth0): NetplanBackend.yaml(c, for: FileBackendFixture.eth0)])
         #expect(complaints.isEmpty, "\(complaints)")
         for line in ["Name=eth0", "Address=10.1.2.3/24", "Gateway=10.1.2.1", "DNS=10.1.2.53"] {
             #expect(generated.contains(line), "\(line) missing from:\n\(generated)")

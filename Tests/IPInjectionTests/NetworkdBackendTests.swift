@@ -11,12 +11,6 @@ import TestSupport
 /// every message), the refusal when an earlier file would win, and `manages` on fake state trees.
 /// Nothing here talks to the system bus or touches /etc.
 @Suite struct NetworkdBackendTests {
-    static let eth0 = NetplanBackendTests.eth0
-
-    static func configuration(dhcp: Bool = false, _ addresses: String = "", _ subnets: String = "",
-                              gateways: String = "", dns: String = "") throws -> IPConfiguration {
-        try NetplanBackendTests.configuration(dhcp: dhcp, addresses, subnets, gateways: gateways, dns: dns)
-    }
 
     static let header = """
         # Written by hvagent for the Hyper-V host's SET_IP_INFO; replaced by the next one.
@@ -29,8 +23,8 @@ import TestSupport
         """
 
     @Test func staticIPv4() throws {
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53")
-        #expect(NetworkdBackend.network(c, for: Self.eth0) == Self.header + """
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1", dns: "10.1.2.53")
+        #expect(NetworkdBackend.network(c, for: FileBackendFixture.eth0) == Self.header + """
             DHCP=no
             Address=10.1.2.3/24
             Gateway=10.1.2.1
@@ -40,8 +34,8 @@ import TestSupport
     }
 
     @Test func staticIPv6() throws {
-        let c = try Self.configuration("2001:DB8::3;2001:db8:0:0::4", "64;128", gateways: "2001:db8::1", dns: "2001:db8::53")
-        #expect(NetworkdBackend.network(c, for: Self.eth0) == Self.header + """
+        let c = try FileBackendFixture.configuration("2001:DB8::3;2001:db8:0:0::4", "64;128", gateways: "2001:db8::1", dns: "2001:db8::53")
+        #expect(NetworkdBackend.network(c, for: FileBackendFixture.eth0) == Self.header + """
             DHCP=no
             IPv6AcceptRA=no
             Address=2001:db8::3/64
@@ -55,10 +49,10 @@ import TestSupport
     /// Both families, gateways in the host's mixed order (the first of each family in [Network],
     /// the others fallbacks with a metric), several DNS servers in the host's order.
     @Test func bothFamiliesSeveralGatewaysAndDNS() throws {
-        let c = try Self.configuration("10.1.2.3;2001:db8::3;10.1.3.3", "255.255.255.0;64;255.255.0.0",
+        let c = try FileBackendFixture.configuration("10.1.2.3;2001:db8::3;10.1.3.3", "255.255.255.0;64;255.255.0.0",
                                        gateways: "2001:db8::1;10.1.2.1;2001:db8::2;10.1.2.2;10.1.2.254",
                                        dns: "10.1.2.53;2001:db8::53;10.1.2.54")
-        #expect(NetworkdBackend.network(c, for: Self.eth0) == Self.header + """
+        #expect(NetworkdBackend.network(c, for: FileBackendFixture.eth0) == Self.header + """
             DHCP=no
             IPv6AcceptRA=no
             Address=10.1.2.3/24
@@ -86,9 +80,9 @@ import TestSupport
     }
 
     @Test func dhcpAloneAndWithStaticAddresses() throws {
-        #expect(NetworkdBackend.network(try Self.configuration(dhcp: true), for: Self.eth0) == Self.header + "DHCP=ipv4\n")
-        let c = try Self.configuration(dhcp: true, "10.1.2.3", "255.255.255.0", dns: "10.1.2.53")
-        #expect(NetworkdBackend.network(c, for: Self.eth0) == Self.header + """
+        #expect(NetworkdBackend.network(try FileBackendFixture.configuration(dhcp: true), for: FileBackendFixture.eth0) == Self.header + "DHCP=ipv4\n")
+        let c = try FileBackendFixture.configuration(dhcp: true, "10.1.2.3", "255.255.255.0", dns: "10.1.2.53")
+        #expect(NetworkdBackend.network(c, for: FileBackendFixture.eth0) == Self.header + """
             DHCP=ipv4
             Address=10.1.2.3/24
             DNS=10.1.2.53
@@ -170,11 +164,11 @@ import TestSupport
         let tree = try Tree()
         let networkd = try FakeNetworkd(bus: bus, watching: tree.file)
         defer { networkd.stop() }
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1")
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0", gateways: "10.1.2.1")
         let backend = NetworkdBackend(root: tree.root, busPath: bus.socketPath)
         #expect(backend.name == "systemd-networkd")
-        let undo = try backend.apply(c, to: Self.eth0)
-        let expected = NetworkdBackend.network(c, for: Self.eth0)
+        let undo = try backend.apply(c, to: FileBackendFixture.eth0)
+        let expected = NetworkdBackend.network(c, for: FileBackendFixture.eth0)
         #expect(tree.contents == expected)
         #expect(tree.mode == 0o644)
         #expect(try FileManager.default.contentsOfDirectory(atPath: tree.networkDirectory) == ["00-hvagent-eth0.network"])
@@ -195,7 +189,7 @@ import TestSupport
         try previous.write(toFile: tree.file, atomically: false, encoding: .utf8)
         chmod(tree.file, 0o640)
         let undo = try NetworkdBackend(root: tree.root, busPath: bus.socketPath)
-            .apply(try Self.configuration("10.1.2.3", "255.255.255.0"), to: Self.eth0)
+            .apply(try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0"), to: FileBackendFixture.eth0)
         #expect(tree.contents != previous)
         try undo.undo()
         #expect(tree.contents == previous)
@@ -218,7 +212,7 @@ import TestSupport
         try previous.write(toFile: tree.file, atomically: false, encoding: .utf8)
         #expect {
             _ = try NetworkdBackend(root: tree.root, busPath: bus.socketPath)
-                .apply(try Self.configuration("203.0.113.7", "255.255.255.0"), to: Self.eth0)
+                .apply(try FileBackendFixture.configuration("203.0.113.7", "255.255.255.0"), to: FileBackendFixture.eth0)
         } throws: { error in
             error as? IPConfigurationError == .failed(
                 "systemd-networkd: org.freedesktop.PolicyKit1.Error.NotAuthorized: Interactive authentication required.; "
@@ -234,9 +228,9 @@ import TestSupport
     @Test func noNetworkdOrNoBusIsAnErrorAndTheFileRestored() throws {
         guard let bus = try PrivateBus() else { return }
         let tree = try Tree()
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0")
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0")
         #expect {
-            _ = try NetworkdBackend(root: tree.root, busPath: bus.socketPath).apply(c, to: Self.eth0)
+            _ = try NetworkdBackend(root: tree.root, busPath: bus.socketPath).apply(c, to: FileBackendFixture.eth0)
         } throws: { error in
             let message = "\(error)"
             return message.hasPrefix("systemd-networkd: org.freedesktop.DBus.Error.ServiceUnknown")
@@ -244,7 +238,7 @@ import TestSupport
         }
         #expect(tree.contents == nil)
         #expect {
-            _ = try NetworkdBackend(root: tree.root, busPath: tree.root + "/no-bus", busTimeout: .milliseconds(300)).apply(c, to: Self.eth0)
+            _ = try NetworkdBackend(root: tree.root, busPath: tree.root + "/no-bus", busTimeout: .milliseconds(300)).apply(c, to: FileBackendFixture.eth0)
         } throws: { "\($0)".hasPrefix("systemd-networkd: D-Bus: connect") }
         #expect(tree.contents == nil)
     }
@@ -260,7 +254,7 @@ import TestSupport
         let start = ContinuousClock.now
         #expect {
             _ = try NetworkdBackend(root: tree.root, busPath: bus.socketPath, busTimeout: .milliseconds(300))
-                .apply(try Self.configuration("10.1.2.3", "255.255.255.0"), to: Self.eth0)
+                .apply(try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0"), to: FileBackendFixture.eth0)
         } throws: { error in
             "\(error)".hasPrefix("systemd-networkd: D-Bus: no reply to org.freedesktop.network1.Manager.Reload in time; previous")
         }
@@ -273,7 +267,7 @@ import TestSupport
     /// so nothing is written and networkd is not asked; a later one (netplan's, an installer's)
     /// or hvagent's own from an earlier request is replaced.
     @Test func anEarlierFileThatWouldStillWinIsRefused() throws {
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0")
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0")
         for (current, refused) in [("/etc/systemd/network/00-admin.network", true), ("/run/systemd/network/0-x.network", true),
                                    ("/run/systemd/network/10-netplan-eth0.network", false),
                                    ("/etc/systemd/network/00-hvagent-eth0.network", false),
@@ -288,12 +282,12 @@ import TestSupport
             if refused {
                 #expect(throws: IPConfigurationError.failed(
                     "systemd-networkd configures eth0 from \(current), which sorts before 00-hvagent-eth0.network "
-                        + "and would still win over it; not applying (docs/PROTOCOL.md §7.19)")) { _ = try backend.apply(c, to: Self.eth0) }
+                        + "and would still win over it; not applying (docs/PROTOCOL.md §7.19)")) { _ = try backend.apply(c, to: FileBackendFixture.eth0) }
                 #expect(tree.contents == nil)
                 #expect(networkd.members == [])
             } else {
-                _ = try backend.apply(c, to: Self.eth0)
-                #expect(tree.contents == NetworkdBackend.network(c, for: Self.eth0))
+                _ = try backend.apply(c, to: FileBackendFixture.eth0)
+                #expect(tree.contents == NetworkdBackend.network(c, for: FileBackendFixture.eth0))
                 #expect(networkd.members == ["Reload", "ReconfigureLink"])
             }
             networkd.stop()
@@ -305,15 +299,15 @@ import TestSupport
         let tree = try Tree()
         let networkd = try FakeNetworkd(bus: bus, watching: tree.file)
         defer { networkd.stop() }
-        let c = try Self.configuration("10.1.2.3", "255.255.255.0")
-        for odd in [InjectionInterface(name: "e\"th0", index: 2, mac: Self.eth0.mac), InjectionInterface(name: "eth*", index: 2, mac: Self.eth0.mac),
-                    InjectionInterface(name: "../eth0", index: 2, mac: Self.eth0.mac),
+        let c = try FileBackendFixture.configuration("10.1.2.3", "255.255.255.0")
+        for odd in [InjectionInterface(name: "e\"th0", index: 2, mac: FileBackendFixture.eth0.mac), InjectionInterface(name: "eth*", index: 2, mac: FileBackendFixture.eth0.mac),
+                    InjectionInterface(name: "../eth0", index: 2, mac: FileBackendFixture.eth0.mac),
                     InjectionInterface(name: "eth0", index: 2, mac: "00:15:5d:aa:bb"), InjectionInterface(name: "eth0", index: 2, mac: "00:15:5d:aa:bb:c\n")] {
             #expect(throws: IPConfigurationError.self) {
                 _ = try NetworkdBackend(root: tree.root, busPath: bus.socketPath).apply(c, to: odd)
             }
         }
-        #expect { _ = try NetworkdBackend(root: tree.root + "/nowhere", busPath: bus.socketPath).apply(c, to: Self.eth0) }
+        #expect { _ = try NetworkdBackend(root: tree.root + "/nowhere", busPath: bus.socketPath).apply(c, to: FileBackendFixture.eth0) }
             throws: { "\($0)".contains("nowhere/etc/systemd/network") }
         #expect(networkd.members == [])
         #expect(try FileManager.default.contentsOfDirectory(atPath: tree.networkDirectory) == [])
@@ -343,7 +337,7 @@ import TestSupport
         for (files, expected) in trees {
             let tree = try Tree()
             for (path, text) in files { try tree.write(text, to: path) }
-            #expect(NetworkdBackend.manages(Self.eth0, root: tree.root) == expected, "\(files)")
+            #expect(NetworkdBackend.manages(FileBackendFixture.eth0, root: tree.root) == expected, "\(files)")
         }
     }
 }
