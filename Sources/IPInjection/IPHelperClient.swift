@@ -42,25 +42,12 @@ public struct IPHelperClient: IPInjecting {
     }
 
     private func exchange(_ request: [UInt8]) throws(SystemCallError) -> IPHelperReply {
-        let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: .current) }
+        let fd = try HelperSocket.connect(path: socketPath, timeout: replyTimeout)
         defer { close(fd) }
-        guard try UnixSocketAddress(path: socketPath).connect(fd) == 0 else {
-            throw SystemCallError(call: "connect", path: socketPath, errno: .current)
-        }
-        let parts = replyTimeout.components
-        var timeout = timeval(tv_sec: Int(parts.seconds), tv_usec: Int(parts.attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let sent = request.withUnsafeBytes { raw in retryingOnInterrupt { send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL)) } }
-        guard sent == request.count else { throw SystemCallError(call: "send", path: socketPath, errno: sent < 0 ? .current : .ioError) }
-        var buffer = [UInt8](repeating: 0, count: IPHelperReply.maximumSize + 1)
-        let received = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { recv(fd, raw.baseAddress, raw.count, 0) } }
-        guard received > 0 else {
-            throw SystemCallError(call: "receive the answer", path: socketPath, errno: received < 0 ? .current : .connectionReset)
-        }
-        guard let reply = IPHelperReply(Array(buffer[..<received])) else {
-            throw SystemCallError(call: "malformed answer (\(received) bytes)", path: socketPath, errno: .ioError)
+        let bytes = try HelperSocket.exchange(request, on: fd, capacity: IPHelperReply.maximumSize + 1, path: socketPath,
+                                              sendCall: "send", receiveCall: "receive the answer")
+        guard let reply = IPHelperReply(bytes) else {
+            throw SystemCallError(call: "malformed answer (\(bytes.count) bytes)", path: socketPath, errno: .ioError)
         }
         return reply
     }

@@ -93,29 +93,13 @@ public final class FreezeHelperClient: FilesystemFreezer, @unchecked Sendable {
     }
 
     private func connect() throws(SystemCallError) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: .current) }
-        do throws(SystemCallError) {
-            guard try UnixSocketAddress(path: socketPath).connect(fd) == 0 else {
-                throw SystemCallError(call: "connect to the freeze helper", path: socketPath, errno: .current)
-            }
-        } catch {
-            close(fd)
-            throw error
-        }
-        var timeout = timeval(tv_sec: replyTimeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        return fd
+        try HelperSocket.connect(path: socketPath, timeout: .seconds(replyTimeoutSeconds), connectCall: "connect to the freeze helper")
     }
 
     private func roundTrip(_ request: FreezeHelperRequest, on fd: Int32) throws(SystemCallError) -> FreezeHelperReply {
-        let bytes = request.encoded
-        let sent = bytes.withUnsafeBytes { raw in retryingOnInterrupt { send(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL)) } }
-        guard sent == bytes.count else { throw SystemCallError(call: "send to the freeze helper", path: socketPath, errno: sent < 0 ? .current : .ioError) }
-        var buffer = [UInt8](repeating: 0, count: FreezeHelper.maximumReplySize)
-        let received = buffer.withUnsafeMutableBytes { raw in retryingOnInterrupt { recv(fd, raw.baseAddress, raw.count, 0) } }
-        guard received > 0 else { throw SystemCallError(call: "receive from the freeze helper", path: socketPath, errno: received < 0 ? .current : .connectionReset) }
-        guard let reply = FreezeHelperReply(Array(buffer[..<received]), answering: request) else {
+        let bytes = try HelperSocket.exchange(request.encoded, on: fd, capacity: FreezeHelper.maximumReplySize, path: socketPath,
+                                              sendCall: "send to the freeze helper", receiveCall: "receive from the freeze helper")
+        guard let reply = FreezeHelperReply(bytes, answering: request) else {
             throw SystemCallError(call: "freeze helper: malformed answer", path: socketPath, errno: .ioError)
         }
         return reply
