@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "CHVSupport"),
         // The one system-call layer: one errno type (Errno, SystemCallError), one EINTR retry
         // (retryingOnInterrupt), and the clocks a simulation runs on (TimeSource).
-        .target(name: "HVSystem"),
+        .target(name: "HVSystem", dependencies: ["CHVSupport"]),
         // The VMBus ring and the channel (two rings + a doorbell), over memory it does not own.
         .target(
             name: "RingTransport",
@@ -88,7 +88,7 @@ let package = Package(
         // a probe's end is an event-loop event (pidfd + timerfd in one epoll set).
         .target(name: "CProcessSupport"),
         .target(name: "ProcessSupport", dependencies: ["CProcessSupport", "CHVSupport", "HVSystem"]),
-        .target(name: "Heartbeat", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport"]),
+        .target(name: "Heartbeat", dependencies: ["AgentCore", "HVProtocol", "HVSystem", "ICFramework", "ProcessSupport"]),
         .target(name: "ShutdownSvc", dependencies: ["AgentCore", "HVProtocol", "ICFramework", "ProcessSupport", .product(name: "Logging", package: "swift-log")]),
         // adjtimex(2) wrappers: Swift's Glibc module does not export <sys/timex.h>.
         .target(name: "CClock"),
@@ -116,7 +116,7 @@ let package = Package(
             dependencies: ["AgentCore", "HostSimulator", "SimScenarios", "HVProtocol", "HVSystem", "Heartbeat", "SimTransport", "CHVSupport", "Timesync"]
         ),
         .testTarget(name: "ICFrameworkTests", dependencies: ["ICFramework", "RingTransport"]),
-        .testTarget(name: "HVSystemTests", dependencies: ["HVSystem"]),
+        .testTarget(name: "HVSystemTests", dependencies: ["HVSystem", "CHVSupport"]),
         .testTarget(name: "ServicesTests", dependencies: ["ICFramework", "Heartbeat", "ShutdownSvc", "Timesync", "HVSystem", "ProcessSupport", "TestSupport"]),
         // The simulated host's own codecs and state machines.
         .testTarget(
@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "AgentLoopTests",
             dependencies: ["TestSupport", "AgentCore", "HostSimulator", "HVProtocol", "HVSystem", "ICFramework", "RingTransport",
-                           "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery"]
+                           "SimTransport", "Heartbeat", "ShutdownSvc", "Timesync", "VMBusDiscovery", "CHVSupport"]
         ),
         // The agent as a process: SIGHUP reloads, journald priorities, chrony's SOCK refclock.
         .testTarget(name: "ReloadTests", dependencies: ["TestSupport"]),

@@ -33,18 +33,24 @@ public enum ChannelSourceEvent {
 /// A descriptor the agent's loop also watches (signals, the KVP device, netlink, the status
 /// socket, timers, a health probe), with what to do when it becomes readable.
 public struct PollInput {
-    /// Read before every poll: a descriptor may change (the KVP device is reopened after an error,
-    /// a health probe is replaced on reload); -1 is not watched.
+    /// Read before every wait when not ``isStable``: a descriptor may change (the KVP device is
+    /// reopened after an error); -1 is not watched.
     public var descriptor: () -> Int32
     public var onReadable: () -> Void
+    /// Whether the descriptor is the same for as long as the input is in the loop: the loop then
+    /// registers it once (instead of again before every wait, which a changeable one needs, as a
+    /// reopened device may get the same number as the one it replaces).
+    public var isStable: Bool
 
     public init(descriptor: Int32, onReadable: @escaping () -> Void) {
         self.descriptor = { descriptor }
         self.onReadable = onReadable
+        isStable = true
     }
 
     public init(currentDescriptor: @escaping () -> Int32, onReadable: @escaping () -> Void) {
         self.descriptor = currentDescriptor
         self.onReadable = onReadable
+        isStable = false
     }
 }

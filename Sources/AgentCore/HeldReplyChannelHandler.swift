@@ -38,7 +38,7 @@ public final class HeldReplyChannelHandler<Service: ICService>: ICChannelHandler
 
     public var replyHeld: Bool { held }
 
-    public func handle(_ payload: [UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?) {
+    public func handle(_ payload: UnsafeRawBufferPointer) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?) {
         held = false
         let outcome = endpoint.process(payload)
         events.emit(.packet(service, outcome.event))

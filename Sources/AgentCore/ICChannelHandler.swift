@@ -7,7 +7,11 @@ public protocol ICChannelHandler: AnyObject {
     var service: ICServiceID { get }
     /// Handles one payload: the reply to send (if any), and work to run once the host consumed
     /// the reply (`true`) or the wait for it timed out (`false`).
-    func handle(_ payload: [UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?)
+    ///
+    /// `payload` is the channel's private copy of the packet (never the shared ring), valid only
+    /// during the call: decoded in place, not copied into an array first (docs/PERFORMANCE.md,
+    /// "Where the round trip goes").
+    func handle(_ payload: UnsafeRawBufferPointer) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?)
 
     /// Whether the request `handle` just returned no reply for will be answered later (a VSS
     /// FREEZE waiting for its hooks and ioctls off the loop): the loop keeps its transaction id.
@@ -38,10 +42,10 @@ extension ICChannelHandler {
 /// (docs/PERFORMANCE.md, "Integration services").
 public final class ServiceChannelHandler: ICChannelHandler {
     public let service: ICServiceID
-    @usableFromInline let handlePayload: ([UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?)
+    @usableFromInline let handlePayload: (UnsafeRawBufferPointer) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?)
 
     @usableFromInline
-    init(service: ICServiceID, handlePayload: @escaping ([UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?)) {
+    init(service: ICServiceID, handlePayload: @escaping (UnsafeRawBufferPointer) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?)) {
         self.service = service
         self.handlePayload = handlePayload
     }
@@ -55,17 +59,31 @@ public final class ServiceChannelHandler: ICChannelHandler {
         perform: @escaping (Service.Action) -> ((Bool) -> Void)? = { _ in nil },
         observe: @escaping (ICOutcome<Service.Action>, Service) -> Void = { _, _ in }
     ) {
-        var endpoint = ICEndpoint(service: service)
+        let box = EndpointBox(ICEndpoint(service: service))
         let id = events.service
         self.init(service: id) { payload in
-            let outcome = endpoint.process(payload)
+            let outcome = box.endpoint.process(payload)
             events.emit(.packet(id, outcome.event))
-            observe(outcome, endpoint.service)
+            observe(outcome, box.endpoint.service)
             return (outcome.reply, outcome.action.flatMap(perform))
         }
     }
 
-    public func handle(_ payload: [UInt8]) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?) {
+    public func handle(_ payload: UnsafeRawBufferPointer) -> (reply: [UInt8]?, deferred: ((Bool) -> Void)?) {
         handlePayload(payload)
+    }
+}
+
+/// The endpoint a handler's closure owns. A class with an unchecked property instead of a
+/// captured `var`: a captured variable is boxed with a dynamic exclusivity check on every access
+/// (two per packet; docs/PERFORMANCE.md, "Where the round trip goes"), and only the loop's thread
+/// ever calls the handler.
+@usableFromInline
+final class EndpointBox<Service: ICService> {
+    @usableFromInline @exclusivity(unchecked) var endpoint: ICEndpoint<Service>
+
+    @usableFromInline
+    init(_ endpoint: ICEndpoint<Service>) {
+        self.endpoint = endpoint
     }
 }

@@ -10,11 +10,13 @@ final class ICChannelLoop {
     /// How long an action waits for the host to consume the reply before it runs anyway.
     let consumeTimeout: TimeInterval
     /// Deadlines on a monotonic clock: timesync may step the wall clock while an action waits.
-    private var pending: [(deadline: ContinuousClock.Instant, run: (Bool) -> Void)] = []
+    // `@exclusivity(unchecked)`: read at every wake-up, only on the loop's thread (each dynamic
+    // check was ~80 instructions; docs/PERFORMANCE.md, "Where the round trip goes").
+    @exclusivity(unchecked) private var pending: [(deadline: ContinuousClock.Instant, run: (Bool) -> Void)] = []
     /// Transaction ids of requests whose reply the handler holds, oldest first.
-    private var heldTransactions: [UInt64] = []
+    @exclusivity(unchecked) private var heldTransactions: [UInt64] = []
     /// Packets that were not in-band data (ignored).
-    private(set) var ignoredPackets = 0
+    @exclusivity(unchecked) private(set) var ignoredPackets = 0
 
     /// The channel's masked poll is turned off: an IC host sends its next request only after it
     /// read our reply (one transaction at a time, docs/PROTOCOL.md §5.3), so nothing can arrive
@@ -38,7 +40,7 @@ final class ICChannelLoop {
                     ignoredPackets += 1
                     return
                 }
-                let (reply, deferred) = handler.handle(Array(payload))
+                let (reply, deferred) = handler.handle(payload)
                 if let reply {
                     try send(reply, transactionID: descriptor.transactionID)
                 } else if handler.replyHeld {

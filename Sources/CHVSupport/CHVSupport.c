@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -213,4 +214,34 @@ long chv_release_readonly_image_pages(void)
 		return -1;
 	}
 	return state.bytes;
+}
+
+int chv_epoll_create(void)
+{
+	return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int chv_epoll_watch(int epfd, int op, int fd, uint64_t token)
+{
+	struct epoll_event event = { .events = EPOLLIN | (op == 2 ? EPOLLET : 0), .data.u64 = token };
+	if (op == 1)
+		return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event);
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event);
+}
+
+int chv_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max, int timeout_ms)
+{
+	struct epoll_event ready[64];
+	if (max > 64)
+		max = 64;
+	int count = epoll_wait(epfd, ready, max, timeout_ms);
+	for (int i = 0; i < count; i++) {
+		tokens[i] = ready[i].data.u64;
+		events[i] = ready[i].events;
+	}
+	return count;
 }

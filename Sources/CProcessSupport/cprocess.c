@@ -2,7 +2,6 @@
 #include "cprocess.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,15 +23,6 @@ int cprocess_pidfd_open(pid_t pid) {
     errno = ENOSYS;
     return -1;
 #endif
-}
-
-int cprocess_epoll_create(void) {
-    return epoll_create1(EPOLL_CLOEXEC);
-}
-
-int cprocess_epoll_watch(int epfd, int fd, int watch) {
-    struct epoll_event event = { .events = EPOLLIN, .data.fd = fd };
-    return epoll_ctl(epfd, watch ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &event);
 }
 
 int cprocess_capture_pipe(int fds[2]) {

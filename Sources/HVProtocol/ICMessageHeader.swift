@@ -41,19 +41,21 @@ public struct ICMessageHeader: Hashable, Sendable {
 
     /// Decodes the header found at payload offset `offset` (normally 8).
     public static func decode(_ bytes: [UInt8], at offset: Int = PipeHeader.size) -> ICMessageHeader? {
-        guard let framework = ICVersion.decode(bytes, at: offset),
-              let type = LittleEndian.u16(bytes, at: offset + 4),
-              let version = ICVersion.decode(bytes, at: offset + 6),
-              let size = LittleEndian.u16(bytes, at: offset + 10),
-              let status = LittleEndian.u32(bytes, at: offset + 12),
-              let transaction = LittleEndian.u8(bytes, at: offset + 16),
-              let flags = LittleEndian.u8(bytes, at: offset + 17),
-              let reserved = LittleEndian.u16(bytes, at: offset + 18)
-        else { return nil }
+        bytes.withUnsafeBytes { decode($0, at: offset) }
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer, at offset: Int = PipeHeader.size) -> ICMessageHeader? {
+        // One bounds check for all twenty bytes, then loads at fixed offsets (eight checked
+        // optional reads were ~250 instructions per packet; docs/PERFORMANCE.md).
+        guard offset >= 0, offset <= bytes.count - size else { return nil }
+        func u16(_ at: Int) -> UInt16 {
+            UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + at, as: UInt16.self))
+        }
+        let status = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
         return ICMessageHeader(
-            frameworkVersion: framework, messageType: ICMessageType(rawValue: type), messageVersion: version,
-            messageSize: size, status: HResult(rawValue: status), transactionID: transaction,
-            flags: ICFlags(rawValue: flags), reserved: reserved)
+            frameworkVersion: ICVersion(u16(0), u16(2)), messageType: ICMessageType(rawValue: u16(4)),
+            messageVersion: ICVersion(u16(6), u16(8)), messageSize: u16(10), status: HResult(rawValue: status),
+            transactionID: bytes[offset + 16], flags: ICFlags(rawValue: bytes[offset + 17]), reserved: u16(18))
     }
 
     public func encode(into bytes: inout [UInt8]) {

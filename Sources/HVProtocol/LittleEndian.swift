@@ -7,26 +7,49 @@
 public enum LittleEndian {
     @inlinable
     public static func u8(_ bytes: [UInt8], at offset: Int) -> UInt8? {
+        bytes.withUnsafeBytes { u8($0, at: offset) }
+    }
+
+    @inlinable
+    public static func u16(_ bytes: [UInt8], at offset: Int) -> UInt16? {
+        bytes.withUnsafeBytes { u16($0, at: offset) }
+    }
+
+    @inlinable
+    public static func u32(_ bytes: [UInt8], at offset: Int) -> UInt32? {
+        bytes.withUnsafeBytes { u32($0, at: offset) }
+    }
+
+    @inlinable
+    public static func u64(_ bytes: [UInt8], at offset: Int) -> UInt64? {
+        bytes.withUnsafeBytes { u64($0, at: offset) }
+    }
+
+    // The same over raw bytes: a ring packet's private copy is decoded where the ring put it,
+    // without copying it into an array first (docs/PERFORMANCE.md, "Where the round trip goes").
+
+    @inlinable
+    public static func u8(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt8? {
         guard offset >= 0, offset < bytes.count else { return nil }
         return bytes[offset]
     }
 
     @inlinable
-    public static func u16(_ bytes: [UInt8], at offset: Int) -> UInt16? {
+    public static func u16(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt16? {
         guard offset >= 0, offset <= bytes.count - 2 else { return nil }
-        return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
+        return UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
     @inlinable
-    public static func u32(_ bytes: [UInt8], at offset: Int) -> UInt32? {
+    public static func u32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32? {
         guard offset >= 0, offset <= bytes.count - 4 else { return nil }
-        return UInt32(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) })
+        return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     @inlinable
-    public static func u64(_ bytes: [UInt8], at offset: Int) -> UInt64? {
+    public static func u64(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt64? {
         guard offset >= 0, offset <= bytes.count - 8 else { return nil }
-        return UInt64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) })
+        return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     @inlinable

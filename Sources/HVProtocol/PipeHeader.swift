@@ -21,6 +21,10 @@ public struct PipeHeader: Hashable, Sendable {
     }
 
     public static func decode(_ bytes: [UInt8]) -> PipeHeader? {
+        bytes.withUnsafeBytes { decode($0) }
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> PipeHeader? {
         guard let type = LittleEndian.u32(bytes, at: 0), let size = LittleEndian.u32(bytes, at: 4) else {
             return nil
         }

@@ -24,7 +24,9 @@ public struct HeartbeatService: ICService {
     }
 
     public mutating func handle(_ request: ICRequest, version: ICVersion) -> ICHandled<Never> {
-        var body = request.body
+        // A copy of its own from the start (the request still holds its body): growing a shared
+        // array copy-on-write at the first store cost more than copying it outright.
+        var body = request.body.withUnsafeBytes { [UInt8]($0) }
         let sequence = LittleEndian.u64(body, at: HeartbeatMessage.sequenceOffset) ?? 0
         LittleEndian.store(sequence &+ 1, into: &body, at: HeartbeatMessage.sequenceOffset)
         if let state = healthProbe?.applicationState() {

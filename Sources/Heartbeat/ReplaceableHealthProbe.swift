@@ -1,3 +1,4 @@
+import HVSystem
 import ProcessSupport
 import Synchronization
 

@@ -31,10 +31,16 @@ public final class SimulatedHyperVHost {
         var machine: HostICChannel
         /// The host end of the offered rings, kept across the agent's closes so it can reopen;
         /// nil once a test took it over (HostileActions.swift).
-        var channel: VMBusChannel?
+        var channel: VMBusChannel? {
+            didSet { registrations.stale = true }
+        }
         /// Whether the loop reads and writes `channel`: from the agent's open to its close or a
         /// ring error.
-        var live = false
+        var live = false {
+            didSet { if live != oldValue { registrations.stale = true } }
+        }
+        /// Told when `channel` or `live` change: the loop's event set is built again.
+        let registrations: Registrations
         /// Opens the agent reported since the offer; from 2 on they are re-opens.
         var opens = 0
         var nextDue: ContinuousClock.Instant?
@@ -43,7 +49,8 @@ public final class SimulatedHyperVHost {
         var sentAt: UInt64 = 0
 
         init(machine: HostICChannel, channel: VMBusChannel?, nextDue: ContinuousClock.Instant?,
-             heartbeat: HeartbeatHostLogic, timesync: TimesyncHostLogic) {
+             heartbeat: HeartbeatHostLogic, timesync: TimesyncHostLogic, registrations: Registrations) {
+            self.registrations = registrations
             self.machine = machine
             self.channel = channel
             self.nextDue = nextDue
@@ -52,22 +59,38 @@ public final class SimulatedHyperVHost {
         }
     }
 
+    /// Whether the loop's event set still matches the live channels. The loop waits on an epoll
+    /// set (``EventSet``) rather than a fresh `poll()` set per wake-up: its wait is half of every
+    /// round trip `ic-bench` measures (docs/PERFORMANCE.md, "Where the round trip goes"). The set
+    /// is made again, whole, after any change: a channel end given to a test (HostileActions) or
+    /// replaced at a re-open must not stay in it.
+    final class Registrations {
+        var stale = true
+    }
+    private let registrations = Registrations()
+    // The loop's state is `@exclusivity(unchecked)` where the round trip touches it: the host is
+    // driven from one thread (see above), and each dynamic check cost ~80 instructions.
+    @exclusivity(unchecked) private var eventSet: EventSet?
+    /// The channels in `eventSet`: the token of `watched[i]` is i + 1 (0 is the control socket).
+    @exclusivity(unchecked) private var watched: [(kind: ICServiceID, state: HostChannel, channel: VMBusChannel)] = []
+    @exclusivity(unchecked) private var ready = ReadyEvents()
+
     public let endpoint: SimHostEndpoint
     public let log: ExchangeLog
     public var configuration: SimHostConfiguration
-    var channels: [ICServiceID: HostChannel] = [:]  // internal: HostileActions.swift reaches the raw channel
+    @exclusivity(unchecked) var channels: [ICServiceID: HostChannel] = [:]  // internal: HostileActions.swift reaches the raw channel
 
     public private(set) var negotiated: [ICServiceID: NegotiatedVersions] = [:]
     public private(set) var negotiationCount: [ICServiceID: Int] = [:]
     public private(set) var negotiationFailures: [ICServiceID: Int] = [:]
     /// Re-opens served per service (the agent's `opened` after the first, same offer).
     public private(set) var reopenCount: [ICServiceID: Int] = [:]
-    public private(set) var heartbeatsOK = 0
+    @exclusivity(unchecked) public private(set) var heartbeatsOK = 0
     public private(set) var heartbeatFailures: [String] = []
     /// Heartbeat round trips, nanoseconds: from just before the request's ring write to the reply
     /// read out of the ring (its checks come after), so the host's own bookkeeping on either side
     /// is not counted (docs/PERFORMANCE.md, "Integration services").
-    public private(set) var heartbeatRoundTrips: [UInt64] = []
+    @exclusivity(unchecked) public private(set) var heartbeatRoundTrips: [UInt64] = []
     public private(set) var timesyncReplies = 0
     public private(set) var shutdownStatuses: [HResult] = []
     public private(set) var protocolErrors: [String] = []
@@ -94,17 +117,21 @@ public final class SimulatedHyperVHost {
     /// Offers (or re-offers) `kind`; the host talks once the agent reports it opened the channel.
     public func offer(_ kind: ICServiceID) throws {
         let channel = try endpoint.offer(classID: kind.classID, instanceID: kind.instanceID, ringSize: configuration.ringSize)
+        channels[kind]?.live = false  // a re-offer: the old end is out of the loop
         channels[kind] = HostChannel(
             machine: HostICChannel(kind: kind, offer: configuration.offer(for: kind)), channel: channel, nextDue: nil,
             heartbeat: HeartbeatHostLogic(bodySize: configuration.heartbeatBodySize),
             timesync: TimesyncHostLogic(
                 source: configuration.timeSource, referenceOffsetTicks: configuration.referenceOffsetTicks,
-                hostClockOffsetNanoseconds: configuration.hostClockOffsetNanoseconds))
+                hostClockOffsetNanoseconds: configuration.hostClockOffsetNanoseconds),
+            registrations: registrations)
+        registrations.stale = true
         log.record(channel: kind.rawValue, event: "offer", detail: "class \(kind.classID), ring \(configuration.ringSize) bytes")
     }
 
     public func rescind(_ kind: ICServiceID) throws {
         try endpoint.rescind(classID: kind.classID, instanceID: kind.instanceID)
+        channels[kind]?.live = false
         channels[kind] = nil
         negotiated[kind] = nil
         log.record(channel: kind.rawValue, event: "rescind", detail: "channel withdrawn")
@@ -131,12 +158,15 @@ public final class SimulatedHyperVHost {
     public func run(timeout: Double, until condition: () -> Bool = { false }) throws -> Bool {
         // Monotonic: the agent may step this machine's clock (a VM test disciplines the real
         // one), and a wall-clock deadline would then expire early or never.
-        let deadline = ContinuousClock.now.advanced(by: .seconds(timeout))
+        // In integer nanoseconds: `Duration` arithmetic was ~750 instructions per iteration.
+        let seconds = timeout.isNaN ? 0 : min(max(timeout, 0), 1e9)  // 1e9 s: "no end"
+        let deadline = monotonicNanoseconds() &+ UInt64(seconds * 1e9)
         while !condition() {
-            let left = ContinuousClock.now.duration(to: deadline).seconds
-            if left <= 0 || !agentConnected { return condition() }
+            let now = monotonicNanoseconds()
+            if now >= deadline || !agentConnected { return condition() }
             // Short slices: the condition may be made true by another thread (the agent).
-            try pump(timeoutMilliseconds: Int32(min(left * 1000, 50).rounded(.up)))
+            let left = (deadline - now + 999_999) / 1_000_000
+            try pump(timeoutMilliseconds: Int32(min(left, 50)))
         }
         return true
     }
@@ -144,23 +174,47 @@ public final class SimulatedHyperVHost {
     /// One iteration: waits for the agent or the next timer (at most `timeoutMilliseconds`),
     /// then handles control messages, replies and due requests.
     public func pump(timeoutMilliseconds: Int32) throws {
-        let open = channels.compactMap { entry in entry.value.live ? entry.value.channel.map { (entry.key, $0) } : nil }
-        var fds = [pollfd(fd: endpoint.socket.descriptor, events: Int16(POLLIN), revents: 0)]
-        fds += open.map { pollfd(fd: $0.1.pollDescriptor, events: Int16(POLLIN), revents: 0) }
+        let set = try currentEventSet()
         var timeout = timeoutMilliseconds
-        if let due = channels.values.compactMap(\.nextDue).min() {
+        var due: ContinuousClock.Instant?
+        for state in channels.values {
+            if let next = state.nextDue, due.map({ next < $0 }) ?? true { due = next }
+        }
+        if let due {
             timeout = min(timeout, Int32(max(0, (ContinuousClock.now.duration(to: due).seconds * 1000).rounded(.up))))
         }
         // Interrupted: an iteration with nothing ready, the caller pumps again.
-        let count = try retryingOnInterrupt("poll") { poll(&fds, nfds_t(fds.count), timeout) }
-        if count > 0 && fds[0].revents != 0 { try controlMessage() }
-        for (index, (kind, channel)) in open.enumerated() where count > 0 && fds[index + 1].revents != 0 {
-            // Rescinded, closed or failed by a control message of this same iteration: what the
-            // agent wrote before its close is dropped at a re-open, never read as a reply.
-            guard let state = channels[kind], state.live, state.channel === channel else { continue }
-            receive(kind, channel, revents: fds[index + 1].revents)
+        try set.wait(into: &ready, timeoutMilliseconds: timeout)
+        let count = ready.count
+        for index in 0..<count where ready.tokens[index] == 0 { try controlMessage() }
+        let open = watched
+        for index in 0..<count where ready.tokens[index] != 0 {
+            let token = Int(ready.tokens[index])
+            guard token <= open.count else { continue }
+            let (kind, state, channel) = open[token - 1]
+            // Rescinded, re-offered, closed or failed by a control message of this same iteration
+            // (each takes the state out of the loop): what the agent wrote before its close is
+            // dropped at a re-open, never read as a reply.
+            guard state.live, state.channel === channel else { continue }
+            receive(kind, channel, revents: Int16(truncatingIfNeeded: ready.events[index]))
         }
         sendDueRequests()
+    }
+
+    /// The event set for the control socket and the live channels, made again after they changed.
+    private func currentEventSet() throws -> EventSet {
+        if let eventSet, !registrations.stale { return eventSet }
+        guard let set = EventSet(), set.watch(endpoint.socket.descriptor, token: 0) else {
+            throw SystemCallError(call: "epoll", errno: .current)
+        }
+        watched = channels.compactMap { entry in entry.value.live ? entry.value.channel.map { (entry.key, entry.value, $0) } : nil }
+        for (index, entry) in watched.enumerated()
+        where !set.watch(entry.channel.pollDescriptor, token: UInt64(index + 1), edgeTriggered: true) {
+            throw SystemCallError(call: "epoll_ctl", errno: .current)
+        }
+        eventSet = set
+        registrations.stale = false
+        return set
     }
 
     private func controlMessage() throws {
@@ -237,20 +291,20 @@ public final class SimulatedHyperVHost {
         if kind == .fcopy { fcopyReply = nil }
     }
 
-    /// Reads the agent's replies; the doorbell (`revents` from the pump's poll) is consumed after
-    /// them, then the ring looked at once more, as the agent does (IntegrationAgent.serve), so the
-    /// round trip `ic-bench` measures has no host system call between the guest's signal and the
-    /// reply's time stamp.
+    /// Reads the agent's replies. The doorbell is edge-triggered in the loop's set and never read,
+    /// as in the agent (IntegrationAgent.serve): no host system call between the guest's signal
+    /// and the reply's time stamp but the wait.
     private func receive(_ kind: ICServiceID, _ channel: VMBusChannel, revents: Int16) {
         do {
-            func drain() throws {
-                repeat {
-                    try channel.receiveBatch { _, payload in self.reply(kind, Array(payload)) }
-                } while try channel.finishBatch()
-            }
-            try drain()
-            try channel.acknowledgeSignal(revents: revents)
-            if channel.hasInboundData { try drain() }
+            if revents & Int16(POLLIN) == 0 { try channel.acknowledgeSignal(revents: revents) }
+            repeat {
+                try channel.receiveBatch { _, payload in
+                    // The end of a measured round trip: the reply is out of the ring (in the
+                    // channel's private copy); the host's own copy and checks come after.
+                    let receivedAt = self.monotonicNanoseconds()
+                    self.reply(kind, Array(payload), receivedAt: receivedAt)
+                }
+            } while try channel.finishBatch()
         } catch {
             protocolErrors.append("\(kind.rawValue): \(error)")
             log.record(channel: kind.rawValue, event: "error", detail: "\(error)")
@@ -259,8 +313,7 @@ public final class SimulatedHyperVHost {
         }
     }
 
-    private func reply(_ kind: ICServiceID, _ payload: [UInt8]) {
-        let receivedAt = monotonicNanoseconds()  // the end of a measured round trip
+    private func reply(_ kind: ICServiceID, _ payload: [UInt8], receivedAt: UInt64) {
         guard let state = channels[kind] else { return }
         let now = ContinuousClock.now
         switch state.machine.accept(payload) {
@@ -356,26 +409,25 @@ public final class SimulatedHyperVHost {
         guard let state = channels[kind] else { throw HostChannelError.notReady }
         let request = try state.machine.request(type: type, body: body)
         channels[kind]?.machine = state.machine
-        if let sentAt = transmit(kind, request, type: type, detail: detail, logged: logged) {
-            channels[kind]?.sentAt = sentAt
-        }
+        transmit(kind, request, type: type, detail: detail, logged: logged)
     }
 
-    /// - Returns: the monotonic time (ns) just before the ring write, the start of the round trip
-    ///   `heartbeatRoundTrips` measures; nil when nothing was sent.
-    @discardableResult
-    private func transmit(_ kind: ICServiceID, _ bytes: [UInt8], type: ICMessageType, detail: String, logged: Bool = true) -> UInt64? {
-        guard channels[kind]?.live == true, let channel = channels[kind]?.channel else { return nil }
+    /// Writes `bytes` to `kind`'s channel and signals, and notes the time just before the ring
+    /// write in `sentAt` (the start of the round trip `heartbeatRoundTrips` measures). Nothing
+    /// of the host's own follows the signal but that store: on one CPU, whatever the host does
+    /// between its signal and its next wait delays the guest's answer and would be counted in it
+    /// (docs/PERFORMANCE.md, "Where the round trip goes"), so the request is logged before.
+    private func transmit(_ kind: ICServiceID, _ bytes: [UInt8], type: ICMessageType, detail: String, logged: Bool = true) {
+        guard let state = channels[kind], state.live, let channel = state.channel else { return }
+        if logged { log.record(channel: kind.rawValue, event: "request", type: type.description, detail: detail) }
         let sentAt = monotonicNanoseconds()
         do {
             try channel.send(bytes)
             try channel.flush()
-            if logged { log.record(channel: kind.rawValue, event: "request", type: type.description, detail: detail) }
-            return sentAt
+            state.sentAt = sentAt
         } catch {
             protocolErrors.append("\(kind.rawValue): \(error)")
             log.record(channel: kind.rawValue, event: "error", detail: "send failed: \(error)")
-            return nil
         }
     }
 

@@ -67,6 +67,13 @@ public struct ICEndpoint<Service: ICService> {
     /// Processes one packet payload (pipe header onwards).
     @inlinable
     public mutating func process(_ payload: [UInt8]) -> ICOutcome<Service.Action> {
+        payload.withUnsafeBytes { process($0) }
+    }
+
+    /// The same over a private copy of the payload valid during the call (a ring packet's, as the
+    /// channel hands it over): nothing of it is kept but the body ICRequest copies out.
+    @inlinable
+    public mutating func process(_ payload: UnsafeRawBufferPointer) -> ICOutcome<Service.Action> {
         storedCounters.received += 1
         let request: ICRequest
         let service = storedService

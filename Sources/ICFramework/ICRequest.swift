@@ -32,6 +32,21 @@ public struct ICRequest: Hashable, Sendable {
     public static func parse(
         _ payload: [UInt8], minimumBodySize: (ICMessageHeader) -> Int
     ) throws(ICParseError) -> ICRequest {
+        let parsed = payload.withUnsafeBytes { raw -> Result<ICRequest, ICParseError> in
+            do throws(ICParseError) {
+                return .success(try parse(raw, minimumBodySize: minimumBodySize))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try parsed.get()
+    }
+
+    /// The same over a private copy of the payload (a ring packet's, valid during the call): the
+    /// headers are decoded in place and only the body is copied out, once.
+    public static func parse(
+        _ payload: UnsafeRawBufferPointer, minimumBodySize: (ICMessageHeader) -> Int
+    ) throws(ICParseError) -> ICRequest {
         guard payload.count >= ICMessageHeader.bodyOffset,
               let pipe = PipeHeader.decode(payload),
               let header = ICMessageHeader.decode(payload)
@@ -42,7 +57,10 @@ public struct ICRequest: Hashable, Sendable {
               Int(pipe.messageSize) <= available
         else { throw .badPipeSize(declared: pipe.messageSize, available: available) }
         let end = PipeHeader.size + Int(pipe.messageSize)
-        let body = Array(payload[ICMessageHeader.bodyOffset..<end])
+        // Copied from raw bytes: `Array(payload[range])` and `Array(unsafeUninitializedCapacity:)`
+        // reach the runtime's unspecialized allocator (a generic metadata look-up, ~500
+        // instructions per call, two per request; docs/PERFORMANCE.md, "Where the round trip goes").
+        let body = [UInt8](UnsafeRawBufferPointer(rebasing: payload[ICMessageHeader.bodyOffset..<end]))
         let required = header.messageType == .negotiate ? NegotiateBody.countsSize : minimumBodySize(header)
         guard body.count >= required else {
             throw .bodyTooShort(type: header.messageType, length: body.count, required: required)
@@ -71,14 +89,16 @@ public struct ICRequest: Hashable, Sendable {
         replyPipe.messageSize = UInt32(ICMessageHeader.size + replyBody.count)
         // One allocation of the final size, headers stored at their offsets, the body copied once.
         let count = ICMessageHeader.bodyOffset + replyBody.count
-        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let destination = UnsafeMutableRawBufferPointer(buffer)
+        // Built in a temporary buffer, then copied into the array from raw bytes: the array
+        // initializers that allocate first (`repeating:count:`, `unsafeUninitializedCapacity:`)
+        // reach the unspecialized allocator (see `parse`).
+        return withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { destination in
             replyPipe.encode(into: destination, at: 0)
             replyHeader.encode(into: destination, at: PipeHeader.size)
             replyBody.withUnsafeBytes { source in
                 UnsafeMutableRawBufferPointer(rebasing: destination[ICMessageHeader.bodyOffset...]).copyMemory(from: source)
             }
-            initialized = count
+            return [UInt8](UnsafeRawBufferPointer(destination))
         }
     }
 

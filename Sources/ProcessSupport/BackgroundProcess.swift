@@ -1,5 +1,6 @@
 import CHVSupport
 import CProcessSupport
+import HVSystem
 #if canImport(Glibc)
 import Glibc
 #endif

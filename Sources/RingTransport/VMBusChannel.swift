@@ -233,7 +233,7 @@ public final class VMBusChannel {
     /// Consumes the peer's signal after an event loop's own poll reported `revents` for
     /// ``pollDescriptor``, without polling again (one system call less per wake-up on the
     /// request/reply path, docs/PERFORMANCE.md). Error or hang-up without data means the channel
-    /// is gone (rescinded).
+    /// is gone (rescinded); a loop that watches the doorbell edge-triggered calls it only then.
     public func acknowledgeSignal(revents: Int16) throws(ChannelError) {
         if revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && revents & Int16(POLLIN) == 0 {
             throw recordFailure(.rescinded)
@@ -254,12 +254,6 @@ public final class VMBusChannel {
     public var idleSpin: Int {
         get { inbound.idleSpin }
         set { inbound.idleSpin = newValue }
-    }
-
-    /// Whether the inbound ring holds a packet not yet read: after the doorbell was consumed, the
-    /// one look that decides whether to drain again (acquire: ordered after that system call).
-    public var hasInboundData: Bool {
-        inbound.ring.header.writeIndex.load(ordering: .acquiring) != inbound.nextPacketOffset
     }
 
     /// Whether the peer has consumed everything this end wrote.

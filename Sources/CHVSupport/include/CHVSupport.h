@@ -57,4 +57,17 @@ int chv_peer_credentials(int fd, int *pid, unsigned int *uid);
 /// errno.
 long chv_release_readonly_image_pages(void);
 
+/// epoll_create1(EPOLL_CLOEXEC): Swift's Glibc module does not export <sys/epoll.h>.
+int chv_epoll_create(void);
+
+/// epoll_ctl(2) for EPOLLIN with `token` as the event's data: `op` 0 adds level-triggered (and
+/// modifies when `fd` is already in the set), 2 the same edge-triggered (EPOLLET), 1 removes.
+/// Returns 0, or -1 with errno.
+int chv_epoll_watch(int epfd, int op, int fd, uint64_t token);
+
+/// epoll_wait(2) for at most `max` (<= 64) events: each ready member's token goes to `tokens` and
+/// its event mask (EPOLLIN, EPOLLERR, EPOLLHUP: the same bits as poll(2)'s) to `events`.
+/// Returns the count, or -1 with errno.
+int chv_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int max, int timeout_ms);
+
 #endif

@@ -11,13 +11,6 @@ int cprocess_addclosefrom(posix_spawn_file_actions_t *actions, int low);
 /// so a child's end can be polled like any other input. -1 with errno (ENOSYS on older kernels).
 int cprocess_pidfd_open(pid_t pid);
 
-/// epoll_create1(EPOLL_CLOEXEC): Swift's Glibc module does not export <sys/epoll.h>.
-int cprocess_epoll_create(void);
-
-/// Adds `fd` to `epfd` (level-triggered EPOLLIN) when `watch` is non-zero, removes it otherwise.
-/// Returns 0, or -1 with errno.
-int cprocess_epoll_watch(int epfd, int fd, int watch);
-
 /// pipe2(O_CLOEXEC), which Swift's Glibc module does not export, with O_NONBLOCK on the read end
 /// only: no other helper inherits either end, the reader never blocks, the writer (a helper's
 /// stderr) does. Returns 0, or -1 with errno.
