@@ -60,6 +60,21 @@ public struct RingBuffer: @unchecked Sendable {
         index < dataSize && index & 7 == 0
     }
 
+    /// Copies `count` bytes of one contiguous stretch. A payload of one or two words is moved with
+    /// two (overlapping) word loads and stores: the libc call, its PLT jump and the registers
+    /// saved around it cost more than such a copy (scripts/ring-cost.sh, docs/PERFORMANCE.md).
+    @inlinable @inline(__always)
+    public static func copy(to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, count: Int) {
+        if UInt(bitPattern: count &- 8) <= 8 {  // 8...16, in one comparison
+            let head = source.loadUnaligned(as: UInt64.self)
+            let tail = source.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            destination.storeBytes(of: head, as: UInt64.self)
+            destination.storeBytes(of: tail, toByteOffset: count &- 8, as: UInt64.self)
+        } else {
+            destination.copyMemory(from: source, byteCount: count)
+        }
+    }
+
     /// Copies `count` bytes into the data area at `offset`, wrapping at the end.
     @inlinable @inline(__always)
     public func copyIn(at offset: UInt32, from source: UnsafeRawPointer, count: Int) {

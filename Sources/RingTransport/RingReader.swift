@@ -95,7 +95,7 @@ public struct RingReader: @unchecked Sendable {
         guard count <= buffer.count else { throw .bufferTooSmall(needed: count) }
         if count > 0, let destination = buffer.baseAddress {
             if _fastPath(Int(r) &+ packetLength <= Int(ring.dataSize)) {
-                destination.copyMemory(from: ring.data + (Int(r) &+ offset), byteCount: count)
+                RingBuffer.copy(to: destination, from: ring.data + (Int(r) &+ offset), count: count)
             } else {
                 ring.copyOut(at: ring.advance(r, by: UInt32(offset)), to: destination, count: count)
             }

@@ -84,7 +84,7 @@ public struct RingWriter: @unchecked Sendable {
                 p.storeBytes(of: UInt64(0), toByteOffset: packetLength &- 8, as: UInt64.self)
             }
             if let source = payload.baseAddress, length > 0 {
-                (p + RingLayout.descriptorSize).copyMemory(from: source, byteCount: length)
+                RingBuffer.copy(to: p + RingLayout.descriptorSize, from: source, count: length)
             }
             p.storeBytes(of: trailer.littleEndian, toByteOffset: packetLength, as: UInt64.self)
         } else {

@@ -3,12 +3,17 @@
 // Same flags and the same CSV line as shared/perf/ring-ref/bench_ref (bench_core.h), so
 // shared/perf/ring-ref/runbench.py drives both side by side:
 //   ring-bench [-r RING_BYTES] [-l PAYLOAD] [-t SECONDS] [-w WARMUP] [-m 0|1] [-p CPU] [-c CPU] [-H]
+//   ring-bench -s ROUNDS [-r RING_BYTES] [-l PAYLOAD]
 // A producer thread pinned to one CPU sends fixed-size in-band packets; a consumer pinned to another
 // receives and checks a sequence number in each. Mode 0 (protocol): the consumer masks while it
 // drains and runs the end-of-batch protocol (re-arm, pending_send_sz), spinning where a real reader
 // would sleep. Mode 1 (poll): the consumer stays masked. The reader uses the channel's masked-poll
 // signal policy (RingReader.idleSpin = VMBusChannel.defaultIdleSpin); VMB_IDLE_SPIN=N overrides it,
 // as it does for bench_ref.
+//
+// -s ROUNDS: one thread fills the ring until it is full, then drains it, ROUNDS times, through
+// the same out-of-line sendOne/receiveOne: the work per packet without the second CPU, counted
+// under callgrind by scripts/ring-cost.sh next to the C reference's (scripts/ring-cost/ring_cost.c).
 import CHVSupport
 import RingTransport
 
@@ -27,6 +32,7 @@ struct Config {
     var mode = 0
     var producerCPU: Int32 = 0
     var consumerCPU: Int32 = 1
+    var singleRounds = 0
 }
 
 struct Result {
@@ -49,7 +55,8 @@ func now() -> Double {
 
 func usage() -> Never {
     warn("usage: ring-bench [-r ring_bytes(incl 4096 header)] [-l payload] [-t seconds] [-w warmup]\n"
-        + "          [-m 0=protocol|1=poll] [-p producer_cpu] [-c consumer_cpu] [-H]\n")
+        + "          [-m 0=protocol|1=poll] [-p producer_cpu] [-c consumer_cpu] [-H]\n"
+        + "       ring-bench -s rounds [-r ring_bytes] [-l payload]\n")
     exit(1)
 }
 
@@ -71,6 +78,7 @@ func parse() -> Config {
         case "-m": c.mode = Int(atoi(value))
         case "-p": c.producerCPU = atoi(value)
         case "-c": c.consumerCPU = atoi(value)
+        case "-s": c.singleRounds = Int(atoi(value))
         default: usage()
         }
     }
@@ -268,6 +276,28 @@ do {
 } catch {
     warn("ring init failed: \(error)\n")
     exit(1)
+}
+if config.singleRounds > 0 {
+    guard var writer = try? RingWriter(ring: bench.ring), var reader = try? RingReader(ring: bench.ring) else { exit(2) }
+    let source = UnsafeMutableRawBufferPointer.allocate(byteCount: config.payload + 64, alignment: 64)
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
+    source.initializeMemory(as: UInt8.self, repeating: 0)
+    let payload = UnsafeRawBufferPointer(rebasing: source[..<config.payload])
+    var sent: UInt64 = 0
+    var received: UInt64 = 0
+    for _ in 0..<config.singleRounds {
+        while true {
+            source.storeBytes(of: sent, as: UInt64.self)
+            if sendOne(&writer, payload, typeData) < 0 { break }
+            sent &+= 1
+        }
+        reader.beginRead()
+        var type: UInt16 = 0
+        while receiveOne(&reader, buffer, &type) >= 0 { received &+= 1 }
+        _ = try? reader.endRead()
+    }
+    print("packets \(sent) \(received)")
+    exit(sent == received ? 0 : 4)
 }
 let consumer = startThread(bench) { $0.consumerMain() }
 let producer = startThread(bench) { $0.producerMain() }
