@@ -1,5 +1,8 @@
 import AgentCore
 import CHVSupport
+import Heartbeat
+import HVProtocol
+import RingTransport
 import Foundation
 import SimTransport
 import Testing
@@ -106,5 +109,74 @@ struct LoopInputTests {
         #expect(leaving.wake.wait(timeout: .now() + 0.3) == .timedOut)
         #expect(leaving.served == 1)
         #expect(staying.served == 1)
+    }
+}
+
+/// A rescinded uio device under the edge-triggered loop: its poll reports every bit (IN, ERR,
+/// HUP) and its read fails with EIO (docs/PROTOCOL.md §3.4). The loop never reads a doorbell on a
+/// plain signal, so it must read it on an error or hang-up, or the rescind would go unnoticed.
+@Suite("A doorbell's hang-up under the epoll loop")
+struct DoorbellHangUpTests {
+    /// uio after a rescind: readable and hung up, and reading it fails with EIO.
+    final class RescindedDoorbell: ChannelDoorbell {
+        let pollDescriptor: Int32
+        init(pollDescriptor: Int32) { self.pollDescriptor = pollDescriptor }
+        func signalPeer() throws(ChannelError) {}
+        func acknowledge() throws(ChannelError) { throw .rescinded }
+    }
+
+    /// One offer, taken before the loop runs; records what the agent reports lost.
+    final class OneChannelSource: ChannelSource, @unchecked Sendable {
+        let pollDescriptor: Int32 = -1
+        private var pending: [ChannelSourceEvent]
+        let lostReported = DispatchSemaphore(value: 0)
+        private(set) var lostInstances: [VMBusGUID] = []
+
+        init(_ offer: ChannelSourceEvent) { pending = [offer] }
+
+        func events() throws -> [ChannelSourceEvent]? {
+            defer { pending = [] }
+            return pending
+        }
+        func opened(classID: VMBusGUID, instanceID: VMBusGUID) throws {}
+        func lost(classID: VMBusGUID, instanceID: VMBusGUID) {
+            lostInstances.append(instanceID)
+            lostReported.signal()
+        }
+        func closed(classID: VMBusGUID, instanceID: VMBusGUID) {}
+        func reopen(classID: VMBusGUID, instanceID: VMBusGUID) throws -> VMBusChannel { throw ChannelError.rescinded }
+    }
+
+    @Test func aRescindedDeviceFailsItsChannel() throws {
+        var pipeEnds: [Int32] = [0, 0]
+        try #require(pipe(&pipeEnds) == 0)
+        _ = fcntl(pipeEnds[0], F_SETFL, O_NONBLOCK)
+        let ringSize = 16384
+        let memory = try SharedMemoryRegion(anonymousByteCount: 2 * ringSize)
+        RingHeader.format(memory.baseAddress, headerSize: 4096)
+        RingHeader.format(memory.baseAddress + ringSize, headerSize: 4096)
+        let channel = try VMBusChannel(memory: memory, ringSize: ringSize, headerSize: 4096,
+                                       doorbell: RescindedDoorbell(pollDescriptor: pipeEnds[0]), role: .guest)
+        let kind = ICServiceID.heartbeat
+        let source = OneChannelSource(.offer(classID: kind.classID, instanceID: kind.instanceID, channel: channel))
+        let agent = try IntegrationAgent(source: source, services: [HeartbeatAgentService(probe: nil)])
+        try agent.acceptPendingChannels()
+        #expect(agent.openServices == [kind])
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            try? agent.run()
+            finished.signal()
+        }.start()
+        // The rescind: a wake-up that leaves the descriptor readable and hung up.
+        var byte: UInt8 = 1
+        _ = write(pipeEnds[1], &byte, 1)
+        close(pipeEnds[1])
+        let reported = source.lostReported.wait(timeout: .now() + 5)
+        agent.stop()
+        finished.wait()
+        close(pipeEnds[0])
+        #expect(reported == .success, "the rescind went unnoticed")
+        #expect(source.lostInstances == [kind.instanceID])
+        #expect(agent.openServices.isEmpty)
     }
 }
