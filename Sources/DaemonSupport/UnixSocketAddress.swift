@@ -34,14 +34,18 @@ public struct UnixSocketAddress {
 
     /// A new non-blocking, close-on-exec socket of `type` (SOCK_STREAM, SOCK_SEQPACKET) bound here
     /// (replacing a stale socket file) with mode 0600 and listening.
+    ///
+    /// The mode is set with `chmod` between `bind` and `listen`, not with `umask` around `bind`:
+    /// the umask is the whole process's, and a child spawned meanwhile by another thread (a VSS
+    /// hook, a compiler in a test) inherited 0177 and wrote files nobody could execute. Before
+    /// `listen` nobody can connect, so the socket file's moment with the ordinary mode gives
+    /// nothing away.
     public func listeningSocket(type: Int32, backlog: Int32 = 8) throws(SystemCallError) -> Int32 {
         let fd = socket(AF_UNIX, type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw SystemCallError(call: "socket(AF_UNIX)", errno: .current) }
         unlink(path)
-        let oldMask = umask(0o177)
         let rc = withSockaddr { Glibc.bind(fd, $0, $1) }
-        umask(oldMask)
-        guard rc == 0, listen(fd, backlog) == 0 else {
+        guard rc == 0, chmod(path, 0o600) == 0, listen(fd, backlog) == 0 else {
             let failure = Errno.current
             close(fd)
             throw SystemCallError(call: "bind/listen", path: path, errno: failure)
