@@ -250,12 +250,11 @@ public final class IntegrationAgent: @unchecked Sendable {
     /// whether or not the doorbell was read since, so it is never read at all — one system call
     /// less per request than consuming it (docs/PERFORMANCE.md, "Where the round trip goes"). No
     /// wake-up is lost: a signal that comes while we drain is a new edge, and the next wait
-    /// returns at once for it. An error or hang-up (a rescinded uio device: its poll answers
-    /// -EIO, every bit set, docs/PROTOCOL.md §3.4) is looked at before any drain: the doorbell
-    /// is read then, and its EIO fails the channel as rescinded.
+    /// returns at once for it. An error or hang-up (a rescinded uio device) is looked at before
+    /// any drain (`VMBusChannel.checkHangUp`), and fails the channel as rescinded.
     private func serve(_ instance: VMBusGUID, loop: ICChannelLoop, revents: Int16) {
         do {
-            if revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { try loop.channel.acknowledgeSignal(revents: revents) }
+            try loop.channel.checkHangUp(revents: revents)
             try loop.drain()
             if loop.hasPendingActions { loop.runDueActions() }
         } catch {

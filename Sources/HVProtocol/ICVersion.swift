@@ -24,10 +24,6 @@ public struct ICVersion: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Decodes a version at `offset`, or nil if the bytes are not there.
     public static func decode(_ bytes: [UInt8], at offset: Int) -> ICVersion? {
-        bytes.withUnsafeBytes { decode($0, at: offset) }
-    }
-
-    public static func decode(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> ICVersion? {
         guard let major = LittleEndian.u16(bytes, at: offset),
               let minor = LittleEndian.u16(bytes, at: offset + 2) else { return nil }
         return ICVersion(major, minor)

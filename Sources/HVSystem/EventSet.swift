@@ -3,7 +3,7 @@ import CHVSupport
 import Glibc
 #endif
 
-/// An epoll set: descriptors watched as one, level-triggered for reading.
+/// An epoll set: descriptors watched as one for reading, level-triggered unless asked otherwise.
 ///
 /// Two uses. Several descriptors that must look like one input: a health probe has a changing
 /// number of them (a running child's pidfd, its deadline timer, the children of probes a reload

@@ -125,7 +125,6 @@ public final class SimulatedHyperVHost {
                 source: configuration.timeSource, referenceOffsetTicks: configuration.referenceOffsetTicks,
                 hostClockOffsetNanoseconds: configuration.hostClockOffsetNanoseconds),
             registrations: registrations)
-        registrations.stale = true
         log.record(channel: kind.rawValue, event: "offer", detail: "class \(kind.classID), ring \(configuration.ringSize) bytes")
     }
 
@@ -296,7 +295,7 @@ public final class SimulatedHyperVHost {
     /// and the reply's time stamp but the wait.
     private func receive(_ kind: ICServiceID, _ channel: VMBusChannel, revents: Int16) {
         do {
-            if revents & Int16(POLLIN) == 0 { try channel.acknowledgeSignal(revents: revents) }
+            try channel.checkHangUp(revents: revents)
             repeat {
                 try channel.receiveBatch { _, payload in
                     // The end of a measured round trip: the reply is out of the ring (in the

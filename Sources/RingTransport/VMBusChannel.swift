@@ -233,7 +233,8 @@ public final class VMBusChannel {
     /// Consumes the peer's signal after an event loop's own poll reported `revents` for
     /// ``pollDescriptor``, without polling again (one system call less per wake-up on the
     /// request/reply path, docs/PERFORMANCE.md). Error or hang-up without data means the channel
-    /// is gone (rescinded); a loop that watches the doorbell edge-triggered calls it only then.
+    /// is gone (rescinded). A loop that watches the doorbell edge-triggered calls
+    /// ``checkHangUp(revents:)`` instead.
     public func acknowledgeSignal(revents: Int16) throws(ChannelError) {
         if revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && revents & Int16(POLLIN) == 0 {
             throw recordFailure(.rescinded)
@@ -244,6 +245,14 @@ public final class VMBusChannel {
         } catch {
             throw recordFailure(error)
         }
+    }
+
+    /// For a loop that watches ``pollDescriptor`` edge-triggered (the agent's, the simulated
+    /// host's): a signal needs nothing consumed, every one wakes the loop anew; an error or
+    /// hang-up is looked at by reading the doorbell, since a rescinded uio device's poll sets
+    /// every bit, IN included, and only its read says EIO (docs/PROTOCOL.md §3.4).
+    public func checkHangUp(revents: Int16) throws(ChannelError) {
+        if revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { try acknowledgeSignal(revents: revents) }
     }
 
     /// The descriptor an event loop polls for this channel (readable when the peer signalled).
